@@ -1,0 +1,1 @@
+"""Spiking feedback estimators: SAL, RDD and STDWI."""

@@ -1,0 +1,1 @@
+"""Registration of the estimator experiments and figures (none yet)."""

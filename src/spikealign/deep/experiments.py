@@ -1,0 +1,1 @@
+"""Registration of the deep experiments and figures (none yet)."""

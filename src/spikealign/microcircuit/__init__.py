@@ -1,0 +1,1 @@
+"""microcircuit family."""

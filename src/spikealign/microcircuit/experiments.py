@@ -1,0 +1,1 @@
+"""Registration of the microcircuit experiments and figures (none yet)."""

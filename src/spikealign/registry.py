@@ -1,0 +1,162 @@
+"""Registries of experiments (what a run computes) and figures (what reproduce draws).
+
+Model families add themselves by calling :func:`register_experiment` and
+:func:`register_figure` at import time in their ``experiments`` module; the modules listed in
+:data:`FAMILY_MODULES` are imported by :func:`load_all`.
+
+An experiment turns one validated config into results inside a run directory::
+
+    def run(config, ctx: RunContext) -> dict[str, float]:   # scalar summary metrics
+        ...
+
+and may offer ``run_batch(configs, ctxs) -> list[dict]`` to simulate many runs in one compiled
+call (the sweep executors then hand it chunks of runs).
+
+A figure names the sweeps it needs for each profile and draws from their results::
+
+    def sweeps(profile: str) -> list[SweepSpec]
+    def draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput
+
+``draw`` only reads results; it never simulates.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UserError
+
+if TYPE_CHECKING:
+    from .runs import RunContext
+    from .sweep import SweepResult, SweepSpec
+
+FAMILY_MODULES = (
+    "spikealign.theory.experiments",
+    "spikealign.sampling.experiments",
+    "spikealign.sampling.dale",
+    "spikealign.microcircuit.experiments",
+    "spikealign.deep.experiments",
+    "spikealign.deep.estimators.experiments",
+)
+
+FIGURE_IDS = (
+    "fig2c", "fig2d", "fig2e", "fig4", "fig5", "fig6", "fig7", "fig8",
+    "dale", "sal-evolution", "psp-shapes", "proof",
+)  # fmt: skip
+
+PROFILES = ("quick", "paper")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One kind of run.
+
+    Attributes
+    ----------
+    kind : value of ``kind:`` in a run config.
+    config_model : pydantic model (subclass of :class:`spikealign.config.RunConfig`).
+    run : ``run(config, ctx) -> dict`` of scalar summary metrics.
+    summary : one line for ``--help`` and ``info``.
+    run_batch : optional ``run_batch(configs, ctxs) -> list[dict]`` for batched kernels.
+    max_batch : largest chunk handed to ``run_batch``.
+    detect_reference : optional predicate on a raw YAML mapping: is it this family's
+        reference-implementation format?
+    from_reference : optional converter ``(raw, path, options) -> dict`` from the reference
+        format to our config mapping; ``options`` holds CLI choices such as ``section``.
+    """
+
+    kind: str
+    config_model: type
+    run: Callable[[Any, RunContext], dict[str, Any] | None]
+    summary: str = ""
+    run_batch: Callable[[list[Any], list[RunContext]], list[dict[str, Any] | None]] | None = None
+    max_batch: int = 1
+    detect_reference: Callable[[dict[str, Any]], bool] | None = None
+    from_reference: Callable[[dict[str, Any], Path, dict[str, Any]], dict[str, Any]] | None = None
+
+
+@dataclass
+class Check:
+    """A qualitative expectation about a figure's numbers, marked met or not met."""
+
+    description: str
+    met: bool
+    detail: str = ""
+
+
+@dataclass
+class FigureOutput:
+    """What drawing a figure produced: files, key numbers and checked expectations."""
+
+    files: list[Path] = field(default_factory=list)
+    numbers: dict[str, float] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A paper figure: the sweeps behind it per profile and the function that draws it."""
+
+    id: str
+    summary: str
+    sweeps: Callable[[str], list[SweepSpec]]
+    draw: Callable[[dict[str, SweepResult], Path], FigureOutput]
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+FIGURES: dict[str, Figure] = {}
+_loaded = False
+
+
+def register_experiment(experiment: Experiment) -> Experiment:
+    if experiment.kind in EXPERIMENTS and EXPERIMENTS[experiment.kind] is not experiment:
+        raise ValueError(f"experiment kind {experiment.kind!r} registered twice")
+    EXPERIMENTS[experiment.kind] = experiment
+    return experiment
+
+
+def register_figure(figure: Figure) -> Figure:
+    if figure.id in FIGURES and FIGURES[figure.id] is not figure:
+        raise ValueError(f"figure {figure.id!r} registered twice")
+    FIGURES[figure.id] = figure
+    return figure
+
+
+def load_all() -> None:
+    """Import every model family so that its experiments and figures are registered."""
+    global _loaded
+    if _loaded:
+        return
+    for name in FAMILY_MODULES:
+        importlib.import_module(name)
+    _loaded = True
+
+
+def get_experiment(kind: str) -> Experiment:
+    load_all()
+    if kind not in EXPERIMENTS:
+        known = ", ".join(sorted(EXPERIMENTS)) or "none"
+        raise UserError(f"unknown experiment kind {kind!r} (known: {known})")
+    return EXPERIMENTS[kind]
+
+
+def get_figure(figure_id: str) -> Figure:
+    load_all()
+    if figure_id not in FIGURES:
+        known = ", ".join(f for f in FIGURE_IDS if f in FIGURES) or "none"
+        planned = [f for f in FIGURE_IDS if f not in FIGURES]
+        extra = f"; not yet available: {', '.join(planned)}" if planned and figure_id in planned else ""
+        raise UserError(f"unknown figure {figure_id!r} (registered: {known}{extra})")
+    return FIGURES[figure_id]
+
+
+def registered_figures() -> list[str]:
+    """Registered figure ids, in the paper order of :data:`FIGURE_IDS` then any others."""
+    load_all()
+    ordered = [f for f in FIGURE_IDS if f in FIGURES]
+    return ordered + sorted(f for f in FIGURES if f not in FIGURE_IDS)

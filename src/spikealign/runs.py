@@ -1,0 +1,319 @@
+"""Run directories: one run of one experiment, its files, its checkpoints, resuming.
+
+Layout of a run directory::
+
+    config.yaml      the resolved, validated config
+    meta.json        status (running|completed|failed), package and library versions, git sha,
+                     seed, host, start/end time, wall time, error (if failed)
+    metrics.json     scalar summary ("summary") and whatever the experiment saved
+    <name>.npz       arrays saved by the experiment
+    figures/         per-run diagnostic figures
+    checkpoints/     latest.pkl: the state an experiment needs to continue
+
+Every file is written atomically (temporary file in the same folder, then ``os.replace``), so
+a killed process never leaves a partial file behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import os
+import pickle
+import platform
+import socket
+import subprocess
+import tempfile
+import time
+import traceback
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import __version__, seeding
+from .config import to_plain, to_yaml
+from .errors import UserError
+from .registry import Experiment
+
+STATUS_RUNNING = "running"
+STATUS_COMPLETED = "completed"
+STATUS_FAILED = "failed"
+
+
+# --------------------------------------------------------------------------- atomic files
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: str | Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def atomic_save_npz(path: str | Path, **arrays: Any) -> None:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def read_json(path: str | Path, default: Any = None) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        return default
+    return json.loads(p.read_text())
+
+
+# --------------------------------------------------------------------------- provenance
+def library_versions() -> dict[str, str]:
+    out = {"spikealign": __version__, "python": platform.python_version()}
+    for name in ("numpy", "scipy", "numba", "torch", "matplotlib", "pydantic", "dask"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_sha() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = res.stdout.strip()
+    return sha if res.returncode == 0 and sha else None
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- run context
+class RunContext:
+    """What an experiment's ``run`` function gets besides its config.
+
+    Streams: ``ctx.rng("name")`` is an independent generator derived from the run's root seed
+    (see :mod:`spikealign.seeding`).  Files: ``save_arrays``, ``save_metrics``,
+    ``save_checkpoint``/``load_checkpoint``, ``figures_dir``.  Progress: ``ctx.progress(...)``.
+    """
+
+    def __init__(self, out_dir: str | Path, seed: int, *, resume: bool = False, show_progress: bool = True):
+        self.out_dir = Path(out_dir)
+        self.seed = int(seed)
+        self.resume = resume
+        self.show_progress = show_progress
+        self.figures_dir = self.out_dir / "figures"
+        self.checkpoint_dir = self.out_dir / "checkpoints"
+
+    # streams
+    def rng(self, *names: str | int) -> np.random.Generator:
+        return seeding.rng(self.seed, *names)
+
+    def seed_sequence(self, *names: str | int) -> np.random.SeedSequence:
+        return seeding.seed_sequence(self.seed, *names)
+
+    def replica_seeds(self, n: int, *names: str | int) -> np.ndarray:
+        return seeding.replica_seeds(self.seed, n, *names)
+
+    # files
+    def path(self, name: str) -> Path:
+        return self.out_dir / name
+
+    def save_arrays(self, name: str, **arrays: Any) -> Path:
+        path = self.out_dir / (name if name.endswith(".npz") else f"{name}.npz")
+        atomic_save_npz(path, **arrays)
+        return path
+
+    def load_arrays(self, name: str) -> dict[str, np.ndarray]:
+        path = self.out_dir / (name if name.endswith(".npz") else f"{name}.npz")
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+
+    def save_metrics(self, metrics: dict[str, Any]) -> None:
+        """Merge ``metrics`` into ``metrics.json``."""
+        path = self.out_dir / "metrics.json"
+        current = read_json(path, {})
+        current.update(metrics)
+        atomic_write_json(path, current)
+
+    def load_metrics(self) -> dict[str, Any]:
+        return read_json(self.out_dir / "metrics.json", {})
+
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        """Store ``state`` (any picklable mapping, e.g. arrays and RNG states) as the latest checkpoint."""
+        atomic_write_bytes(self.checkpoint_dir / "latest.pkl", pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        """The latest checkpoint when resuming, else ``None``."""
+        path = self.checkpoint_dir / "latest.pkl"
+        if not self.resume or not path.is_file():
+            return None
+        return pickle.loads(path.read_bytes())
+
+    def progress(self, iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", **kw: Any):
+        return tqdm(iterable, total=total, desc=desc, disable=not self.show_progress or None, leave=False, **kw)
+
+
+# --------------------------------------------------------------------------- run lifecycle
+def run_status(out_dir: str | Path) -> str | None:
+    """``completed``, ``failed``, ``running`` (includes killed runs) or ``None`` if never started."""
+    meta = read_json(Path(out_dir) / "meta.json")
+    return meta.get("status") if meta else None
+
+
+def execute_run(
+    experiment: Experiment,
+    config: Any,
+    out_dir: str | Path,
+    *,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Run one experiment into ``out_dir`` and return its summary metrics.
+
+    With ``resume`` an interrupted run continues from its last checkpoint (the config must be the
+    same); a completed run is returned without recomputation.  Without ``resume`` a non-empty
+    ``out_dir`` is an error, so that nothing is overwritten silently.
+    """
+    out = Path(out_dir)
+    resolved = to_yaml(config)
+    status = run_status(out)
+    if status is not None:
+        if not resume:
+            raise UserError(f"run directory {out} already holds a run ({status}); use --resume or another --out")
+        old = (out / "config.yaml").read_text() if (out / "config.yaml").is_file() else None
+        if old is not None and old != resolved:
+            raise UserError(f"cannot resume {out}: its config.yaml differs from the requested config")
+        if status == STATUS_COMPLETED:
+            return read_json(out / "metrics.json", {}).get("summary", {})
+    elif out.exists() and any(out.iterdir()) and not resume:
+        raise UserError(f"output directory {out} is not empty; choose another --out")
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(exist_ok=True)
+    atomic_write_text(out / "config.yaml", resolved)
+    previous = read_json(out / "meta.json", {}) or {}
+    meta: dict[str, Any] = {
+        "experiment": experiment.kind,
+        "status": STATUS_RUNNING,
+        "seed": int(getattr(config, "seed", 0)),
+        "versions": library_versions(),
+        "git_sha": git_sha(),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "start_time": _now(),
+        "attempts": int(previous.get("attempts", 0)) + 1,
+    }
+    atomic_write_json(out / "meta.json", meta)
+    ctx = RunContext(out, meta["seed"], resume=resume, show_progress=show_progress)
+    t0 = time.perf_counter()
+    try:
+        summary = experiment.run(config, ctx) or {}
+    except BaseException as exc:
+        _finish_failed(out, meta, exc, time.perf_counter() - t0)
+        raise
+    _finish_completed(ctx, meta, summary, time.perf_counter() - t0)
+    return summary
+
+
+def _finish_completed(ctx: RunContext, meta: dict[str, Any], summary: dict[str, Any], wall: float) -> None:
+    ctx.save_metrics({"summary": summary})
+    meta.update(status=STATUS_COMPLETED, end_time=_now(), wall_time_s=round(wall, 3))
+    atomic_write_json(ctx.out_dir / "meta.json", meta)
+
+
+def _finish_failed(out: Path, meta: dict[str, Any], exc: BaseException, wall: float) -> None:
+    meta.update(
+        status=STATUS_FAILED,
+        end_time=_now(),
+        wall_time_s=round(wall, 3),
+        error=f"{type(exc).__name__}: {exc}",
+        traceback=traceback.format_exc(),
+    )
+    atomic_write_json(out / "meta.json", meta)
+
+
+def execute_batch(
+    experiment: Experiment,
+    configs: list[Any],
+    out_dirs: list[Path],
+    *,
+    resume: bool = False,
+    show_progress: bool = False,
+) -> list[dict[str, Any]]:
+    """Run several configs of one experiment in one ``run_batch`` call (batched kernels).
+
+    Each run still gets its own directory, meta, metrics and failure record.
+    """
+    if experiment.run_batch is None or len(configs) == 1:
+        return [
+            execute_run(experiment, c, d, resume=resume, show_progress=show_progress)
+            for c, d in zip(configs, out_dirs, strict=True)
+        ]
+    ctxs, metas = [], []
+    for config, out in zip(configs, out_dirs, strict=True):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "figures").mkdir(exist_ok=True)
+        atomic_write_text(out / "config.yaml", to_yaml(config))
+        meta = {
+            "experiment": experiment.kind,
+            "status": STATUS_RUNNING,
+            "seed": int(getattr(config, "seed", 0)),
+            "versions": library_versions(),
+            "git_sha": git_sha(),
+            "host": socket.gethostname(),
+            "platform": platform.platform(),
+            "start_time": _now(),
+            "batched_with": len(configs),
+        }
+        atomic_write_json(out / "meta.json", meta)
+        metas.append(meta)
+        ctxs.append(RunContext(out, meta["seed"], resume=resume, show_progress=show_progress))
+    t0 = time.perf_counter()
+    try:
+        summaries = experiment.run_batch(configs, ctxs)
+    except BaseException as exc:
+        for out, meta in zip(out_dirs, metas, strict=True):
+            _finish_failed(out, meta, exc, time.perf_counter() - t0)
+        raise
+    wall = time.perf_counter() - t0
+    for ctx, meta, summary in zip(ctxs, metas, summaries, strict=True):
+        _finish_completed(ctx, meta, summary or {}, wall)
+    return [s or {} for s in summaries]
+
+
+def plain_config(config: Any) -> dict[str, Any]:
+    return to_plain(config)

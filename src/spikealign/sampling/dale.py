@@ -1,0 +1,1 @@
+"""Dale's-law E/I system (not yet implemented)."""

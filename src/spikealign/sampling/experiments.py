@@ -1,0 +1,1 @@
+"""Registration of the sampling experiments and figures (none yet)."""

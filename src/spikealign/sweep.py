@@ -1,0 +1,437 @@
+"""Sweeps: grids of runs of one experiment, executed locally or on a Dask cluster.
+
+A sweep file (YAML)::
+
+    name: syn_noise                 # folder name of the sweep
+    experiment: ssn                 # experiment kind
+    base_config: base.yaml          # optional, relative to the sweep file
+    base: {train: {n_iter: 100}}    # optional mapping merged over base_config
+    grid:                           # Cartesian product over dotted keys
+      noise.syn: [0.0, 0.1, 0.2]
+    zip:                            # lists of equal length, varied together
+      a: [1, 2]
+      b: [10, 20]
+    seeds: [1, 2, 3]                # sets `seed`; crossed with everything above
+
+Each run's directory is ``runs/<run_id>`` where ``run_id`` is a hash of its resolved config,
+so a run is never computed twice: a second call of the same sweep skips completed runs, and
+``--resume`` also continues interrupted runs from their checkpoints.  The results table
+``table.csv`` has one row per run: ``run_id``, ``status``, ``error``, the varied parameters
+(columns named by their dotted keys), ``seed``, the run's scalar summary metrics, and
+``wall_time_s``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+
+from .config import StrictModel, apply_overrides, load_yaml, set_path, to_yaml, validate
+from .errors import UserError
+from .registry import get_experiment
+from .runs import (
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    atomic_write_text,
+    execute_batch,
+    read_json,
+    run_status,
+)
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class SweepSpec(StrictModel):
+    """A grid of runs of one experiment (see the module docstring for the YAML form)."""
+
+    name: str
+    experiment: str
+    base_config: Path | None = None
+    base: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    zip: dict[str, list[Any]] = Field(default_factory=dict)
+    seeds: list[int] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("use letters, digits, '_', '-' and '.' only")
+        return v
+
+    @field_validator("grid", "zip")
+    @classmethod
+    def _lists_not_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"'{key}' has no values")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_ok(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(s < 0 for s in v)):
+            raise ValueError("seeds must be a non-empty list of non-negative integers")
+        return v
+
+    @model_validator(mode="after")
+    def _zip_equal(self) -> SweepSpec:
+        lengths = {len(v) for v in self.zip.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"zip lists must have equal lengths, got {sorted(lengths)}")
+        return self
+
+
+@dataclass
+class RunSpec:
+    """One point of a sweep: its id, the varied parameters and the validated config."""
+
+    run_id: str
+    params: dict[str, Any]
+    config: Any
+
+
+def load_sweep_file(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
+    raw = apply_overrides(load_yaml(path), overrides)
+    spec = validate(SweepSpec, raw, source=str(path))
+    if spec.base_config is not None and not spec.base_config.is_absolute():
+        spec = spec.model_copy(update={"base_config": Path(path).parent / spec.base_config})
+    return spec
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def grid_points(spec: SweepSpec) -> list[dict[str, Any]]:
+    """The parameter assignments of the sweep, in a stable order (seeds vary fastest)."""
+    keys = list(spec.grid)
+    product = list(itertools.product(*(spec.grid[k] for k in keys))) if keys else [()]
+    zkeys = list(spec.zip)
+    zipped = list(zip(*(spec.zip[k] for k in zkeys), strict=True)) if zkeys else [()]
+    seeds = spec.seeds if spec.seeds is not None else [None]
+    points = []
+    for values in product:
+        for zvalues in zipped:
+            for seed in seeds:
+                p = dict(zip(keys, values, strict=True))
+                p.update(zip(zkeys, zvalues, strict=True))
+                if seed is not None:
+                    p["seed"] = seed
+                points.append(p)
+    return points
+
+
+def expand(spec: SweepSpec) -> list[RunSpec]:
+    """Validate every run config of the sweep (all errors surface before anything runs)."""
+    experiment = get_experiment(spec.experiment)
+    base: dict[str, Any] = {}
+    if spec.base_config is not None:
+        base = load_yaml(spec.base_config)
+    base = _merge(base, spec.base)
+    base.setdefault("kind", spec.experiment)
+    runs, seen = [], set()
+    for params in grid_points(spec):
+        data = apply_overrides(base, None)
+        for key, value in params.items():
+            set_path(data, key.split("."), value)
+        config = validate(experiment.config_model, data, source=f"sweep {spec.name} at {params}")
+        run_id = "run-" + hashlib.sha1(to_yaml(config).encode()).hexdigest()[:12]
+        if run_id in seen:
+            raise UserError(f"sweep {spec.name}: two grid points give the same config ({params})")
+        seen.add(run_id)
+        runs.append(RunSpec(run_id, params, config))
+    return runs
+
+
+# --------------------------------------------------------------------------- execution
+def _run_chunk(kind: str, configs: list[Any], out_dirs: list[str], resume: bool, threads: int | None) -> list[dict]:
+    """Worker entry point: run a chunk of runs; one failing run does not stop the others."""
+    from .registry import load_all
+
+    load_all()
+    if threads:
+        _limit_threads(threads)
+    experiment = get_experiment(kind)
+    dirs = [Path(d) for d in out_dirs]
+    try:
+        summaries = execute_batch(experiment, configs, dirs, resume=resume)
+        return [{"status": STATUS_COMPLETED, "summary": s} for s in summaries]
+    except BaseException:
+        if len(configs) == 1:
+            return [_failure_record(dirs[0])]
+    # a batched call failed: retry the runs one by one so that only the bad ones fail
+    results = []
+    for config, d in zip(configs, dirs, strict=True):
+        try:
+            summary = execute_batch(experiment, [config], [d], resume=True)[0]
+            results.append({"status": STATUS_COMPLETED, "summary": summary})
+        except BaseException:
+            results.append(_failure_record(d))
+    return results
+
+
+def _failure_record(out_dir: Path) -> dict:
+    meta = read_json(out_dir / "meta.json", {}) or {}
+    return {"status": STATUS_FAILED, "error": meta.get("error", "unknown error")}
+
+
+def _limit_threads(n: int) -> None:
+    try:
+        import numba
+
+        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    except Exception:  # numba missing or threading layer unavailable
+        pass
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+
+
+def _chunks(kind: str, pending: list[RunSpec], workers: int) -> list[list[RunSpec]]:
+    experiment = get_experiment(kind)
+    if experiment.run_batch is None or experiment.max_batch <= 1:
+        return [[r] for r in pending]
+    size = max(1, min(experiment.max_batch, math.ceil(len(pending) / max(1, workers))))
+    return [pending[i : i + size] for i in range(0, len(pending), size)]
+
+
+class Executor:
+    """Runs chunks of runs; subclasses decide where."""
+
+    workers: int = 1
+
+    def map(self, fn: Callable, tasks: list[tuple], progress: Callable[[int], None]) -> list[Any]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class SerialExecutor(Executor):
+    def map(self, fn, tasks, progress):
+        out = []
+        for t in tasks:
+            out.append(fn(*t))
+            progress(len(t[1]))
+        return out
+
+
+class LocalExecutor(Executor):
+    """A pool of local processes (spawned, so that compiled kernels and threads start clean)."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or os.cpu_count() or 1
+
+    def map(self, fn, tasks, progress):
+        if self.workers == 1 or len(tasks) == 1:
+            return SerialExecutor().map(fn, tasks, progress)
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        results: list[Any] = [None] * len(tasks)
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(fn, *t): i for i, t in enumerate(tasks)}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                results[i] = fut.result()
+                progress(len(tasks[i][1]))
+        return results
+
+
+class DaskExecutor(Executor):
+    """A Dask cluster: a new ``LocalCluster``, an existing scheduler, or SLURM via dask-jobqueue."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        slurm: bool = False,
+        slurm_options: dict[str, Any] | None = None,
+    ):
+        from dask.distributed import Client, LocalCluster
+
+        self.workers = workers or os.cpu_count() or 1
+        self.cluster = None
+        if scheduler:
+            self.client = Client(scheduler)
+        elif slurm:
+            try:
+                from dask_jobqueue import SLURMCluster
+            except ImportError:
+                raise UserError("--slurm needs dask-jobqueue: pip install 'spikealign[cluster]'") from None
+            opts = {"cores": 1, "memory": "4GB", "walltime": "12:00:00", "processes": 1}
+            opts.update(slurm_options or {})
+            self.cluster = SLURMCluster(**opts)
+            self.cluster.scale(jobs=self.workers)
+            self.client = Client(self.cluster)
+        else:
+            self.cluster = LocalCluster(
+                n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self.client = Client(self.cluster)
+
+    def map(self, fn, tasks, progress):
+        from dask.distributed import as_completed
+
+        futures = [self.client.submit(fn, *t, pure=False) for t in tasks]
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(tasks)
+        for fut in as_completed(futures):
+            i = index[fut.key]
+            results[i] = fut.result()
+            progress(len(tasks[i][1]))
+        return results
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_executor(
+    kind: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    slurm: bool = False,
+    slurm_options: dict[str, Any] | None = None,
+) -> Executor:
+    if kind == "serial":
+        return SerialExecutor()
+    if kind == "local" and not (scheduler or slurm):
+        return LocalExecutor(workers)
+    if kind in ("dask", "local"):
+        return DaskExecutor(workers, scheduler=scheduler, slurm=slurm, slurm_options=slurm_options)
+    raise UserError(f"unknown executor {kind!r} (allowed: local, dask, serial)")
+
+
+def run_sweep(
+    spec: SweepSpec,
+    out_dir: str | Path,
+    *,
+    executor: Executor | None = None,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> SweepResult:
+    """Run every missing run of ``spec`` under ``out_dir`` and write ``table.csv``.
+
+    Completed runs are never recomputed.  Failed or interrupted runs are rerun (continued from
+    their checkpoints with ``resume``).  A failing run is recorded in the table with its error;
+    the others complete.
+    """
+    from tqdm.auto import tqdm
+
+    runs = expand(spec)
+    out = Path(out_dir)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "sweep.yaml", to_yaml(spec.model_dump(mode="json")))
+    pending = [r for r in runs if run_status(out / "runs" / r.run_id) != STATUS_COMPLETED]
+    executor = executor or LocalExecutor()
+    threads = max(1, (os.cpu_count() or 1) // max(1, executor.workers)) if pending else None
+    tasks = [
+        (spec.experiment, [r.config for r in chunk], [str(out / "runs" / r.run_id) for r in chunk], resume, threads)
+        for chunk in _chunks(spec.experiment, pending, executor.workers)
+    ]
+    if pending:
+        # runs that are neither new nor resumable start from scratch
+        for r in pending:
+            _clear_for_rerun(out / "runs" / r.run_id, resume)
+        bar = tqdm(total=len(pending), desc=f"sweep {spec.name}", disable=not show_progress or None, unit="run")
+        try:
+            executor.map(_run_chunk, tasks, bar.update)
+        finally:
+            bar.close()
+    result = SweepResult(out)
+    result.write_table(runs)
+    return result
+
+
+def _clear_for_rerun(run_dir: Path, resume: bool) -> None:
+    """Make an unfinished run directory ready to run again."""
+    if not run_dir.exists():
+        return
+    status = run_status(run_dir)
+    keep_checkpoint = resume and status is not None
+    for p in sorted(run_dir.rglob("*"), reverse=True):
+        if keep_checkpoint and (p.name == "latest.pkl" or p.name in ("checkpoints", "config.yaml", "meta.json")):
+            continue
+        if keep_checkpoint and p.parent.name == "checkpoints":
+            continue
+        if p.is_dir():
+            if not any(p.iterdir()):
+                p.rmdir()
+        else:
+            p.unlink()
+    if not keep_checkpoint and run_dir.exists() and not any(run_dir.iterdir()):
+        run_dir.rmdir()
+
+
+# --------------------------------------------------------------------------- results
+class SweepResult:
+    """The results of a sweep folder: ``table`` (a pandas DataFrame) and per-run files."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        path = self.root / "table.csv"
+        if not path.is_file():
+            raise UserError(f"no results table in {self.root} (run the sweep first)")
+        return pd.read_csv(path)
+
+    def completed(self) -> pd.DataFrame:
+        t = self.table
+        return t[t["status"] == STATUS_COMPLETED].reset_index(drop=True)
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / "runs" / run_id
+
+    def arrays(self, run_id: str, name: str) -> dict[str, np.ndarray]:
+        path = self.run_dir(run_id) / (name if name.endswith(".npz") else f"{name}.npz")
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+
+    def metrics(self, run_id: str) -> dict[str, Any]:
+        return read_json(self.run_dir(run_id) / "metrics.json", {}) or {}
+
+    def config(self, run_id: str) -> dict[str, Any]:
+        return load_yaml(self.run_dir(run_id) / "config.yaml")
+
+    def write_table(self, runs: Iterable[RunSpec]) -> pd.DataFrame:
+        rows = []
+        for r in runs:
+            d = self.run_dir(r.run_id)
+            meta = read_json(d / "meta.json", {}) or {}
+            summary = (read_json(d / "metrics.json", {}) or {}).get("summary", {})
+            row: dict[str, Any] = {"run_id": r.run_id, "status": meta.get("status", "missing")}
+            row["error"] = meta.get("error", "") if row["status"] == STATUS_FAILED else ""
+            row.update({k: _cell(v) for k, v in r.params.items()})
+            row.setdefault("seed", getattr(r.config, "seed", None))
+            for k, v in summary.items():
+                if np.isscalar(v) or v is None:
+                    row[k] = v
+            row["wall_time_s"] = meta.get("wall_time_s")
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        atomic_write_text(self.root / "table.csv", table.to_csv(index=False))
+        return table
+
+
+def _cell(value: Any) -> Any:
+    return value if np.isscalar(value) or value is None else str(value)

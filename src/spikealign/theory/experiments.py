@@ -1,0 +1,1 @@
+"""Registration of the theory experiments and figures (none yet)."""
