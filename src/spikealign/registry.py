@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .sweep import SweepResult, SweepSpec
 
 FAMILY_MODULES = (
+    "spikealign.experiments.toy",
     "spikealign.theory.experiments",
     "spikealign.sampling.experiments",
     "spikealign.sampling.dale",

@@ -1,0 +1,361 @@
+"""The ``spikealign`` command line: run, sweep, reproduce, figure, bench, info."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import UserError
+
+DEFAULT_RESULTS = Path("results")
+
+
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("executor")
+    g.add_argument(
+        "--executor",
+        choices=["local", "dask", "serial"],
+        default="local",
+        help="local process pool (default), a Dask cluster, or serial in this process",
+    )
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parallel workers (default: all cores; for --slurm: number of jobs)",
+    )
+    g.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://host:8786 (implies --executor dask)",
+    )
+    g.add_argument(
+        "--slurm",
+        action="store_true",
+        help="start Dask workers as SLURM jobs through dask-jobqueue (pip install 'spikealign[cluster]')",
+    )
+    g.add_argument(
+        "--slurm-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option for dask_jobqueue.SLURMCluster, e.g. queue=cpu, cores=4, memory=8GB, "
+        "walltime=12:00:00, account=myproj (repeatable)",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue interrupted runs from their checkpoints (completed runs are always kept)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spikealign",
+        description="Spike-based alignment learning (SAL): run experiments, sweeps and paper figures.",
+    )
+    parser.add_argument("--version", action="version", version=f"spikealign {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "info",
+        help="versions, cores, CUDA, datasets found",
+        description="Print versions of spikealign and its libraries, cores and threads, "
+        "CUDA availability, registered experiments and figures, and datasets found.",
+    )
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "run",
+        help="one run of any experiment from a YAML config",
+        description="Run one experiment. The YAML names its experiment with `kind:`; reference "
+        "implementation YAML files are recognised and converted.",
+    )
+    p.add_argument("config", type=Path, help="YAML config file")
+    p.add_argument("--out", type=Path, default=None, help="run directory (default: results/runs/<config name>)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a config value (repeatable), e.g. --set train.n_iter=100",
+    )
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--section", default=None, help="reference deep-net settings: section of exp_settings.yaml")
+    p.add_argument("--dataset", default=None, help="reference deep-net settings: dataset name")
+    p.add_argument("--n-epochs", type=int, default=None, help="reference deep-net settings: number of epochs")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "sweep",
+        help="a grid of runs from a sweep YAML",
+        description="Run every missing run of a sweep and write its results table (table.csv).",
+    )
+    p.add_argument("sweep", type=Path, help="sweep YAML file")
+    p.add_argument("--out", type=Path, default=None, help="sweep folder (default: results/sweeps/<name>)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a value of the sweep file (repeatable), e.g. --set base.train.n_iter=10",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_executor_options(p)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "reproduce",
+        help="run the sweeps behind paper figures, draw them, write the report",
+        description="Reproduce paper figures (all registered ones when none is named) and write "
+        "an HTML report to OUT/report/index.html.",
+    )
+    p.add_argument(
+        "figures",
+        nargs="*",
+        metavar="FIGURE",
+        help="figure ids: fig2c fig2d fig2e fig4 fig5 fig6 fig7 fig8 dale sal-evolution psp-shapes proof",
+    )
+    p.add_argument(
+        "--profile",
+        choices=["quick", "paper"],
+        default="quick",
+        help="quick: minutes on a laptop; paper: the full grids (use a cluster)",
+    )
+    p.add_argument("--out", type=Path, default=DEFAULT_RESULTS, help="output folder (default: results)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_executor_options(p)
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser(
+        "figure",
+        help="redraw a figure from existing results",
+        description="Draw a figure again from results written by `reproduce`.",
+    )
+    p.add_argument("figure", help="figure id")
+    p.add_argument("results_dir", type=Path, help="the reproduce output folder or the figure's folder in it")
+    p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser(
+        "bench",
+        help="run benchmarks, write benchmarks/results/<name>.json",
+        description="Run named benchmarks (all when none is named).",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="benchmark names")
+    p.add_argument("--quick", action="store_true", help="smaller problem sizes (a smoke check)")
+    p.add_argument("--out", type=Path, default=None, help="folder for the JSON files (default: benchmarks/results)")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def _parse_options(items: list[str], flag: str) -> dict[str, Any]:
+    from .config import parse_override
+
+    out: dict[str, Any] = {}
+    for item in items:
+        path, value = parse_override(item)
+        if len(path) != 1:
+            raise UserError(f"{flag} expects KEY=VALUE, got {item!r}")
+        out[path[0]] = value
+    return out
+
+
+def _executor(args: argparse.Namespace):
+    from .sweep import make_executor
+
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}")
+    kind = "dask" if (args.scheduler or args.slurm) else args.executor
+    return make_executor(
+        kind, args.workers, args.scheduler, args.slurm, _parse_options(args.slurm_option, "--slurm-option")
+    )
+
+
+def load_run_config(path: Path, overrides: list[str], options: dict[str, Any] | None = None):
+    """Read a run config (ours or a reference YAML), apply overrides, validate it."""
+    from .config import apply_overrides, load_yaml, validate
+    from .registry import EXPERIMENTS, get_experiment, load_all
+
+    raw = load_yaml(path)
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    load_all()
+    if "kind" not in raw:
+        matches = [e for e in EXPERIMENTS.values() if e.detect_reference and e.detect_reference(raw)]
+        if not matches:
+            raise UserError(
+                f"{path}: no 'kind' key and not a known reference format (kinds: {', '.join(sorted(EXPERIMENTS))})"
+            )
+        experiment = matches[0]
+        assert experiment.from_reference is not None
+        raw = experiment.from_reference(raw, path, options)
+    elif options:
+        raise UserError(f"--section/--dataset/--n-epochs apply to reference YAML files only, not to {path}")
+    data = apply_overrides(raw, overrides)
+    if not isinstance(data.get("kind"), str):
+        raise UserError(f"{path}: 'kind' must name an experiment")
+    experiment = get_experiment(data["kind"])
+    return experiment, validate(experiment.config_model, data, source=str(path))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .runs import execute_run, read_json
+
+    options = {"section": args.section, "dataset": args.dataset, "n_epochs": args.n_epochs}
+    experiment, config = load_run_config(args.config, args.overrides, options)
+    out = args.out or DEFAULT_RESULTS / "runs" / args.config.stem
+    t0 = time.perf_counter()
+    summary = execute_run(experiment, config, out, resume=args.resume, show_progress=not args.quiet)
+    meta = read_json(out / "meta.json", {})
+    print(f"run {experiment.kind} {meta.get('status', '')} in {time.perf_counter() - t0:.1f} s: {out}")
+    for k, v in summary.items():
+        print(f"  {k} = {v}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import load_sweep_file, run_sweep
+
+    spec = load_sweep_file(args.sweep, args.overrides)
+    from .sweep import expand
+
+    expand(spec)  # validate every run config before anything is written
+    out = args.out or DEFAULT_RESULTS / "sweeps" / spec.name
+    executor = _executor(args)
+    try:
+        result = run_sweep(spec, out, executor=executor, resume=args.resume, show_progress=not args.quiet)
+    finally:
+        executor.close()
+    table = result.table
+    failed = table[table["status"] != "completed"]
+    print(f"sweep {spec.name}: {len(table) - len(failed)} of {len(table)} runs completed; table: {out / 'table.csv'}")
+    for _, row in failed.iterrows():
+        print(f"  failed {row['run_id']}: {row['error']}")
+    return 1 if len(failed) else 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .report import write_report
+    from .reproduce import reproduce_figure, resolve_figures
+
+    figures = resolve_figures(args.figures)
+    if not figures:
+        raise UserError("no figures are registered yet")
+    print(f"reproducing {len(figures)} figure(s) with the {args.profile} profile: {' '.join(figures)}")
+    executor = _executor(args)
+    records = []
+    try:
+        for fid in figures:
+            t0 = time.perf_counter()
+            print(f"[{fid}] running ...", flush=True)
+            rec = reproduce_figure(
+                fid, args.profile, args.out, executor, resume=args.resume, show_progress=not args.quiet
+            )
+            met = sum(1 for c in rec.checks if c.get("met"))
+            state = "ok" if rec.ok else f"FAILED: {rec.error}"
+            print(
+                f"[{fid}] {state} in {time.perf_counter() - t0:.1f} s; expectations met {met}/{len(rec.checks)}",
+                flush=True,
+            )
+            records.append(rec)
+    finally:
+        executor.close()
+    report = write_report(args.out, figures)
+    print(f"figures: {args.out.resolve()}/<figure>/figures/")
+    print(f"report:  {report.resolve()}")
+    return 0 if all(r.ok for r in records) else 1
+
+
+def cmd_figure(args: argparse.Namespace) -> int:
+    from .reproduce import redraw
+
+    rec = redraw(args.figure, args.results_dir)
+    for f in rec.files:
+        print(f)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import available, run_benchmark
+
+    names = args.names or available()
+    if not names:
+        raise UserError("no benchmarks found in benchmarks/")
+    for name in names:
+        res = run_benchmark(name, quick=args.quick, out_dir=args.out)
+        ratio = res.get("ratio")
+        extra = f" (x{ratio:.3g} vs {res.get('baseline', {}).get('what', 'baseline')})" if ratio else ""
+        print(f"{name}: {res['metric']} = {res['value']:.4g} {res['unit']}{extra} -> {res['path']}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .registry import EXPERIMENTS, registered_figures
+    from .runs import git_sha, library_versions
+
+    print(f"spikealign {__version__} (git {git_sha() or 'n/a'})")
+    for k, v in library_versions().items():
+        print(f"  {k:<11} {v}")
+    print(
+        f"cores: {os.cpu_count()} (usable: {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'})"
+    )
+    try:
+        import numba
+
+        print(f"numba threads: {numba.get_num_threads()}")
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available()
+        print(
+            f"torch threads: {torch.get_num_threads()}; CUDA available: {cuda}"
+            + (f" ({torch.cuda.get_device_name(0)})" if cuda else "")
+        )
+    except ImportError:
+        print("torch: not installed")
+    figures = registered_figures()
+    print(f"experiments: {', '.join(sorted(EXPERIMENTS))}")
+    print(f"figures: {', '.join(figures) or 'none'}")
+    print("datasets:")
+    for name, where in _dataset_locations().items():
+        print(f"  {name:<14} {where or 'not found'}")
+    return 0
+
+
+def _dataset_locations() -> dict[str, str | None]:
+    try:
+        from .deep.data import dataset_locations
+    except ImportError:
+        return {"(deep datasets)": None}
+    return dataset_locations()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"spikealign {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Bundled experiments that belong to no model family (the diagnostic ``toy`` experiment)."""
