@@ -1,8 +1,11 @@
 """Reproduce and figure commands with a test-only figure built on the toy experiment."""
 
 import json
+import os
+import shutil
 
 import matplotlib.pyplot as plt
+import pytest
 
 from spikealign import registry
 from spikealign.cli import main
@@ -48,3 +51,43 @@ def test_reproduce_and_redraw(tmp_path, capsys, monkeypatch):
     (out / "testfig" / "figures" / "walks.png").unlink()
     assert main(["figure", "testfig", str(out)]) == 0
     assert (out / "testfig" / "figures" / "walks.png").is_file()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _render(html_path):
+    """Load a page in headless Chromium; return (images [(src, loaded)], console errors)."""
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=flags)
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(html_path.resolve().as_uri())
+        page.wait_for_load_state("load")
+        images = page.evaluate("Array.from(document.images).map(i => [i.src, i.complete && i.naturalWidth > 0])")
+        browser.close()
+    return images, errors
+
+
+def test_report_renders_in_headless_chromium(tmp_path, monkeypatch):
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install chromium (see .ci/run)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    monkeypatch.setitem(registry.FIGURES, "testfig", Figure("testfig", "toy walks", _sweeps, _draw))
+    out = tmp_path / "results"
+    assert main(["reproduce", "testfig", "--out", str(out), "--executor", "serial", "--quiet"]) == 0
+    images, errors = _render(out / "report" / "index.html")
+    assert images, "the report shows the figure"
+    assert all(ok for _, ok in images), images
+    assert errors == []
+    # a broken image is detected (the check can fail)
+    (out / "testfig" / "figures" / "walks.png").unlink()
+    images, errors = _render(out / "report" / "index.html")
+    assert not all(ok for _, ok in images)
