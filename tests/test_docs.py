@@ -1,0 +1,32 @@
+"""Every ```python example in README.md and docs/*.md runs (blocks of one page share a namespace)."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
+def _pages_with_examples():
+    return [p for p in PAGES if p.is_file() and BLOCK.search(p.read_text())]
+
+
+@pytest.mark.parametrize("page", _pages_with_examples(), ids=lambda p: p.name)
+def test_examples_run(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": f"docs_{page.stem}"}
+    for i, block in enumerate(BLOCK.findall(page.read_text())):
+        code = compile(block, f"{page.name}[example {i + 1}]", "exec")
+        exec(code, namespace)
+
+
+def test_readme_has_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    assert "make demo" in text and "make test" in text
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)
