@@ -324,7 +324,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         )
     except ImportError:
         print("torch: not installed")
+    from .registry import LOAD_ERRORS
+
     figures = registered_figures()
+    for module, error in LOAD_ERRORS.items():
+        print(f"warning: {module} could not be loaded: {error}")
     print(f"experiments: {', '.join(sorted(EXPERIMENTS))}")
     print(f"figures: {', '.join(figures) or 'none'}")
     print("datasets:")

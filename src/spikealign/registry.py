@@ -111,6 +111,7 @@ class Figure:
 
 EXPERIMENTS: dict[str, Experiment] = {}
 FIGURES: dict[str, Figure] = {}
+LOAD_ERRORS: dict[str, str] = {}  # family module -> why it could not be imported
 _loaded = False
 
 
@@ -129,20 +130,34 @@ def register_figure(figure: Figure) -> Figure:
 
 
 def load_all() -> None:
-    """Import every model family so that its experiments and figures are registered."""
+    """Import every model family so that its experiments and figures are registered.
+
+    A family that fails to import (a missing optional library, a broken install) does not take
+    the others down: its error is kept in :data:`LOAD_ERRORS`, shown by ``spikealign info``, and
+    named when one of its experiments or figures is asked for.
+    """
     global _loaded
     if _loaded:
         return
     for name in FAMILY_MODULES:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            LOAD_ERRORS[name] = f"{type(exc).__name__}: {exc}"
     _loaded = True
+
+
+def _load_problems() -> str:
+    if not LOAD_ERRORS:
+        return ""
+    return "; could not load " + "; ".join(f"{m} ({e})" for m, e in LOAD_ERRORS.items())
 
 
 def get_experiment(kind: str) -> Experiment:
     load_all()
     if kind not in EXPERIMENTS:
         known = ", ".join(sorted(EXPERIMENTS)) or "none"
-        raise UserError(f"unknown experiment kind {kind!r} (known: {known})")
+        raise UserError(f"unknown experiment kind {kind!r} (known: {known}){_load_problems()}")
     return EXPERIMENTS[kind]
 
 
@@ -152,7 +167,7 @@ def get_figure(figure_id: str) -> Figure:
         known = ", ".join(f for f in FIGURE_IDS if f in FIGURES) or "none"
         planned = [f for f in FIGURE_IDS if f not in FIGURES]
         extra = f"; not yet available: {', '.join(planned)}" if planned and figure_id in planned else ""
-        raise UserError(f"unknown figure {figure_id!r} (registered: {known}{extra})")
+        raise UserError(f"unknown figure {figure_id!r} (registered: {known}{extra}){_load_problems()}")
     return FIGURES[figure_id]
 
 

@@ -160,7 +160,11 @@ def expand(spec: SweepSpec) -> list[RunSpec]:
 
 # --------------------------------------------------------------------------- execution
 def _run_chunk(kind: str, configs: list[Any], out_dirs: list[str], resume: bool, threads: int | None) -> list[dict]:
-    """Worker entry point: run a chunk of runs; one failing run does not stop the others."""
+    """Worker entry point: run a chunk of runs; one failing run does not stop the others.
+
+    Runs already completed are skipped (a chunk may be resubmitted after a worker died);
+    unfinished run directories are cleared first (keeping the checkpoint with ``resume``).
+    """
     from .registry import load_all
 
     load_all()
@@ -168,26 +172,42 @@ def _run_chunk(kind: str, configs: list[Any], out_dirs: list[str], resume: bool,
         _limit_threads(threads)
     experiment = get_experiment(kind)
     dirs = [Path(d) for d in out_dirs]
+    results: list[dict | None] = [None] * len(dirs)
+    todo = []
+    for i, d in enumerate(dirs):
+        if run_status(d) == STATUS_COMPLETED:
+            results[i] = {"status": STATUS_COMPLETED}
+        else:
+            _clear_for_rerun(d, resume)
+            todo.append(i)
     try:
-        summaries = execute_batch(experiment, configs, dirs, resume=resume)
-        return [{"status": STATUS_COMPLETED, "summary": s} for s in summaries]
-    except BaseException:
-        if len(configs) == 1:
-            return [_failure_record(dirs[0])]
-    # a batched call failed: retry the runs one by one so that only the bad ones fail
-    results = []
-    for config, d in zip(configs, dirs, strict=True):
-        try:
-            summary = execute_batch(experiment, [config], [d], resume=True)[0]
-            results.append({"status": STATUS_COMPLETED, "summary": summary})
-        except BaseException:
-            results.append(_failure_record(d))
-    return results
+        summaries = execute_batch(experiment, [configs[i] for i in todo], [dirs[i] for i in todo], resume=resume)
+        for i, summary in zip(todo, summaries, strict=True):
+            results[i] = {"status": STATUS_COMPLETED, "summary": summary}
+    except BaseException as exc:
+        if len(todo) == 1:
+            results[todo[0]] = _failure_record(dirs[todo[0]], exc)
+        else:
+            # a batched call failed: retry the runs one by one so that only the bad ones fail
+            for i in todo:
+                _clear_for_rerun(dirs[i], resume)
+                try:
+                    summary = execute_batch(experiment, [configs[i]], [dirs[i]], resume=resume)[0]
+                    results[i] = {"status": STATUS_COMPLETED, "summary": summary}
+                except BaseException as exc_i:
+                    results[i] = _failure_record(dirs[i], exc_i)
+    return [r for r in results if r is not None]
 
 
-def _failure_record(out_dir: Path) -> dict:
+def _failure_record(out_dir: Path, exc: BaseException) -> dict:
+    """The failure of a run; if it failed before it started, its meta.json records that."""
+    from .runs import atomic_write_json
+
     meta = read_json(out_dir / "meta.json", {}) or {}
-    return {"status": STATUS_FAILED, "error": meta.get("error", "unknown error")}
+    if meta.get("status") != STATUS_FAILED:
+        meta.update(status=STATUS_FAILED, error=f"{type(exc).__name__}: {exc}")
+        atomic_write_json(out_dir / "meta.json", meta)
+    return {"status": STATUS_FAILED, "error": meta["error"]}
 
 
 def _limit_threads(n: int) -> None:
@@ -233,25 +253,88 @@ class SerialExecutor(Executor):
 
 
 class LocalExecutor(Executor):
-    """A pool of local processes (spawned, so that compiled kernels and threads start clean)."""
+    """A pool of local processes (spawned, so that compiled kernels and threads start clean).
+
+    The pool is created on first use and reused by later sweeps until :meth:`close`; a worker
+    that dies (killed, out of memory) fails only the runs it was running, and the pool is
+    started again for the rest.
+    """
 
     def __init__(self, workers: int | None = None):
         self.workers = workers or os.cpu_count() or 1
+        self._pool = None
+
+    def _get_pool(self):
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+        return self._pool
 
     def map(self, fn, tasks, progress):
         if self.workers == 1 or len(tasks) == 1:
             return SerialExecutor().map(fn, tasks, progress)
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         results: list[Any] = [None] * len(tasks)
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(fn, *t): i for i, t in enumerate(tasks)}
+        todo = list(range(len(tasks)))
+        while todo:
+            pool = self._get_pool()
+            futures = {pool.submit(fn, *tasks[i]): i for i in todo}
+            todo = []
             for fut in as_completed(futures):
                 i = futures[fut]
-                results[i] = fut.result()
+                try:
+                    results[i] = fut.result()
+                except BrokenProcessPool:
+                    todo.append(i)  # resubmitted to a fresh pool below, unless it killed the pool itself
+                    continue
+                except Exception as exc:
+                    results[i] = _record_lost_runs(tasks[i], exc)
                 progress(len(tasks[i][1]))
+            if todo:
+                self.close()
+                if len(todo) == len(futures):
+                    # every task died with the pool: run them one at a time to isolate the culprit
+                    for i in todo:
+                        results[i] = self._run_isolated(fn, tasks[i])
+                        progress(len(tasks[i][1]))
+                    todo = []
         return results
+
+    def _run_isolated(self, fn, task):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+            try:
+                return pool.submit(fn, *task).result()
+            except Exception as exc:
+                return _record_lost_runs(task, exc)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _record_lost_runs(task: tuple, exc: BaseException) -> list[dict]:
+    """Mark the unfinished runs of a task whose worker process died as failed."""
+    from .runs import atomic_write_json
+
+    error = f"worker process died: {type(exc).__name__}: {exc}"
+    out = []
+    for d in map(Path, task[2]):
+        meta = read_json(d / "meta.json", {}) or {}
+        if meta.get("status") != STATUS_COMPLETED:
+            meta.update(status=STATUS_FAILED, error=error)
+            atomic_write_json(d / "meta.json", meta)
+            out.append({"status": STATUS_FAILED, "error": error})
+        else:
+            out.append({"status": STATUS_COMPLETED})
+    return out
 
 
 class DaskExecutor(Executor):
@@ -348,9 +431,6 @@ def run_sweep(
         for chunk in _chunks(spec.experiment, pending, executor.workers)
     ]
     if pending:
-        # runs that are neither new nor resumable start from scratch
-        for r in pending:
-            _clear_for_rerun(out / "runs" / r.run_id, resume)
         bar = tqdm(total=len(pending), desc=f"sweep {spec.name}", disable=not show_progress or None, unit="run")
         try:
             executor.map(_run_chunk, tasks, bar.update)

@@ -91,3 +91,9 @@ def test_report_renders_in_headless_chromium(tmp_path, monkeypatch):
     (out / "testfig" / "figures" / "walks.png").unlink()
     images, errors = _render(out / "report" / "index.html")
     assert not all(ok for _, ok in images)
+
+
+def test_every_family_loads():
+    registry.load_all()
+    assert registry.LOAD_ERRORS == {}
+    assert "toy" in registry.EXPERIMENTS

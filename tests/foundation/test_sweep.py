@@ -89,3 +89,19 @@ def test_unknown_executor_is_a_user_error():
 
     with pytest.raises(UserError, match="unknown executor"):
         make_executor("threads")
+
+
+def test_a_crashing_worker_fails_only_its_runs(tmp_path):
+    spec = SPEC.model_copy(update={"grid": {"crash": [False, True], "drift": [0.0, 1.0]}})
+    executor = make_executor("local", 2)
+    try:
+        res = run_sweep(spec, tmp_path / "s", executor=executor, show_progress=False)
+        # the pool is usable again afterwards
+        again = run_sweep(SPEC, tmp_path / "t", executor=executor, show_progress=False)
+    finally:
+        executor.close()
+    t = res.table
+    assert (t[t["crash"]]["status"] == "failed").all()
+    assert t[t["crash"]]["error"].str.contains("worker process died").all()
+    assert (t[~t["crash"]]["status"] == "completed").all()
+    assert (again.table["status"] == "completed").all()

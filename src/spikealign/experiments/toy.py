@@ -1,11 +1,12 @@
 """A small diagnostic experiment for trying (and testing) the run, sweep and resume machinery.
 
 ``kind: toy`` simulates ``n_walkers`` Gaussian random walks of ``n_steps`` steps with drift
-``drift`` and step size ``sigma``.  It checkpoints every ``checkpoint_every`` steps.  Two knobs
-exist only to exercise failure handling: the config key ``fail`` raises an error, and the
-environment variable ``SPIKEALIGN_TOY_CRASH_AFTER=N`` kills the process abruptly (as a cluster
-pre-emption would) once N steps are done; it is not part of the config, so the killed run can be
-resumed with the same config.
+``drift`` and step size ``sigma``.  It checkpoints every ``checkpoint_every`` steps.  Three
+knobs exist only to exercise failure handling: the config key ``fail`` raises an error,
+``crash`` ends the process at once, and the environment variable
+``SPIKEALIGN_TOY_CRASH_AFTER=N`` kills the process abruptly (as a cluster pre-emption would) once
+N steps are done; it is not part of the config, so the killed run can be resumed with the same
+config.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ class ToyConfig(RunConfig):
     sigma: float = Field(1.0, gt=0)
     checkpoint_every: int = Field(10, gt=0)
     fail: bool = Field(False, description="raise an error (to test failure handling)")
+    crash: bool = Field(False, description="kill the process at once, as an out-of-memory kill would (tests)")
 
 
 def run(config: ToyConfig, ctx: RunContext) -> dict[str, float]:
     if config.fail:
         raise RuntimeError("toy run asked to fail")
+    if config.crash:
+        os._exit(9)
     state = ctx.load_checkpoint()
     if state is None:
         rng = ctx.rng("walk")
