@@ -112,13 +112,16 @@ class Figure:
 EXPERIMENTS: dict[str, Experiment] = {}
 FIGURES: dict[str, Figure] = {}
 LOAD_ERRORS: dict[str, str] = {}  # family module -> why it could not be imported
+EXPERIMENT_MODULES: dict[str, str] = {}  # experiment kind -> module that registered it
 _loaded = False
+_loading: str | None = None
 
 
 def register_experiment(experiment: Experiment) -> Experiment:
     if experiment.kind in EXPERIMENTS and EXPERIMENTS[experiment.kind] is not experiment:
         raise ValueError(f"experiment kind {experiment.kind!r} registered twice")
     EXPERIMENTS[experiment.kind] = experiment
+    EXPERIMENT_MODULES[experiment.kind] = _loading or experiment.run.__module__
     return experiment
 
 
@@ -140,11 +143,20 @@ def load_all() -> None:
     if _loaded:
         return
     for name in FAMILY_MODULES:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:
-            LOAD_ERRORS[name] = f"{type(exc).__name__}: {exc}"
+        load_family(name)
     _loaded = True
+
+
+def load_family(module: str) -> None:
+    """Import one family module (sweep workers load only the family they run)."""
+    global _loading
+    _loading = module
+    try:
+        importlib.import_module(module)
+    except Exception as exc:
+        LOAD_ERRORS[module] = f"{type(exc).__name__}: {exc}"
+    finally:
+        _loading = None
 
 
 def _load_problems() -> str:

@@ -17,6 +17,7 @@ a killed process never leaves a partial file behind.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import io
 import json
 import os
@@ -105,6 +106,7 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def git_sha() -> str | None:
     here = Path(__file__).resolve().parent
     try:

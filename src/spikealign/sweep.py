@@ -39,7 +39,7 @@ from pydantic import Field, field_validator, model_validator
 
 from .config import StrictModel, apply_overrides, load_yaml, set_path, to_yaml, validate
 from .errors import UserError
-from .registry import get_experiment
+from .registry import EXPERIMENT_MODULES, get_experiment
 from .runs import (
     STATUS_COMPLETED,
     STATUS_FAILED,
@@ -159,15 +159,20 @@ def expand(spec: SweepSpec) -> list[RunSpec]:
 
 
 # --------------------------------------------------------------------------- execution
-def _run_chunk(kind: str, configs: list[Any], out_dirs: list[str], resume: bool, threads: int | None) -> list[dict]:
+def _run_chunk(
+    kind: str, module: str, configs: list[Any], out_dirs: list[str], resume: bool, threads: int | None
+) -> list[dict]:
     """Worker entry point: run a chunk of runs; one failing run does not stop the others.
 
     Runs already completed are skipped (a chunk may be resubmitted after a worker died);
     unfinished run directories are cleared first (keeping the checkpoint with ``resume``).
     """
-    from .registry import load_all
+    from .registry import EXPERIMENTS, load_all, load_family
 
-    load_all()
+    if module:
+        load_family(module)
+    if kind not in EXPERIMENTS:
+        load_all()
     if threads:
         _limit_threads(threads)
     experiment = get_experiment(kind)
@@ -248,7 +253,7 @@ class SerialExecutor(Executor):
         out = []
         for t in tasks:
             out.append(fn(*t))
-            progress(len(t[1]))
+            progress(len(t[2]))
         return out
 
 
@@ -293,14 +298,14 @@ class LocalExecutor(Executor):
                     continue
                 except Exception as exc:
                     results[i] = _record_lost_runs(tasks[i], exc)
-                progress(len(tasks[i][1]))
+                progress(len(tasks[i][2]))
             if todo:
                 self.close()
                 if len(todo) == len(futures):
                     # every task died with the pool: run them one at a time to isolate the culprit
                     for i in todo:
                         results[i] = self._run_isolated(fn, tasks[i])
-                        progress(len(tasks[i][1]))
+                        progress(len(tasks[i][2]))
                     todo = []
         return results
 
@@ -326,7 +331,7 @@ def _record_lost_runs(task: tuple, exc: BaseException) -> list[dict]:
 
     error = f"worker process died: {type(exc).__name__}: {exc}"
     out = []
-    for d in map(Path, task[2]):
+    for d in map(Path, task[3]):
         meta = read_json(d / "meta.json", {}) or {}
         if meta.get("status") != STATUS_COMPLETED:
             meta.update(status=STATUS_FAILED, error=error)
@@ -378,7 +383,7 @@ class DaskExecutor(Executor):
         for fut in as_completed(futures):
             i = index[fut.key]
             results[i] = fut.result()
-            progress(len(tasks[i][1]))
+            progress(len(tasks[i][2]))
         return results
 
     def close(self) -> None:
@@ -426,10 +431,11 @@ def run_sweep(
     pending = [r for r in runs if run_status(out / "runs" / r.run_id) != STATUS_COMPLETED]
     executor = executor or LocalExecutor()
     threads = max(1, (os.cpu_count() or 1) // max(1, executor.workers)) if pending else None
-    tasks = [
-        (spec.experiment, [r.config for r in chunk], [str(out / "runs" / r.run_id) for r in chunk], resume, threads)
-        for chunk in _chunks(spec.experiment, pending, executor.workers)
-    ]
+    module = EXPERIMENT_MODULES.get(spec.experiment, "")
+    tasks = []
+    for chunk in _chunks(spec.experiment, pending, executor.workers):
+        dirs = [str(out / "runs" / r.run_id) for r in chunk]
+        tasks.append((spec.experiment, module, [r.config for r in chunk], dirs, resume, threads))
     if pending:
         bar = tqdm(total=len(pending), desc=f"sweep {spec.name}", disable=not show_progress or None, unit="run")
         try:

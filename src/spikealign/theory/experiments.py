@@ -1,1 +1,241 @@
-"""Registration of the theory experiments and figures (none yet)."""
+"""Registration of the theory experiments and figures.
+
+Experiments (``kind:`` of a run config):
+
+``theory-stdd``
+    One analytic STDD and its SAL signal (:func:`spikealign.theory.stdd`); saves ``stdd.npz``
+    (``dt``, ``p``).
+``theory-phase-plane``
+    The SAL flow on a ``n_w x n_w`` grid of ``(W_12, W_21)`` for one PSP shape and bias pair, its
+    zero set and deviation from the diagonal; saves ``phase_plane.npz`` (``w``, ``sal``,
+    ``zeros``).  Batched: a sweep hands it chunks of grids, computed in one call.
+``theory-spiking-sal``
+    The spiking two-neuron SAL protocol of Fig. 2d (:mod:`spikealign.theory.spiking`); saves
+    ``trajectory.npz`` (``epoch``, ``time_s``, ``w`` as ``(W_12, W_21)``, ``rates``).
+
+Figures: ``fig2c``, ``fig2d``, ``fig2e``, ``psp-shapes``, ``proof`` (see
+:mod:`spikealign.theory.figures`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, FiniteFloat, ValidationInfo, field_validator
+
+from ..config import RunConfig, StrictModel
+from ..registry import Experiment, Figure, register_experiment, register_figure
+from ..runs import RunContext
+from . import figures
+from .distribution import sal_batch, sal_signal, stdd
+from .phase_plane import deviation_from_diagonal, mean_signed_offset, sign_agreement, upscale_grid, zero_set
+from .spiking import sal_weight_evolution
+
+PspName = Literal["rect", "exp", "cutoff", "tail", "alpha"]
+
+
+class WindowConfig(StrictModel):
+    """Exponential STDP window ``a_plus exp(-dt/tau)`` (dt > 0), ``a_minus exp(dt/tau)`` (dt < 0)."""
+
+    a_plus: FiniteFloat = Field(-1.0, description="amplitude for dt = t_post - t_pre > 0 (SAL: -1)")
+    a_minus: FiniteFloat = Field(1.0, description="amplitude for dt < 0 (SAL: +1)")
+    tau: FiniteFloat | None = Field(None, gt=0, description="time constant in steps; null: t_ref")
+
+
+class ChainConfig(RunConfig):
+    """Parameters shared by the analytic two-neuron experiments."""
+
+    psp: PspName = Field("rect", description="PSP kernel: rect, exp, cutoff, tail or alpha")
+    t_ref: int = Field(10, ge=1, description="refractory time R in steps (minimal inter-spike interval)")
+    t_max: int = Field(30, ge=2, description="counter range M in steps (lags >= M are truncated); t_ref < t_max")
+    t_syn: FiniteFloat | None = Field(None, gt=0, description="PSP shape parameter; null: t_ref")
+    b_1: FiniteFloat = Field(0.0, description="bias of neuron 1")
+    b_2: FiniteFloat = Field(0.0, description="bias of neuron 2")
+    window: WindowConfig = Field(default_factory=WindowConfig)
+
+    @field_validator("t_max")
+    @classmethod
+    def _times(cls, v: int, info: ValidationInfo) -> int:
+        t_ref = info.data.get("t_ref")
+        if t_ref is not None and t_ref >= v:
+            raise ValueError(f"t_ref must be smaller than t_max (got t_ref={t_ref}, t_max={v})")
+        return v
+
+
+class StddConfig(ChainConfig):
+    kind: Literal["theory-stdd"] = "theory-stdd"
+    w_12: FiniteFloat = Field(0.5, description="weight onto neuron 1 from neuron 2")
+    w_21: FiniteFloat = Field(1.0, description="weight onto neuron 2 from neuron 1")
+    fill_middle: Literal["zero", "nan", "smooth"] = Field("zero", description="value of the dt = 0 bin")
+
+
+class PhasePlaneConfig(ChainConfig):
+    kind: Literal["theory-phase-plane"] = "theory-phase-plane"
+    w_min: FiniteFloat = Field(-2.0, description="smallest weight of the grid (both axes)")
+    w_max: FiniteFloat = Field(2.0, description="largest weight of the grid (both axes)")
+    n_w: int = Field(17, ge=4, le=400, description="grid points per axis (linspace(w_min, w_max, n_w))")
+    upscale: int = Field(0, ge=0, le=2000, description="cubic upscaling before root finding (0: none)")
+
+    @field_validator("w_max")
+    @classmethod
+    def _range(cls, v: float, info: ValidationInfo) -> float:
+        w_min = info.data.get("w_min")
+        if w_min is not None and not w_min < v:
+            raise ValueError(f"w_min must be smaller than w_max (got w_min={w_min}, w_max={v})")
+        return v
+
+
+class SpikingSalConfig(RunConfig):
+    kind: Literal["theory-spiking-sal"] = "theory-spiking-sal"
+    w_12: FiniteFloat = Field(1.5, description="initial weight onto neuron 1 from neuron 2 (W[0, 1])")
+    w_21: FiniteFloat = Field(0.5, description="initial weight onto neuron 2 from neuron 1 (W[1, 0])")
+    b_1: FiniteFloat = -0.5
+    b_2: FiniteFloat = -0.2
+    t_ref: int = Field(25, ge=1, description="refractory time in steps (minimal ISI t_ref + 1)")
+    t_syn: int | None = Field(None, ge=1, description="rect PSP on lags 1..t_syn-1; null: t_ref")
+    epoch_steps: int = Field(1500, ge=1, description="steps of one fresh simulation (epoch)")
+    n_epochs: int = Field(1500, ge=1)
+    lr: FiniteFloat = 0.03
+    frozen: Literal["none", "w_12", "w_21"] = Field("none", description="weight kept fixed")
+    n_last_spikes: int = Field(10, ge=1, description="remembered spikes per neuron for PSPs and pairing")
+    window: WindowConfig = Field(default_factory=WindowConfig)
+
+
+# --------------------------------------------------------------------------- runs
+def run_stdd(config: StddConfig, ctx: RunContext) -> dict[str, float]:
+    r = stdd(config.w_12, config.w_21, config.b_1, config.b_2, t_ref=config.t_ref, t_max=config.t_max,
+             psp=config.psp, t_syn=config.t_syn, fill_middle=config.fill_middle)  # fmt: skip
+    d12, d21 = sal_signal(r, config.window.a_plus, config.window.a_minus, config.window.tau)
+    ctx.save_arrays("stdd", dt=r.dt, p=r.p)
+    m = config.t_max
+    return {
+        "dw_12": d12,
+        "dw_21": d21,
+        "p_plus1": float(r.p[m]),
+        "p_minus1": float(r.p[m - 2]),
+        "mass_left": float(r.left.sum()),
+        "mass_right": float(r.right.sum()),
+        "asymmetry": float(np.nanmax(np.abs(r.p - r.p[::-1]))),
+    }
+
+
+def _grid_weights(config: PhasePlaneConfig) -> np.ndarray:
+    return np.linspace(config.w_min, config.w_max, config.n_w)
+
+
+def analyse_phase_plane(w: np.ndarray, sal: np.ndarray, upscale: int) -> tuple[dict[str, float], np.ndarray]:
+    """Summary numbers and zero set ``[W_21, W_12*]`` of a phase-plane grid ``sal[i, j] = (dW_12, dW_21)``."""
+    if upscale:
+        w_hd, grid_hd = upscale_grid(w, sal[:, :, 0], upscale)
+    else:
+        w_hd, grid_hd = w, sal[:, :, 0]
+    zeros = zero_set(w_hd, grid_hd)
+    w12, w21 = np.meshgrid(w, w, indexing="ij")
+    off = w12 != w21
+    ratio = sal[:, :, 0][off] / (w21 - w12)[off]
+    summary = {
+        "deviation": deviation_from_diagonal(zeros),
+        "max_offset": float(np.max(np.abs(zeros[:, 1] - zeros[:, 0]))) if zeros.size else float("nan"),
+        "mean_offset": mean_signed_offset(zeros),
+        "mean_offset_pos": mean_signed_offset(zeros[zeros[:, 0] > 0]),
+        "n_zeros": int(zeros.shape[0]),
+        "sign_agreement": sign_agreement(w, sal[:, :, 0]),
+        "antisymmetry": float(np.max(np.abs(sal[:, :, 0] + sal[:, :, 1]))),
+        "max_abs_sal": float(np.max(np.abs(sal[:, :, 0]))),
+        "diag_max_abs_sal": float(np.max(np.abs(np.diag(sal[:, :, 0])))),
+        "ratio_min": float(ratio.min()),
+        "ratio_max": float(ratio.max()),
+    }
+    return summary, zeros
+
+
+def run_phase_plane_batch(configs: list[PhasePlaneConfig], ctxs: list[RunContext]) -> list[dict[str, float]]:
+    """Compute many phase planes: configs sharing the chain parameters go through one batched call."""
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        key = (c.psp, c.t_ref, c.t_max, c.t_syn, c.window.a_plus, c.window.a_minus, c.window.tau)
+        groups.setdefault(key, []).append(i)
+    grids: dict[int, np.ndarray] = {}
+    for idx in groups.values():
+        c0 = configs[idx[0]]
+        parts = []
+        for i in idx:
+            c = configs[i]
+            w = _grid_weights(c)
+            w12, w21 = np.meshgrid(w, w, indexing="ij")
+            parts.append((w12.ravel(), w21.ravel(), np.full(w12.size, c.b_1), np.full(w12.size, c.b_2)))
+        cat = [np.concatenate([p[j] for p in parts]) for j in range(4)]
+        d12, d21 = sal_batch(*cat, t_ref=c0.t_ref, t_max=c0.t_max, psp=c0.psp, t_syn=c0.t_syn,
+                             a_plus=c0.window.a_plus, a_minus=c0.window.a_minus, tau=c0.window.tau)  # fmt: skip
+        start = 0
+        for i in idx:
+            n = configs[i].n_w
+            grids[i] = np.stack([d12[start : start + n * n], d21[start : start + n * n]], axis=-1).reshape(n, n, 2)
+            start += n * n
+    out = []
+    for i, (c, ctx) in enumerate(zip(configs, ctxs, strict=True)):
+        w = _grid_weights(c)
+        summary, zeros = analyse_phase_plane(w, grids[i], c.upscale)
+        ctx.save_arrays("phase_plane", w=w, sal=grids[i], zeros=zeros)
+        out.append(summary)
+    return out
+
+
+def run_phase_plane(config: PhasePlaneConfig, ctx: RunContext) -> dict[str, float]:
+    return run_phase_plane_batch([config], [ctx])[0]
+
+
+def run_spiking_sal(config: SpikingSalConfig, ctx: RunContext) -> dict[str, float]:
+    seeds = ctx.replica_seeds(1, "theory-spiking-sal")
+    traj, rates = sal_weight_evolution(
+        config.w_12, config.w_21, config.b_1, config.b_2, seeds=seeds, frozen=config.frozen,
+        t_ref=config.t_ref, t_syn=config.t_syn, epoch_steps=config.epoch_steps, n_epochs=config.n_epochs,
+        lr=config.lr, n_last=config.n_last_spikes, a_plus=config.window.a_plus, a_minus=config.window.a_minus,
+        tau=config.window.tau,
+    )  # fmt: skip
+    traj, rates = traj[0], rates[0]
+    epoch = np.arange(config.n_epochs + 1)
+    # time axis of the paper: one step = tau_ref / t_ref with tau_ref = 10 ms
+    time_s = epoch * (config.epoch_steps / config.t_ref) * 0.01
+    ctx.save_arrays("trajectory", epoch=epoch, time_s=time_s, w=traj, rates=rates)
+    tail = traj[-max(1, len(traj) // 10) :]
+    s0 = config.w_12 + config.w_21
+    return {
+        "w_12_final": float(traj[-1, 0]),
+        "w_21_final": float(traj[-1, 1]),
+        "w_12_tail_mean": float(tail[:, 0].mean()),
+        "w_21_tail_mean": float(tail[:, 1].mean()),
+        "sum_drift": float(np.max(np.abs(traj.sum(1) - s0))),
+        "mean_rate": float(rates.mean()),
+    }
+
+
+# --------------------------------------------------------------------------- registration
+STDD = register_experiment(
+    Experiment(kind="theory-stdd", config_model=StddConfig, run=run_stdd,
+               summary="analytic spike-timing-difference distribution of two neurons and its SAL signal")
+)  # fmt: skip
+PHASE_PLANE = register_experiment(
+    Experiment(kind="theory-phase-plane", config_model=PhasePlaneConfig, run=run_phase_plane,
+               run_batch=run_phase_plane_batch, max_batch=32,
+               summary="SAL flow on a (W_12, W_21) grid, its zero set and deviation from the diagonal")
+)  # fmt: skip
+SPIKING_SAL = register_experiment(
+    Experiment(kind="theory-spiking-sal", config_model=SpikingSalConfig, run=run_spiking_sal,
+               summary="spiking two-neuron simulation with pair-based SAL (Fig. 2d weight evolution)")
+)  # fmt: skip
+
+for _fig in (
+    Figure("fig2c", "STDDs of two neurons (excitatory/inhibitory, symmetric/asymmetric) and the SAL window",
+           figures.fig2c_sweeps, figures.draw_fig2c),
+    Figure("fig2d", "SAL weight evolution of two spiking neurons: both weights plastic, one frozen",
+           figures.fig2d_sweeps, figures.draw_fig2d),
+    Figure("fig2e", "phase plane of the SAL flow with the spiking trajectories overlaid",
+           figures.fig2e_sweeps, figures.draw_fig2e),
+    Figure("psp-shapes", "SAL with rect and alpha PSPs: kernels, STDDs, zero sets, deviation over biases",
+           figures.psp_shapes_sweeps, figures.draw_psp_shapes),
+    Figure("proof", "perturbation delta(t) and its running sum Delta(t) >= 0 (proof sketch)",
+           figures.proof_sweeps, figures.draw_proof),
+):  # fmt: skip
+    register_figure(_fig)

@@ -1,0 +1,164 @@
+"""Spiking two-neuron simulation with pair-based STDP: the SAL weight evolution of Fig. 2d.
+
+This is the reference's neural-sampling *spiking simulator*, whose semantics differ from the
+chain of :mod:`spikealign.theory.chain`:
+
+- at step ``t`` the potentials use spikes strictly before ``t``:
+  ``u_i = b_i + sum_j W[i, j] sum_m kappa(t - t_j^m)`` over the last ``n_last`` spikes of ``j``,
+  with the rect kernel ``kappa(x) = 1`` for ``0 < x < t_syn`` (lags ``1..t_syn-1``);
+- neuron ``i`` fires with probability ``logistic(u_i - ln R)`` if ``t - t_last > R`` (minimal
+  inter-spike interval ``R + 1``, one step longer than in the chain); both neurons draw one uniform
+  each step, neuron 0 is processed before neuron 1;
+- ``W[i, j]`` is the weight onto ``i`` from ``j`` (post, pre); neuron 1 of the paper is index 0,
+  so ``W[0, 1] = W_12`` and ``W[1, 0] = W_21``.
+
+STDP pairing (all pairs in practice): at each spike of ``i`` at ``t``, for the other neuron ``j``,
+``stdp[i, j] += sum_m K(t - t_j^m)`` and ``stdp[j, i] += sum_m K(-(t - t_j^m))`` over ``j``'s last
+``n_last`` spikes, with the exponential window ``K`` (``a_plus = -1, a_minus = 1, tau = R`` for
+SAL).  With an antisymmetric ``K`` the two entries are exact negatives, so ``W_12 + W_21`` is
+conserved.
+
+Protocol (one epoch): a fresh simulation of ``epoch_steps`` steps from silence, then
+``W <- W + lr * stdp / epoch_steps * t_ref`` on the plastic entries.
+
+The reference draws from numba's global RNG without seeding it (its runs are not reproducible);
+here every run is seeded.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..errors import UserError
+from .kernels import check_finite
+
+
+@numba.njit(cache=True)
+def _stdp_window(dt, a_plus, a_minus, tau_plus, tau_minus):
+    if dt > 0.0:
+        return a_plus * np.exp(-dt / tau_plus)
+    if dt < 0.0:
+        return a_minus * np.exp(dt / tau_minus)
+    return 0.0
+
+
+@numba.njit(cache=True)
+def _epoch(w, b, t_ref, t_syn, n_steps, n_last, a_plus, a_minus, tau_plus, tau_minus, stdp):
+    """One fresh simulation of ``n_steps`` steps; accumulates pair-based STDP into ``stdp``; returns spike count."""
+    last = np.full((2, n_last), -np.inf)
+    log_r = np.log(t_ref)
+    psp = np.zeros(2)
+    rate = np.zeros(2)
+    n_spikes = 0
+    for t in range(n_steps):
+        for j in range(2):
+            s = 0.0
+            for m in range(n_last):
+                x = t - last[j, m]
+                if x > 0.0 and x < t_syn:
+                    s += 1.0
+            psp[j] = s
+        for i in range(2):
+            u = b[i] + w[i, 0] * psp[0] + w[i, 1] * psp[1]
+            rate[i] = 1.0 / (1.0 + np.exp(-(u - log_r)))
+        r0 = np.random.random()  # noqa: NPY002
+        r1 = np.random.random()  # noqa: NPY002
+        for i in range(2):
+            r = r0 if i == 0 else r1
+            if r < rate[i] and last[i, n_last - 1] < t - t_ref:
+                j = 1 - i
+                res_ij = 0.0
+                res_ji = 0.0
+                for m in range(n_last):
+                    dt = t - last[j, m]
+                    res_ij += _stdp_window(dt, a_plus, a_minus, tau_plus, tau_minus)
+                    res_ji += _stdp_window(-dt, a_plus, a_minus, tau_plus, tau_minus)
+                stdp[i, j] += res_ij
+                stdp[j, i] += res_ji
+                for m in range(n_last - 1):
+                    last[i, m] = last[i, m + 1]
+                last[i, n_last - 1] = t
+                n_spikes += 1
+    return n_spikes
+
+
+@numba.njit(cache=True)
+def _evolve(seeds, w0, b, plastic, t_ref, t_syn, epoch_steps, n_epochs, lr, n_last, a_plus, a_minus, tau_plus,
+            tau_minus, traj, rates):  # fmt: skip  # pragma: no cover - compiled
+    for k in range(seeds.shape[0]):
+        np.random.seed(seeds[k])  # noqa: NPY002 (numba's own per-thread generator)
+        w = w0[k].copy()
+        traj[k, 0, 0] = w[0, 1]
+        traj[k, 0, 1] = w[1, 0]
+        stdp = np.zeros((2, 2))
+        for e in range(n_epochs):
+            stdp[:, :] = 0.0
+            n = _epoch(w, b[k], t_ref, t_syn, epoch_steps, n_last, a_plus, a_minus, tau_plus, tau_minus, stdp)
+            rates[k, e] = n / (2.0 * epoch_steps)
+            for i in range(2):
+                for j in range(2):
+                    if plastic[k, i, j]:
+                        w[i, j] = w[i, j] + lr * (stdp[i, j] / epoch_steps * t_ref)
+            traj[k, e + 1, 0] = w[0, 1]
+            traj[k, e + 1, 1] = w[1, 0]
+
+
+def sal_weight_evolution(
+    w_12: float | np.ndarray,
+    w_21: float | np.ndarray,
+    b_1: float | np.ndarray,
+    b_2: float | np.ndarray,
+    *,
+    seeds: np.ndarray,
+    frozen: str | list[str] = "none",
+    t_ref: int = 25,
+    t_syn: int | None = None,
+    epoch_steps: int = 1500,
+    n_epochs: int = 1500,
+    lr: float = 0.03,
+    n_last: int = 10,
+    a_plus: float = -1.0,
+    a_minus: float = 1.0,
+    tau: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run the spiking SAL protocol for a batch of runs (one per seed; other arguments broadcast).
+
+    Parameters
+    ----------
+    w_12, w_21 : initial weights onto neuron 1 from 2 and onto 2 from 1.
+    frozen : ``"none"``, ``"w_12"`` or ``"w_21"`` (per run or one for all): the weight kept fixed.
+    seeds : one integer seed per run (numba's generator is seeded with ``seed % 2**32``).
+
+    Returns
+    -------
+    traj : ``(n_runs, n_epochs + 1, 2)`` weights ``(W_12, W_21)`` after each epoch (row 0: initial).
+    rates : ``(n_runs, n_epochs)`` mean firing probability per neuron and step in each epoch.
+    """
+    seeds = (np.atleast_1d(np.asarray(seeds, dtype=np.uint64)) % np.uint64(2**32)).astype(np.int64)
+    n = seeds.size
+    for name, v in (("w_12", w_12), ("w_21", w_21), ("b_1", b_1), ("b_2", b_2), ("lr", lr)):
+        check_finite(name, v)
+    if int(t_ref) < 1 or int(epoch_steps) < 1 or int(n_epochs) < 0 or int(n_last) < 1:
+        raise UserError("t_ref, epoch_steps and n_last must be >= 1 and n_epochs >= 0")
+    frozen_list = [frozen] * n if isinstance(frozen, str) else list(frozen)
+    if len(frozen_list) != n:
+        raise UserError(f"frozen needs one entry per run ({n}), got {len(frozen_list)}")
+    w12, w21, b1, b2 = (np.broadcast_to(np.asarray(x, dtype=float), (n,)) for x in (w_12, w_21, b_1, b_2))
+    w0 = np.zeros((n, 2, 2))
+    w0[:, 0, 1] = w12
+    w0[:, 1, 0] = w21
+    b = np.stack([b1, b2], axis=1).copy()
+    plastic = np.zeros((n, 2, 2), dtype=np.bool_)
+    for k, f in enumerate(frozen_list):
+        if f not in ("none", "w_12", "w_21"):
+            raise UserError(f"frozen must be one of none, w_12, w_21, got {f!r}")
+        plastic[k, 0, 1] = f != "w_12"
+        plastic[k, 1, 0] = f != "w_21"
+    ts = float(t_ref if t_syn is None else t_syn)
+    tau_f = float(t_ref if tau is None else tau)
+    traj = np.zeros((n, int(n_epochs) + 1, 2))
+    rates = np.zeros((n, int(n_epochs)))
+    _evolve(seeds, w0, b, plastic, float(t_ref), ts, int(epoch_steps), int(n_epochs), float(lr), int(n_last),
+            float(a_plus), float(a_minus), tau_f, tau_f, traj, rates)  # fmt: skip
+    return traj, rates
