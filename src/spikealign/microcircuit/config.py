@@ -1,0 +1,362 @@
+"""Configuration of microcircuit runs (our format) and conversion from the reference YAML format.
+
+Our format (``kind: microcircuit``)::
+
+    kind: microcircuit
+    seed: 0                 # root seed; used only for student/teacher seeds left unset
+    feedback: sal           # sal | fa | bp
+    network: {dims: [1, 1, 1], lr_up: [0.2, 0.003], lr_down: 0.001, ...}
+    teacher: {weights: {w10: 2.0, w21: 2.0}, bias: [-1.0, -1.0], t_pattern: 2000, poisson_seed: 423433}
+    student: {len_epoch: 20, len_symmetrization: 5, len_validation: 6, num_epochs: 150,
+              t_pattern: 2000, poisson_seed: ..., weights_init_seed: ..., training_seed: ...}
+    inputs: {training: [...], validation: [...]}
+
+A reference file (``network_properties``, ``student_simulation_settings``, ...) is converted by
+:func:`from_reference`; its feedback mode follows from ``update_down`` and ``lr[0].down``
+(``update_down: false`` -> bp, ``lr[0].down == 0`` -> fa, else sal), which gives exactly the
+reference's dynamics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
+
+from ..config import RunConfig, StrictModel, validate
+from ..errors import UserError
+
+Matrix = float | list[list[float]]
+Vector = float | list[float]
+
+
+class NetworkSection(StrictModel):
+    """Network properties (spec §4); time in integer steps."""
+
+    dims: list[int] = Field(default_factory=lambda: [1, 1, 1], description="[N_input, N_hidden, N_output]")
+    t_ref: int = Field(10, ge=1, description="refractory period (steps); rate unit")
+    tau_syn: int = Field(10, ge=1, description="length of the rectangular PSP (steps)")
+    n_last_spks: int = Field(1, ge=1, description="spike times remembered per neuron")
+    lambda_api: float = Field(0.02, description="apical coupling (1.0 during symmetrisation)")
+    lambda_nudge: float = Field(0.6, description="output nudging strength")
+    learning_lag: int = Field(2000, ge=0, description="steps per pattern without forward plasticity")
+    size_moving_average: int = Field(2000, ge=1, description="boxcar length of the moving averages")
+    stdp_a_causal: float = -1.0
+    stdp_a_anticausal: float = 1.0
+    stdp_tau_causal: float = Field(10.0, gt=0)
+    stdp_tau_anticausal: float = Field(10.0, gt=0)
+    lr_up: list[float] = Field(default_factory=lambda: [0.2, 0.003], description="[eta W10, eta W21]")
+    lr_down: float = Field(0.001, description="eta of B (SAL STDP); ignored by fa and bp")
+
+    @field_validator("dims")
+    @classmethod
+    def _dims_ok(cls, v: list[int]) -> list[int]:
+        if len(v) != 3 or any(d < 1 for d in v):
+            raise ValueError("dims must be three positive sizes [input, hidden, output]")
+        return v
+
+    @field_validator("lr_up")
+    @classmethod
+    def _lr_ok(cls, v: list[float]) -> list[float]:
+        if len(v) != 2:
+            raise ValueError("lr_up must have two entries [hidden (W10), output (W21)]")
+        return v
+
+
+class WeightsSection(StrictModel):
+    """Explicit weights indexed (post, pre); a scalar fills the whole matrix."""
+
+    w10: Matrix = Field(description="input -> hidden, shape (N1, N0)")
+    w21: Matrix = Field(description="hidden -> output, shape (N2, N1)")
+    b: Matrix | None = Field(None, description="feedback output -> hidden, shape (N1, N2); default 0")
+
+
+class RandomTeacher(StrictModel):
+    """Teacher weights drawn U(limits) from ``default_rng(seed)`` in the order W10, W21."""
+
+    limits: list[float] = Field(default_factory=lambda: [-2.0, 2.0])
+    seed: int = Field(ge=0)
+
+
+class TeacherSection(StrictModel):
+    weights: WeightsSection | None = Field(None, description="fixed teacher weights; unset: W10 = W21 = 2.0")
+    random_weights: RandomTeacher | None = Field(None, description="random teacher weights instead of fixed ones")
+    bias: list[Vector] = Field(default_factory=lambda: [-1.0, -1.0], description="[hidden, output]")
+    t_pattern: int = Field(2000, ge=1, description="pattern length in units of t_ref")
+    poisson_seed: int | None = Field(None, ge=0, description="spike-noise seed; unset: derived from `seed`")
+
+
+class StudentSection(StrictModel):
+    bias: list[Vector] = Field(default_factory=lambda: [-1.0, -1.0], description="[hidden, output]")
+    init_limits_up: list[float] = Field(default_factory=lambda: [-3.0, 3.0])
+    init_limits_down: list[float] = Field(default_factory=lambda: [-3.0, 3.0])
+    weights: WeightsSection | None = Field(None, description="explicit initial weights instead of random ones")
+    len_epoch: int = Field(20, ge=1, description="training patterns per epoch (incl. symmetrisation)")
+    len_symmetrization: int = Field(5, ge=0, description="last training patterns of an epoch used for SAL")
+    len_validation: int = Field(6, ge=0)
+    num_epochs: int = Field(150, ge=1)
+    t_pattern: int = Field(2000, ge=1, description="pattern length in units of t_ref")
+    recorded_sample_length: int | None = Field(None, ge=1, description="steps per record; unset: one pattern")
+    set_sps: bool = True
+    shuffle_training: bool = True
+    shuffle_validation: bool = False
+    poisson_seed: int | None = Field(None, ge=0)
+    weights_init_seed: int | None = Field(None, ge=0)
+    training_seed: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _symm_ok(self) -> StudentSection:
+        if self.len_symmetrization >= self.len_epoch:
+            raise ValueError(
+                f"len_symmetrization ({self.len_symmetrization}) must be smaller than len_epoch ({self.len_epoch})"
+            )
+        return self
+
+
+class InputsSection(StrictModel):
+    training: list[Vector] = Field(min_length=1, description="input values (scalars or N0-vectors)")
+    validation: list[Vector] = Field(default_factory=list)
+
+
+class MicrocircuitConfig(RunConfig):
+    """A teacher-student microcircuit run (paper Fig. 6)."""
+
+    kind: Literal["microcircuit"] = "microcircuit"
+    feedback: Literal["sal", "fa", "bp"] = "sal"
+    network: NetworkSection = Field(default_factory=NetworkSection)
+    teacher: TeacherSection = Field(default_factory=TeacherSection)
+    student: StudentSection = Field(default_factory=StudentSection)
+    inputs: InputsSection = Field(
+        default_factory=lambda: InputsSection(
+            training=[-3.0, -2.5, -2.0, -0.8, 0.8, 2.0, 2.5, 3.0], validation=[-2.7, -1.8, -0.5, 0.5, 1.8, 2.7]
+        )
+    )
+    checkpoint_every: int = Field(10, ge=0, description="epochs between checkpoints (0: none)")
+    figures: bool = Field(True, description="draw per-run teacher and student figures")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MicrocircuitConfig:
+        n0, n1, n2 = self.network.dims
+        net = self.network
+        for who, t_pattern in (("teacher", self.teacher.t_pattern), ("student", self.student.t_pattern)):
+            if net.learning_lag >= t_pattern * net.t_ref:
+                raise ValueError(
+                    f"network.learning_lag ({net.learning_lag}) must be shorter than a {who} pattern "
+                    f"({who}.t_pattern * t_ref = {t_pattern * net.t_ref} steps)"
+                )
+        shapes = {"w10": (n1, n0), "w21": (n2, n1), "b": (n1, n2)}
+        for section in ("teacher", "student"):
+            w = getattr(self, section).weights
+            if w is not None:
+                for name, shape in shapes.items():
+                    _check_matrix(getattr(w, name), shape, f"{section}.weights.{name}")
+            _check_bias(getattr(self, section).bias, (n1, n2), f"{section}.bias")
+        if self.teacher.weights is not None and self.teacher.random_weights is not None:
+            raise ValueError("teacher: give either `weights` or `random_weights`, not both")
+        sw = self.student.weights
+        if sw is not None and sw.b is None and self.feedback != "bp":
+            raise ValueError(f"student.weights.b is required with feedback '{self.feedback}' (only bp copies W21^T)")
+        for name in ("training", "validation"):
+            for i, v in enumerate(getattr(self.inputs, name)):
+                if isinstance(v, list) and len(v) != n0:
+                    raise ValueError(f"inputs.{name}[{i}] has {len(v)} entries but dims[0] = {n0}")
+        if self.student.len_validation > 0 and not self.inputs.validation:
+            raise ValueError("student.len_validation > 0 needs inputs.validation values")
+        for name in ("init_limits_up", "init_limits_down"):
+            lim = getattr(self.student, name)
+            if len(lim) != 2 or lim[0] > lim[1]:
+                raise ValueError(f"student.{name} must be [low, high] with low <= high")
+        return self
+
+
+def _check_matrix(value: Any, shape: tuple[int, int], key: str) -> None:
+    if isinstance(value, list):
+        arr = np.asarray(value, dtype=float)
+        if arr.shape != shape:
+            raise ValueError(f"{key} has shape {arr.shape} but dims require {shape} (post, pre)")
+
+
+def _check_bias(bias: list, sizes: tuple[int, int], key: str) -> None:
+    if len(bias) != 2:
+        raise ValueError(f"{key} must have two entries [hidden, output]")
+    for v, n, what in zip(bias, sizes, ("hidden", "output"), strict=True):
+        if isinstance(v, list) and len(v) != n:
+            raise ValueError(f"{key} ({what}) has {len(v)} entries but the layer has {n} neurons")
+
+
+# ------------------------------------------------------------------------------ reference format
+class _RefLr(StrictModel):
+    up: StrictFloat | StrictInt
+    down: StrictFloat | StrictInt | None = None
+
+
+class _RefNetwork(StrictModel):
+    dims: list[StrictInt]
+    lambda_api: StrictFloat
+    lambda_nudge: StrictFloat
+    learning_lag: StrictInt
+    lr: list[_RefLr]
+    n_last_spks: StrictInt
+    size_moving_average: StrictInt
+    stdp_a_anticausal: StrictFloat
+    stdp_a_causal: StrictFloat
+    stdp_tau_anticausal: StrictFloat
+    stdp_tau_causal: StrictFloat
+    t_ref: StrictInt
+    tau_syn: StrictInt
+
+
+class _RefLimits(StrictModel):
+    up: list[float]
+    down: list[float]
+
+
+class _RefWeights(StrictModel):
+    w_up: Matrix
+    w_down: Matrix | None = None
+    w_pi: Matrix | None = None
+    w_ip: Matrix | None = None
+
+
+class _RefStudentInit(StrictModel):
+    bias: list[Vector]
+    share_weights: Any = None  # unused by the reference
+    random_weights_init_limits: _RefLimits | None = None
+    weights: list[_RefWeights] | None = None
+
+
+class _RefTeacherInit(StrictModel):
+    bias: list[Vector]
+    weights: list[_RefWeights]
+    share_weights: Any = None
+
+
+class _RefSim(StrictModel):
+    len_epoch: StrictInt
+    len_validation: StrictInt
+    num_epochs: StrictInt
+    poisson_seed: StrictInt
+    training_seed: StrictInt
+    t_pattern: StrictInt
+    recorded_quantities: list[list[str]]
+    shuffle_training: StrictBool | StrictInt
+    shuffle_validation: StrictBool | StrictInt
+    len_symmetrization: StrictInt = 0
+    weights_init_seed: StrictInt | None = None
+    record_all_spks: StrictBool = False
+    recorded_sample_length: StrictInt | None = None
+    set_sps: StrictBool = True
+    update_down: StrictBool = True
+
+
+class _RefInputs(StrictModel):
+    training: list[Vector]
+    validation: list[Vector]
+
+
+class _RefFile(StrictModel):
+    network_properties: _RefNetwork
+    student_initial_parameters: _RefStudentInit
+    student_simulation_settings: _RefSim
+    teacher_initial_parameters: _RefTeacherInit
+    teacher_simulation_settings: _RefSim
+    u_input: _RefInputs
+
+
+REFERENCE_KEYS = ("network_properties", "student_simulation_settings", "teacher_simulation_settings", "u_input")
+
+
+def detect_reference(raw: dict[str, Any]) -> bool:
+    """Is ``raw`` a microcircuit YAML of the reference implementation?"""
+    return isinstance(raw, dict) and "kind" not in raw and all(k in raw for k in REFERENCE_KEYS)
+
+
+def from_reference(raw: dict[str, Any], path: Path | str | None = None, options: dict[str, Any] | None = None) -> dict:
+    """Convert a reference microcircuit YAML mapping to our config mapping (see the module docstring).
+
+    ``options`` may hold ``n_epochs`` (overrides the student's ``num_epochs``).
+    """
+    source = str(path) if path is not None else "reference config"
+    ref: _RefFile = validate(_RefFile, raw, source=source)
+    net, st, tst = ref.network_properties, ref.student_simulation_settings, ref.teacher_simulation_settings
+    if len(net.dims) != 3:
+        raise UserError(f"{source}: network_properties.dims must have 3 entries (got {len(net.dims)})")
+    if len(net.lr) != 2 or net.lr[0].down is None:
+        raise UserError(f"{source}: network_properties.lr must be [{{up, down}}, {{up}}]")
+    if st.record_all_spks:
+        raise UserError(f"{source}: student_simulation_settings.record_all_spks: true is not supported (use false)")
+    lr_down = float(net.lr[0].down)
+    feedback = "bp" if not st.update_down else ("fa" if lr_down == 0.0 else "sal")
+    tw = ref.teacher_initial_parameters.weights
+    if len(tw) != 2:
+        raise UserError(f"{source}: teacher_initial_parameters.weights must have 2 entries (hidden, output)")
+    teacher_weights = {"w10": tw[0].w_up, "w21": tw[1].w_up}
+    if tw[0].w_down is not None:
+        teacher_weights["b"] = tw[0].w_down
+    student: dict[str, Any] = {
+        "bias": ref.student_initial_parameters.bias,
+        "len_epoch": st.len_epoch,
+        "len_symmetrization": st.len_symmetrization,
+        "len_validation": st.len_validation,
+        "num_epochs": int((options or {}).get("n_epochs") or st.num_epochs),
+        "t_pattern": st.t_pattern,
+        "recorded_sample_length": st.recorded_sample_length,
+        "set_sps": st.set_sps,
+        "shuffle_training": bool(st.shuffle_training),
+        "shuffle_validation": bool(st.shuffle_validation),
+        "poisson_seed": st.poisson_seed,
+        "weights_init_seed": st.weights_init_seed,
+        "training_seed": st.training_seed,
+    }
+    init = ref.student_initial_parameters
+    if init.weights is not None:
+        if len(init.weights) != 2:
+            raise UserError(f"{source}: student_initial_parameters.weights must have 2 entries")
+        student["weights"] = {"w10": init.weights[0].w_up, "w21": init.weights[1].w_up}
+        if init.weights[0].w_down is not None:
+            student["weights"]["b"] = init.weights[0].w_down
+    elif init.random_weights_init_limits is not None:
+        student["init_limits_up"] = init.random_weights_init_limits.up
+        student["init_limits_down"] = init.random_weights_init_limits.down
+    else:
+        raise UserError(f"{source}: student_initial_parameters needs 'weights' or 'random_weights_init_limits'")
+    return {
+        "kind": "microcircuit",
+        "feedback": feedback,
+        "network": {
+            "dims": net.dims,
+            "t_ref": net.t_ref,
+            "tau_syn": net.tau_syn,
+            "n_last_spks": net.n_last_spks,
+            "lambda_api": net.lambda_api,
+            "lambda_nudge": net.lambda_nudge,
+            "learning_lag": net.learning_lag,
+            "size_moving_average": net.size_moving_average,
+            "stdp_a_causal": net.stdp_a_causal,
+            "stdp_a_anticausal": net.stdp_a_anticausal,
+            "stdp_tau_causal": net.stdp_tau_causal,
+            "stdp_tau_anticausal": net.stdp_tau_anticausal,
+            "lr_up": [float(net.lr[0].up), float(net.lr[1].up)],
+            "lr_down": lr_down,
+        },
+        "teacher": {
+            "weights": teacher_weights,
+            "bias": ref.teacher_initial_parameters.bias,
+            "t_pattern": tst.t_pattern,
+            "poisson_seed": tst.poisson_seed,
+        },
+        "student": student,
+        "inputs": {"training": ref.u_input.training, "validation": ref.u_input.validation},
+    }
+
+
+def load_reference(path: str | Path, options: dict[str, Any] | None = None) -> MicrocircuitConfig:
+    """Read a reference microcircuit YAML file and return our validated config."""
+    from ..config import load_yaml
+
+    raw = load_yaml(path)
+    if not detect_reference(raw):
+        raise UserError(f"{path}: not a reference microcircuit config (needs keys {', '.join(REFERENCE_KEYS)})")
+    return validate(MicrocircuitConfig, from_reference(raw, path, options), source=str(path))

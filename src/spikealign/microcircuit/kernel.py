@@ -1,0 +1,438 @@
+"""Compiled step loop of the spiking dendritic microcircuit (one pattern per call).
+
+The kernel follows the step order of the reference implementation exactly (spec
+``microcircuits.md`` §1.6), so that with the same uniforms it gives the same floats:
+
+1. spikes, populations in the order input, hidden pyramidal, interneuron, output; neuron ``i``
+   spikes at step ``t`` if ``xi < p(u_i)`` and ``last_i <= t - t_ref`` with
+   ``p(u) = 1 / (1 + exp(-(u - ln t_ref)))`` evaluated on the previous step's potential;
+2. potentials (rectangular PSPs ``x_j = sum_k [0 <= t - t_j^k < tau_syn]``)::
+
+       v_bas   = W10 x_in
+       v_api   = B x_out + W_pi x_inn
+       u_h     = (b1 + v_bas) + lambda_api v_api
+       u_inn   = b_I + W_ip x_h
+       v_bas_o = W21 x_h
+       v_nudge = (u_tgt - <v_bas_o>) - b2           (only with a target)
+       u_o     = (b2 + v_bas_o) + lambda_nudge v_nudge
+
+   with the 2000-step moving averages ``<.>`` updated right after each potential (the
+   reference also averages ``u_in`` and ``u_tgt`` but never reads them; they are not kept);
+3. forward plasticity ``W += eta_up ((p(<u>) - p(<v_bas> + b)) s_pre(t-1))``, then the BP copy
+   ``B <- W21^T`` (BP mode) and the self-predicting copy ``W_ip <- W21, W_pi <- -B``;
+4. SAL STDP on B (symmetrisation patterns only);
+5. recording (running sums, stored as float32 means every ``compress_len`` steps);
+6. ``t += 1`` and the post-lag output accumulators.
+
+All weight matrices are indexed (post, pre).  Integer-valued spike times are kept as float64
+with ``-inf`` for "never fired", as in the reference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# indices into the float parameter vector ``fpar``
+F_LOG_TREF, F_TAU_SYN, F_T_REF, F_LAM_API, F_LAM_NUDGE = 0, 1, 2, 3, 4
+F_LR_UP0, F_LR_UP1, F_LR_DOWN, F_A_C, F_TAU_C, F_A_AC, F_TAU_AC = 5, 6, 7, 8, 9, 10, 11
+N_FPAR = 12
+
+# indices into the integer state vector ``ist``
+I_T, I_MA_COUNT, I_MA_IDX, I_MA_SIZE, I_REC_COUNT, I_REC_POS, I_REC_LEN, I_LAG, I_LEN_PATTERN = range(9)
+N_IST = 9
+
+# order of the recorded quantities in the flat recording buffer (see ``record_layout``)
+RECORDED = (
+    "u_in",
+    "u_pyr_hidden",
+    "v_bas_hidden",
+    "v_api",
+    "u_inn",
+    "w10",
+    "b",
+    "w_pi",
+    "w_ip",
+    "u_pyr_out",
+    "v_bas_out",
+    "v_nudge",
+    "u_tgt",
+    "w21",
+    "validation",
+    "symmetrization",
+)
+
+
+def record_layout(dims: tuple[int, int, int]) -> dict[str, tuple[int, tuple[int, ...]]]:
+    """Offset and shape of every recorded quantity in the flat recording buffer."""
+    n0, n1, n2 = dims
+    shapes = {
+        "u_in": (n0,),
+        "u_pyr_hidden": (n1,),
+        "v_bas_hidden": (n1,),
+        "v_api": (n1,),
+        "u_inn": (n2,),
+        "w10": (n1, n0),
+        "b": (n1, n2),
+        "w_pi": (n1, n2),
+        "w_ip": (n2, n1),
+        "u_pyr_out": (n2,),
+        "v_bas_out": (n2,),
+        "v_nudge": (n2,),
+        "u_tgt": (n2,),
+        "w21": (n2, n1),
+        "validation": (1,),
+        "symmetrization": (1,),
+    }
+    out, off = {}, 0
+    for name in RECORDED:
+        out[name] = (off, shapes[name])
+        off += int(np.prod(shapes[name]))
+    return out
+
+
+@njit(cache=True, inline="always")
+def _p_spike(u, log_tref):
+    # p(u) = 1 / (1 + exp(-(u - ln t_ref))), same float expression as the reference
+    return 1.0 / (1.0 + np.exp(-(u - log_tref)))
+
+
+@njit(cache=True, inline="always")
+def _draw(u, last, counts, rand, r, ft, t_ref, log_tref, cache_u, cache_p):
+    """Escape-noise spikes with absolute refractoriness for one population; returns next rand index.
+
+    ``p(u)`` is cached per neuron (``cache_u``/``cache_p``) and recomputed only when ``u``
+    changed; the refractory test comes first only to skip work.  Both are exact: the outcome
+    is the reference's ``xi < p(u) and last <= t - t_ref``.
+    """
+    n, k_last = last.shape
+    for i in range(n):
+        if last[i, k_last - 1] <= ft - t_ref:
+            ui = u[i]
+            if ui != cache_u[i]:
+                cache_u[i] = ui
+                cache_p[i] = _p_spike(ui, log_tref)
+            if not rand[r + i] < cache_p[i]:
+                continue
+            for k in range(k_last - 1):
+                last[i, k] = last[i, k + 1]
+            last[i, k_last - 1] = ft
+            counts[i] += 1
+    return r + n
+
+
+@njit(cache=True, inline="always")
+def _psp(last, ft, tau_syn, x):
+    """Rectangular PSP indicator x_j = sum_k [0 <= t - t_j^k < tau_syn]."""
+    n, k_last = last.shape
+    for j in range(n):
+        s = 0.0
+        for k in range(k_last):
+            d = ft - last[j, k]
+            if d >= 0.0 and d < tau_syn:
+                s += 1.0
+        x[j] = s
+
+
+@njit(cache=True, inline="always")
+def _dot_row(w, i, x):
+    s = w[i, 0] * x[0]
+    for j in range(1, x.shape[0]):
+        s += w[i, j] * x[j]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def run_pattern_kernel(
+    fpar,
+    ist,
+    last_in,
+    last_h,
+    last_inn,
+    last_out,
+    u_in,
+    u_h,
+    v_bas_h,
+    v_api,
+    u_inn,
+    u_o,
+    v_bas_o,
+    v_nudge,
+    u_tgt,
+    ma_uh,
+    ma_vbh,
+    ma_vbo,
+    ma_uo,
+    st_uh,
+    st_vbh,
+    st_vbo,
+    st_uo,
+    w10,
+    b,
+    w_pi,
+    w_ip,
+    w21,
+    b1,
+    b_inn,
+    b2,
+    rec_buf,
+    rec_data,
+    u_pat,
+    tgt,
+    has_target,
+    plastic_up_allowed,
+    symmetrization,
+    update_down,
+    set_sps_on,
+    validation,
+    rand,
+    cnt_in,
+    cnt_h,
+    cnt_inn,
+    cnt_out,
+    acc_out,
+    acc_free,
+    x_in,
+    x_h,
+    x_inn,
+    x_out,
+    stdp,
+):
+    """Simulate one pattern of ``ist[I_LEN_PATTERN]`` steps in place (see the module docstring).
+
+    ``plastic_up_allowed`` is "not validation and a target exists and not symmetrisation"; the
+    kernel adds the learning-lag condition per step.  ``symmetrization`` switches SAL STDP on
+    for every step (it acts only with ``update_down``).  ``rand`` holds the pattern's uniforms,
+    ``(N0 + N1 + 2 N2)`` per step in the order input, hidden, interneuron, output.  The GIL is
+    released, so independent networks can run in threads.
+    """
+    n0 = u_in.shape[0]
+    n1 = u_h.shape[0]
+    n2 = u_o.shape[0]
+    k_last = last_in.shape[1]
+    log_tref = fpar[F_LOG_TREF]
+    tau_syn = fpar[F_TAU_SYN]
+    t_ref = fpar[F_T_REF]
+    lam_api = fpar[F_LAM_API]
+    lam_nudge = fpar[F_LAM_NUDGE]
+    lr_up0 = fpar[F_LR_UP0]
+    lr_up1 = fpar[F_LR_UP1]
+    lr_down = fpar[F_LR_DOWN]
+    a_c = fpar[F_A_C]
+    tau_c = fpar[F_TAU_C]
+    a_ac = fpar[F_A_AC]
+    tau_ac = fpar[F_TAU_AC]
+    inv_k = float(k_last)
+
+    t = ist[I_T]
+    ma_count = ist[I_MA_COUNT]
+    ma_idx = ist[I_MA_IDX]
+    ma_size = ist[I_MA_SIZE]
+    rec_count = ist[I_REC_COUNT]
+    rec_pos = ist[I_REC_POS]
+    rec_len = ist[I_REC_LEN]
+    lag = ist[I_LAG]
+    len_pattern = ist[I_LEN_PATTERN]
+    n_rec = rec_buf.shape[0]
+    do_stdp = symmetrization and update_down and lr_down != 0.0
+    val_flag = 1.0 if validation else 0.0
+    sym_flag = 1.0 if symmetrization else 0.0
+
+    # per-neuron caches of p(u) (NaN never equals a potential, so the first use computes)
+    cu_in, cp_in = np.full(n0, np.nan), np.zeros(n0)
+    cu_h, cp_h = np.full(n1, np.nan), np.zeros(n1)
+    cu_inn, cp_inn = np.full(n2, np.nan), np.zeros(n2)
+    cu_out, cp_out = np.full(n2, np.nan), np.zeros(n2)
+    r = 0
+    for step in range(len_pattern):
+        ft = float(t)
+        lag_over = step >= lag
+        # ---- 1. spikes (previous step's potentials)
+        r = _draw(u_in, last_in, cnt_in, rand, r, ft, t_ref, log_tref, cu_in, cp_in)
+        r = _draw(u_h, last_h, cnt_h, rand, r, ft, t_ref, log_tref, cu_h, cp_h)
+        r = _draw(u_inn, last_inn, cnt_inn, rand, r, ft, t_ref, log_tref, cu_inn, cp_inn)
+        r = _draw(u_o, last_out, cnt_out, rand, r, ft, t_ref, log_tref, cu_out, cp_out)
+
+        # ---- 2. potentials and moving averages
+        filling = ma_count < ma_size
+        if filling:
+            ma_count += 1
+        ma_n = float(ma_count)
+        for j in range(n0):
+            u_in[j] = u_pat[j]
+        _psp(last_in, ft, tau_syn, x_in)
+        _psp(last_out, ft, tau_syn, x_out)
+        _psp(last_inn, ft, tau_syn, x_inn)
+        for i in range(n1):
+            v_bas_h[i] = _dot_row(w10, i, x_in)
+            v_api[i] = _dot_row(b, i, x_out) + _dot_row(w_pi, i, x_inn)
+            u_h[i] = (b1[i] + v_bas_h[i]) + lam_api * v_api[i]
+            if filling:
+                ma_uh[i] += (u_h[i] - ma_uh[i]) / ma_n
+                ma_vbh[i] += (v_bas_h[i] - ma_vbh[i]) / ma_n
+            else:
+                ma_uh[i] += (u_h[i] - st_uh[ma_idx, i]) / ma_n
+                ma_vbh[i] += (v_bas_h[i] - st_vbh[ma_idx, i]) / ma_n
+            st_uh[ma_idx, i] = u_h[i]
+            st_vbh[ma_idx, i] = v_bas_h[i]
+        _psp(last_h, ft, tau_syn, x_h)
+        for k in range(n2):
+            u_inn[k] = b_inn[k] + _dot_row(w_ip, k, x_h)
+        for k in range(n2):
+            v_bas_o[k] = _dot_row(w21, k, x_h)
+            if has_target:
+                v_nudge[k] = (tgt[k] - ma_vbo[k]) - b2[k]
+                u_o[k] = (b2[k] + v_bas_o[k]) + lam_nudge * v_nudge[k]
+                u_tgt[k] = tgt[k]
+            else:
+                u_o[k] = b2[k] + v_bas_o[k]
+                u_tgt[k] = 0.0
+            if filling:
+                ma_vbo[k] += (v_bas_o[k] - ma_vbo[k]) / ma_n
+                ma_uo[k] += (u_o[k] - ma_uo[k]) / ma_n
+            else:
+                ma_vbo[k] += (v_bas_o[k] - st_vbo[ma_idx, k]) / ma_n
+                ma_uo[k] += (u_o[k] - st_uo[ma_idx, k]) / ma_n
+            st_vbo[ma_idx, k] = v_bas_o[k]
+            st_uo[ma_idx, k] = u_o[k]
+        ma_idx += 1
+        if ma_idx == ma_size:
+            ma_idx = 0
+
+        # ---- 3. forward plasticity, BP copy, self-predicting copy
+        if plastic_up_allowed and lag_over:
+            prev = ft - 1.0
+            for i in range(n1):
+                delta = 0.0
+                computed = False
+                for j in range(n0):
+                    if last_in[j, k_last - 1] == prev:
+                        if not computed:
+                            delta = _p_spike(ma_uh[i], log_tref) - _p_spike(ma_vbh[i] + b1[i], log_tref)
+                            computed = True
+                        w10[i, j] += lr_up0 * delta
+            for k in range(n2):
+                delta = 0.0
+                computed = False
+                for i in range(n1):
+                    if last_h[i, k_last - 1] == prev:
+                        if not computed:
+                            delta = _p_spike(ma_uo[k], log_tref) - _p_spike(ma_vbo[k] + b2[k], log_tref)
+                            computed = True
+                        w21[k, i] += lr_up1 * delta
+            if not update_down:
+                for i in range(n1):
+                    for k in range(n2):
+                        b[i, k] = w21[k, i]
+            if set_sps_on:
+                for i in range(n1):
+                    for k in range(n2):
+                        w_ip[k, i] = w21[k, i]
+                        w_pi[i, k] = -b[i, k]
+
+        # ---- 4. SAL STDP on B (pre = output j, post = hidden i)
+        if do_stdp:
+            any_spike = False
+            for i in range(n1):
+                if last_h[i, k_last - 1] == ft:
+                    any_spike = True
+            for k in range(n2):
+                if last_out[k, k_last - 1] == ft:
+                    any_spike = True
+            if any_spike:
+                for i in range(n1):
+                    for k in range(n2):
+                        stdp[i, k] = 0.0
+                for i in range(n1):
+                    if last_h[i, k_last - 1] == ft:
+                        for k in range(n2):
+                            s = 0.0
+                            for q in range(k_last):
+                                d = ft - last_out[k, q]
+                                h = 1.0 if d > 0.0 else 0.0
+                                s += a_c * h * np.exp(-d / tau_c)
+                            stdp[i, k] = s / inv_k
+                for k in range(n2):
+                    if last_out[k, k_last - 1] == ft:
+                        for i in range(n1):
+                            s = 0.0
+                            for q in range(k_last):
+                                d = ft - last_h[i, q]
+                                h = 1.0 if d > 0.0 else 0.0
+                                s += a_ac * h * np.exp(-d / tau_ac)
+                            stdp[i, k] = s / inv_k
+                for i in range(n1):
+                    for k in range(n2):
+                        b[i, k] += lr_down * stdp[i, k]
+
+        # ---- 5. recording (running sums over rec_len steps, stored as float32 means)
+        o = 0
+        for j in range(n0):
+            rec_buf[o] += u_in[j]
+            o += 1
+        for i in range(n1):
+            rec_buf[o] += u_h[i]
+            o += 1
+        for i in range(n1):
+            rec_buf[o] += v_bas_h[i]
+            o += 1
+        for i in range(n1):
+            rec_buf[o] += v_api[i]
+            o += 1
+        for k in range(n2):
+            rec_buf[o] += u_inn[k]
+            o += 1
+        for i in range(n1):
+            for j in range(n0):
+                rec_buf[o] += w10[i, j]
+                o += 1
+        for i in range(n1):
+            for k in range(n2):
+                rec_buf[o] += b[i, k]
+                o += 1
+        for i in range(n1):
+            for k in range(n2):
+                rec_buf[o] += w_pi[i, k]
+                o += 1
+        for k in range(n2):
+            for i in range(n1):
+                rec_buf[o] += w_ip[k, i]
+                o += 1
+        for k in range(n2):
+            rec_buf[o] += u_o[k]
+            o += 1
+        for k in range(n2):
+            rec_buf[o] += v_bas_o[k]
+            o += 1
+        for k in range(n2):
+            rec_buf[o] += v_nudge[k]
+            o += 1
+        for k in range(n2):
+            rec_buf[o] += u_tgt[k]
+            o += 1
+        for k in range(n2):
+            for i in range(n1):
+                rec_buf[o] += w21[k, i]
+                o += 1
+        rec_buf[o] += val_flag
+        rec_buf[o + 1] += sym_flag
+        rec_count += 1
+        if rec_count == rec_len:
+            for q in range(n_rec):
+                rec_data[rec_pos, q] = rec_buf[q] / rec_len
+                rec_buf[q] = 0.0
+            rec_pos += 1
+            rec_count = 0
+
+        # ---- 6. time and post-lag accumulators
+        t += 1
+        if lag_over:
+            for k in range(n2):
+                acc_out[k] += u_o[k]
+                acc_free[k] += b2[k] + v_bas_o[k]
+
+    ist[I_T] = t
+    ist[I_MA_COUNT] = ma_count
+    ist[I_MA_IDX] = ma_idx
+    ist[I_REC_COUNT] = rec_count
+    ist[I_REC_POS] = rec_pos
