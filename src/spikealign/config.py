@@ -141,11 +141,13 @@ def describe_validation_error(model: type[BaseModel], exc: ValidationError, sour
         return f"{source}: unknown key '{key}' (allowed here: {allowed})"
     if err["type"] == "missing":
         return f"{source}: missing required key '{key}'"
+    msg = err["msg"].removeprefix("Value error, ")
+    if not loc:  # a check across several keys
+        return f"{source}: {msg}"
     given = err.get("input")
     shown = repr(given)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    msg = err["msg"]
     return f"{source}: invalid value for '{key}': {msg} (got {shown})"
 
 
