@@ -1,1 +1,302 @@
-"""Registration of the deep experiments and figures (none yet)."""
+"""Registration of the deep-network experiment (``kind: deep``) and Fig. 8.
+
+``spikealign run`` accepts either our config (``kind: deep``, see
+:class:`~spikealign.deep.train.DeepConfig`) or the reference's ``exp_settings.yaml``
+(:func:`detect_reference` / :func:`from_reference`, options ``section``, ``dataset``, ``n_epochs``).
+
+Fig. 8: test accuracy and FC alignment angles against epoch for every registered method (the
+list is read from the method registry when ``sweeps(profile)`` is called, so methods that the
+spiking-estimator module registers are included).
+
+* quick: the bundled MNIST 5k subset (4,000 train / 1,000 test), 6 epochs, one seed, faithful
+  mode; about 40 s per baseline method on 2 CPU cores.
+* paper: 100 epochs on MNIST, Fashion-MNIST, CIFAR-10 and SVHN (the data must be present, see
+  :mod:`spikealign.deep.data`); one seed; meant for a GPU or a cluster.
+
+Estimator methods get their settings for a profile from the optional hook
+``spikealign.deep.estimators.profile_settings(estimator_name, profile) -> dict`` when it exists;
+otherwise the quick profile uses the small :data:`QUICK_ESTIMATOR_FALLBACK` settings (if the
+estimator accepts them) and the paper profile the estimator's defaults.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
+from ..sweep import SweepResult, SweepSpec
+from .methods import get_method, method_names
+from .train import DeepConfig, history, run
+
+QUICK_EPOCHS = 6
+PAPER_EPOCHS = 100
+PAPER_DATASETS = ("mnist", "fmnist", "cifar10", "svhn")
+FC_LAYERS = ("fc1", "fc2", "fc3")
+_REFERENCE_FLAGS = ("use_backprop", "use_kp", "use_fa_conv_layers", "use_scfa")
+
+
+# --------------------------------------------------------------------------- reference format
+def detect_reference(raw: dict[str, Any]) -> bool:
+    """Is ``raw`` the reference's ``exp_settings.yaml`` (sections holding a ``params`` mapping)?"""
+    if "kind" in raw:
+        return False
+    sections = [v for v in raw.values() if isinstance(v, dict)]
+    return bool(sections) and any(
+        isinstance(s.get("params"), dict) and any(f in s["params"] for f in _REFERENCE_FLAGS) for s in sections
+    )
+
+
+def reference_method(section: dict[str, Any], where: str = "section") -> str:
+    """The method a reference section selects (flag logic of the reference's ``ConvNet``, spec 1.5)."""
+    params = section.get("params") or {}
+    sal = bool((section.get("sal_params") or {}).get("use_sal", False))
+    rdd = bool((section.get("rdd_params") or {}).get("use_rdd", False))
+    use_bp = bool(params.get("use_backprop", False))
+    if use_bp and (sal or rdd):
+        raise UserError(f"{where}: use_backprop cannot be combined with use_sal/use_rdd (as in the reference)")
+    if sal and rdd:
+        raise UserError(f"{where}: use_sal and use_rdd cannot both be true")
+    if use_bp:
+        return "bp_w_fa" if params.get("use_fa_conv_layers", False) else "bp"
+    if params.get("use_kp", False) and params.get("use_scfa", False):
+        raise UserError(f"{where}: use_kp and use_scfa cannot both be true")
+    if params.get("use_kp", False):
+        return "kp"
+    if params.get("use_scfa", False):
+        return "scfa"
+    if sal:
+        return "sal"
+    if rdd:
+        return "rdd"
+    return "fa"
+
+
+def from_reference(raw: dict[str, Any], path: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """Convert one section of the reference's ``exp_settings.yaml`` into a ``kind: deep`` mapping.
+
+    ``options``: ``section`` (default: the first mapping, as the reference), ``dataset`` (default:
+    the section's ``dataset`` key, else ``mnist`` as the reference), ``n_epochs``.  Faithful mode.
+    ``weight_decay`` becomes ``kp_weight_decay`` for the KP section; the reference ignores it for
+    every other method, and so does this conversion.  ``sal_params``/``rdd_params`` (without their
+    ``use_*``/``every_epoch`` switches) become the estimator settings.
+    """
+    sections = {k: v for k, v in raw.items() if isinstance(v, dict)}
+    name = options.get("section") or next(iter(sections), None)
+    if name is None or name not in sections:
+        raise UserError(f"{path}: section {name!r} not found (sections: {', '.join(sections) or 'none'})")
+    section = sections[name]
+    params = dict(section.get("params") or {})
+    method = reference_method(section, f"{path} section {name!r}")
+    out: dict[str, Any] = {"kind": "deep", "method": method, "mode": "faithful"}
+    out["dataset"] = options.get("dataset") or section.get("dataset") or "mnist"
+    n_epochs = options.get("n_epochs") or params.get("n_epochs")
+    if n_epochs is not None:
+        out["n_epochs"] = int(n_epochs)
+    for key in ("batch_size", "lr", "momentum"):
+        if key in params:
+            out[key] = params[key]
+    if method == "kp" and "weight_decay" in params:
+        out["kp_weight_decay"] = params["weight_decay"]
+    block = {"sal": "sal_params", "rdd": "rdd_params"}.get(method)
+    if block is not None:
+        settings = {
+            k: v for k, v in (section.get(block) or {}).items() if k not in ("use_sal", "use_rdd", "every_epoch")
+        }
+        out["estimator"] = settings
+    for key in ("seed", "data_dir", "device"):
+        if options.get(key) is not None:
+            out[key] = options[key]
+    return out
+
+
+EXPERIMENT = register_experiment(
+    Experiment(
+        kind="deep",
+        config_model=DeepConfig,
+        run=run,
+        summary="ConvNet trained with BP, FA, KP, SCFA or a spiking estimator of the feedback (Fig. 8)",
+        detect_reference=detect_reference,
+        from_reference=from_reference,
+    )
+)
+
+
+# --------------------------------------------------------------------------- Fig. 8
+def _all_methods() -> list[str]:
+    try:  # the estimator package registers its methods on import
+        importlib.import_module("spikealign.deep.estimators")
+    except ImportError:
+        pass
+    return method_names()
+
+
+#: fallback quick-profile settings for estimators when the estimator package offers no ``profile_settings``
+QUICK_ESTIMATOR_FALLBACK: dict[str, dict[str, Any]] = {
+    "sal": {"n_iterations": 2, "batch_size": 8},
+    "rdd": {"rdd_time": 3.0},
+    "stdwi": {"seconds": 2.0},
+}
+
+
+def _estimator_settings(method: str, profile: str) -> dict[str, Any]:
+    """Settings of ``method``'s estimator for ``profile``: the estimator package's
+    ``profile_settings(name, profile)`` when it exists; else, for ``quick``, a small fallback kept only
+    if the estimator's ``validate_settings`` accepts it; else ``{}`` (the estimator's defaults)."""
+    est = get_method(method).estimator
+    if est is None:
+        return {}
+    module = importlib.import_module("spikealign.deep.estimators")
+    hook = getattr(module, "profile_settings", None)
+    if callable(hook):
+        return dict(hook(est, profile))
+    fallback = QUICK_ESTIMATOR_FALLBACK.get(est, {}) if profile == "quick" else {}
+    validate_settings = getattr(module, "validate_settings", None)
+    if fallback and callable(validate_settings):
+        try:
+            validate_settings(est, dict(fallback))
+        except ValueError:
+            return {}
+    return dict(fallback)
+
+
+def fig8_sweeps(profile: str) -> list[SweepSpec]:
+    """One sweep per dataset over all registered methods (zipped with their estimator settings)."""
+    methods = _all_methods()
+    if profile == "quick":
+        datasets, n_epochs = ("mnist5k",), QUICK_EPOCHS
+    elif profile == "paper":
+        datasets, n_epochs = PAPER_DATASETS, PAPER_EPOCHS
+    else:
+        raise UserError(f"unknown profile {profile!r} for fig8 (allowed: quick, paper)")
+    specs = []
+    for ds in datasets:
+        specs.append(
+            SweepSpec(
+                name=f"fig8-{ds}",
+                experiment="deep",
+                base={"kind": "deep", "dataset": ds, "n_epochs": n_epochs, "mode": "faithful"},
+                zip={"method": methods, "estimator": [_estimator_settings(m, profile) for m in methods]},
+                seeds=[0],
+            )
+        )
+    return specs
+
+
+def _series(result: SweepResult) -> dict[str, dict[str, np.ndarray]]:
+    """method -> {"test_accuracy": (epochs,), "fc1": (1 + epochs,) angles incl. epoch 0, ...}; first seed."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    table = result.completed()
+    for _, row in table.iterrows():
+        method = str(row["method"])
+        if method in out:
+            continue
+        m = result.metrics(row["run_id"])
+        series = {"test_accuracy": history(m, "test_accuracy")}
+        initial = m.get("initial", {})
+        for layer in (*FC_LAYERS, "conv2"):
+            # angle at epoch 0 (before any training or estimator phase), then after each epoch
+            series[layer] = np.concatenate([[initial.get(f"{layer}/angle", np.nan)], history(m, f"{layer}/angle")])
+        series["epoch"] = history(m, "epoch") + 1
+        series["angle_epoch"] = np.concatenate([[0.0], series["epoch"]])
+        out[method] = series
+    return out
+
+
+def _final_fc_angle(series: dict[str, np.ndarray]) -> float:
+    return float(np.mean([series[layer][-1] for layer in FC_LAYERS]))
+
+
+def _has_estimator(method: str) -> bool:
+    try:
+        return get_method(method).estimator is not None
+    except UserError:  # a method that is no longer registered
+        return False
+
+
+def _checks(ds: str, data: dict[str, dict[str, np.ndarray]]) -> list[Check]:
+    checks: list[Check] = []
+    final_acc = {m: float(s["test_accuracy"][-1]) for m, s in data.items() if len(s["test_accuracy"])}
+    angle = {m: _final_fc_angle(s) for m, s in data.items() if len(s["fc1"])}
+    n_epochs = max((len(s["test_accuracy"]) for s in data.values()), default=0)
+    if "bp" in final_acc:
+        others = {m: a for m, a in final_acc.items() if m != "bp"}
+        best_other = max(others.values(), default=-np.inf)
+        checks.append(
+            Check(
+                f"{ds}: BP reaches the highest final test accuracy (within 0.5 percentage points)",
+                final_acc["bp"] >= best_other - 0.5,
+                f"bp {final_acc['bp']:.2f} %, best other {best_other:.2f} %",
+            )
+        )
+        if ds in ("mnist5k", "mnist"):
+            checks.append(
+                Check(f"{ds}: BP test accuracy above 95 %", final_acc["bp"] > 95.0, f"{final_acc['bp']:.2f} %")
+            )
+    if "fa" in angle:
+        checks.append(
+            Check(f"{ds}: FA's FC angles stay far from 0 (mean > 45°)", angle["fa"] > 45.0, f"{angle['fa']:.1f}°")
+        )
+        for m in ("kp", "scfa", *(m for m in angle if _has_estimator(m))):
+            if m in angle:
+                checks.append(
+                    Check(
+                        f"{ds}: {m}'s final FC angles are below FA's",
+                        angle[m] < angle["fa"],
+                        f"{m} {angle[m]:.1f}° vs fa {angle['fa']:.1f}°",
+                    )
+                )
+    if "kp" in angle and n_epochs >= 50:
+        checks.append(Check(f"{ds}: KP's FC angles go to ~0 (mean < 10°)", angle["kp"] < 10.0, f"{angle['kp']:.1f}°"))
+    return checks
+
+
+def fig8_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
+    """Test accuracy and fc1-3 angles against epoch, one row per dataset, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..figures import save_figure
+
+    names = sorted(results)
+    fig, axes = plt.subplots(len(names), 4, figsize=(13, 3.0 * len(names)), squeeze=False)
+    output = FigureOutput()
+    for row, sweep_name in enumerate(names):
+        ds = sweep_name.removeprefix("fig8-")
+        data = _series(results[sweep_name])
+        for method, s in data.items():
+            ax = axes[row]
+            ax[0].plot(s["epoch"], s["test_accuracy"], label=method)
+            for k, layer in enumerate(FC_LAYERS, start=1):
+                ax[k].plot(s["angle_epoch"], s[layer], label=method)
+            if len(s["test_accuracy"]):
+                output.numbers[f"{ds}/{method}/final_test_accuracy"] = float(s["test_accuracy"][-1])
+                output.numbers[f"{ds}/{method}/final_fc_angle_mean"] = _final_fc_angle(s)
+        axes[row][0].set_ylabel(f"{ds}\ntest accuracy [%]")
+        for k, layer in enumerate(FC_LAYERS, start=1):
+            axes[row][k].set_ylabel(f"∠(W, B) {layer} [°]")
+            axes[row][k].set_ylim(-2, 95)
+        for ax in axes[row]:
+            ax.set_xlabel("epoch")
+        output.checks += _checks(ds, data)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    output.files = save_figure(fig, out_dir, "fig8")
+    plt.close(fig)
+    return output
+
+
+FIGURE = register_figure(
+    Figure(
+        id="fig8",
+        summary="deep ConvNet: test accuracy and FC feedback alignment for BP, FA, KP, SCFA and spiking estimators",
+        sweeps=fig8_sweeps,
+        draw=fig8_draw,
+    )
+)

@@ -1,0 +1,313 @@
+r"""Spike-timing-dependent weight inference (STDWI; Ahmad et al.), spec deep.md 4.
+
+One connection, input population (n_in) -> output population (n_out), forward matrix ``W``
+(n_out, n_in) (post, pre); the estimate ``B`` has the same (out, in) orientation.  Units: ms,
+step ``dt = 0.25`` ms.
+
+1. Stimulus: Bernoulli spikes with ``p = rate dt`` per step; the time axis is cut into periods of
+   ``stim_duration`` (steps ``(s P, (s+1) P]``); in each period only a random ``stim_ratio`` of
+   the neurons keep their spikes.
+2. PSP filter (difference of exponentials, causal, 0 at lag 0, truncated at ``7 tau_slow``):
+
+   .. math:: \mathrm{psp}(t) = \frac{1}{\tau_s - \tau_f}\sum_{m=0}^{M-1}
+             \big(e^{-m\,dt/\tau_s} - e^{-m\,dt/\tau_f}\big)\, s(t-m),\qquad M = 7\tau_s/dt
+
+   computed exactly by two recursive traces that also remove the spike leaving the window.
+3. LIF neurons (tau 20 ms, threshold 1, rest 0, reset -1, no refractoriness):
+   ``v += dt/tau ((0 - v) + (I(t-1) - v))``; input neurons get ``I = 10 psp(stimulus)``, output
+   neurons ``I = (weight_scale W) psp(input spikes)`` (event-driven: only spiking inputs add a
+   column of ``W``).
+4. Traces of the input spikes, the current step included:
+   ``x_f = e^{-dt/10} x_f + s``, ``x_s = e^{-dt/200} x_s + (10/200) s``.
+5. For every output neuron ``i`` spiking at step ``t``:
+
+   .. math:: B_{i,:} \leftarrow B_{i,:} + \eta\,\big(x_f(t) - x_s(t) - d\,B_{i,:}\big),
+             \quad \eta = 0.02,\ d = 0.1
+
+The reference applies step 5 in 100-ms chunks after simulating the whole run; the rule is a
+sequence of per-spike row updates, so the event-driven form here is the same computation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def _stdwi_steps(
+    stim, t0, learn, consts, wt, stim_ring, in_ring, ps_slow, ps_fast, v_in, i_in_prev,
+    y_slow, y_fast, v_out, i_out_prev, xf, xs, B, in_count, out_count,
+):  # fmt: skip
+    """Advance ``stim.shape[0]`` steps from global step ``t0`` (see the module docstring).
+
+    ``consts`` = (a_s, a_f, a_s^M, a_f^M, dt/tau, stim_scale, psp_norm, lr, decay_weighting,
+    trace decay fast, trace decay slow, slow-trace amplitude); ``wt`` = (scaled W)^T, (n_in, n_out).
+    """
+    a_s, a_f, a_sM, a_fM = consts[0], consts[1], consts[2], consts[3]
+    dt_tau, stim_scale, psp_norm = consts[4], consts[5], consts[6]
+    lr, decay_w, dec_f, dec_s, amp_s = consts[7], consts[8], consts[9], consts[10], consts[11]
+    n_in = v_in.shape[0]
+    n_out = v_out.shape[0]
+    M = stim_ring.shape[0]
+    spk_in = np.zeros(n_in, dtype=np.bool_)
+    spk_out = np.zeros(n_out, dtype=np.bool_)
+    for s in range(stim.shape[0]):
+        t = t0 + s
+        slot = t % M
+        # input LIF driven by the stimulus PSP of step t-1
+        for j in range(n_in):
+            fire = False
+            if t >= 1:
+                v = v_in[j] + dt_tau * ((0.0 - v_in[j]) + (i_in_prev[j] - v_in[j]))
+                if v >= 1.0:
+                    v = -1.0
+                    fire = True
+                v_in[j] = v
+            spk_in[j] = fire
+        # output LIF driven by the input PSP of step t-1
+        for i in range(n_out):
+            fire = False
+            if t >= 1:
+                v = v_out[i] + dt_tau * ((0.0 - v_out[i]) + (i_out_prev[i] - v_out[i]))
+                if v >= 1.0:
+                    v = -1.0
+                    fire = True
+                    out_count[i] += 1
+                v_out[i] = v
+            spk_out[i] = fire
+        # stimulus PSP including this step's stimulus spikes (input current of step t+1)
+        for j in range(n_in):
+            old = stim_ring[slot, j]
+            new = stim[s, j]
+            ps_slow[j] = a_s * ps_slow[j] + new - a_sM * old
+            ps_fast[j] = a_f * ps_fast[j] + new - a_fM * old
+            stim_ring[slot, j] = new
+            i_in_prev[j] = stim_scale * psp_norm * (ps_slow[j] - ps_fast[j])
+        # weighted input PSP (event-driven) and the STDWI traces, this step's input spikes included
+        for i in range(n_out):
+            y_slow[i] *= a_s
+            y_fast[i] *= a_f
+        for j in range(n_in):
+            old = in_ring[slot, j]
+            new = spk_in[j]
+            if new:
+                in_count[j] += 1
+                for i in range(n_out):
+                    y_slow[i] += wt[j, i]
+                    y_fast[i] += wt[j, i]
+            if old:
+                for i in range(n_out):
+                    y_slow[i] -= a_sM * wt[j, i]
+                    y_fast[i] -= a_fM * wt[j, i]
+            in_ring[slot, j] = new
+            xf[j] = dec_f * xf[j] + (1.0 if new else 0.0)
+            xs[j] = dec_s * xs[j] + (amp_s if new else 0.0)
+        for i in range(n_out):
+            i_out_prev[i] = psp_norm * (y_slow[i] - y_fast[i])
+        # STDWI: one row update per output spike
+        if learn:
+            for i in range(n_out):
+                if spk_out[i]:
+                    for j in range(n_in):
+                        B[i, j] += lr * ((xf[j] - xs[j]) - decay_w * B[i, j])
+
+
+@nb.njit(cache=True)
+def stdwi_from_spikes(
+    B, input_spikes, output_spikes, dt=0.25, tau_fast=10.0, tau_slow=200.0, lr=0.02, decay_weighting=0.1
+):
+    r"""Apply the STDWI rule to recorded spikes; return the updated copy of ``B`` (n_out, n_in).
+
+    ``input_spikes`` (T, n_in) and ``output_spikes`` (T, n_out) are binary (0/1) arrays.  With
+    ``x_f(t) = e^{-dt/tau_f} x_f(t-1) + s(t)`` and ``x_s(t) = e^{-dt/tau_s} x_s(t-1) +
+    (tau_f/tau_s) s(t)``, every output spike of neuron ``i`` at step ``t`` does
+    ``B[i] += lr (x_f(t) - x_s(t) - decay_weighting B[i])``.
+    """
+    out = B.copy()
+    n_in = input_spikes.shape[1]
+    xf = np.zeros(n_in)
+    xs = np.zeros(n_in)
+    dec_f = math.exp(-dt / tau_fast)
+    dec_s = math.exp(-dt / tau_slow)
+    amp_s = tau_fast / tau_slow
+    for t in range(input_spikes.shape[0]):
+        for j in range(n_in):
+            sj = input_spikes[t, j]
+            xf[j] = dec_f * xf[j] + sj
+            xs[j] = dec_s * xs[j] + amp_s * sj
+        for i in range(output_spikes.shape[1]):
+            if output_spikes[t, i] != 0:
+                for j in range(n_in):
+                    out[i, j] += lr * ((xf[j] - xs[j]) - decay_weighting * out[i, j])
+    return out
+
+
+class STDWINet:
+    """One STDWI connection: stimulus -> input LIF population -> output LIF population.
+
+    Parameters
+    ----------
+    W : forward matrix (n_out, n_in), (post, pre).
+    B : initial estimate (n_out, n_in).
+    seed : seed of the stimulus stream.
+    weight_normalization : ``"none"`` (the reference: output current ``weight_scale W psp``) or
+        ``"fan_in"`` (``weight_scale W / (std(W) sqrt(n_in))``, which equals the reference's
+        scale for its 50x50 U(+-sqrt(3/50)) matrix and keeps the output drive comparable for
+        any layer size; used for deep networks).
+    The remaining parameters are those of the reference notebook (spec 4).
+    """
+
+    def __init__(
+        self,
+        W: np.ndarray,
+        B: np.ndarray,
+        seed: int = 0,
+        dt: float = 0.25,
+        stim_rate: float = 0.2,
+        stim_ratio: float = 0.2,
+        stim_duration: float = 100.0,
+        stim_weight_scale: float = 10.0,
+        weight_scale: float = 75.0,
+        tau_fast: float = 10.0,
+        tau_slow: float = 200.0,
+        lr: float = 0.02,
+        decay_weighting: float = 0.1,
+        tau_lif: float = 20.0,
+        psp_tau_slow: float = 10.0,
+        psp_tau_fast: float = 3.0,
+        weight_normalization: str = "none",
+    ):
+        W = np.asarray(W, dtype=np.float64)
+        B = np.asarray(B, dtype=np.float64)
+        if W.shape != B.shape or W.ndim != 2:
+            raise ValueError(f"W and B must be 2-D of the same shape, got {W.shape} and {B.shape}")
+        if weight_normalization not in ("none", "fan_in"):
+            raise ValueError(f"weight_normalization must be 'none' or 'fan_in', got {weight_normalization!r}")
+        self.n_out, self.n_in = W.shape
+        self.dt = float(dt)
+        scale = weight_scale * math.sqrt(0.2 / stim_ratio)
+        if weight_normalization == "fan_in":
+            sd = float(W.std())
+            scale = scale / (sd * math.sqrt(self.n_in)) if sd > 0 else 0.0
+        self.wt = np.ascontiguousarray((scale * W).T)
+        self.B = B.copy()
+        self.M = int(7 * psp_tau_slow / self.dt)
+        a_s, a_f = math.exp(-self.dt / psp_tau_slow), math.exp(-self.dt / psp_tau_fast)
+        self.consts = np.array(
+            [
+                a_s, a_f, a_s**self.M, a_f**self.M, self.dt / tau_lif, stim_weight_scale,
+                1.0 / (psp_tau_slow - psp_tau_fast), lr, decay_weighting,
+                math.exp(-self.dt / tau_fast), math.exp(-self.dt / tau_slow), tau_fast / tau_slow,
+            ]
+        )  # fmt: skip
+        self.p_stim = stim_rate * self.dt
+        self.n_active = int(stim_ratio * self.n_in)
+        self.period = int(stim_duration / self.dt)
+        self.rng = np.random.default_rng(seed)
+        self.reset()
+
+    def reset(self) -> None:
+        n_in, n_out, M = self.n_in, self.n_out, self.M
+        self.stim_ring = np.zeros((M, n_in))
+        self.in_ring = np.zeros((M, n_in), dtype=np.bool_)
+        self.ps_slow = np.zeros(n_in)
+        self.ps_fast = np.zeros(n_in)
+        self.v_in = np.zeros(n_in)
+        self.i_in_prev = np.zeros(n_in)
+        self.y_slow = np.zeros(n_out)
+        self.y_fast = np.zeros(n_out)
+        self.v_out = np.zeros(n_out)
+        self.i_out_prev = np.zeros(n_out)
+        self.xf = np.zeros(n_in)
+        self.xs = np.zeros(n_in)
+        self.in_count = np.zeros(n_in)
+        self.out_count = np.zeros(n_out)
+        self.t = 0
+        self.segment = -1
+        self.active = np.zeros(0, dtype=np.int64)
+        self.period_spikes = np.zeros((self.period, self.n_active), dtype=np.bool_)
+
+    _ARRAYS = (
+        "stim_ring", "in_ring", "ps_slow", "ps_fast", "v_in", "i_in_prev", "y_slow", "y_fast",
+        "v_out", "i_out_prev", "xf", "xs", "in_count", "out_count", "active", "period_spikes", "B", "wt",
+    )  # fmt: skip
+
+    def state_dict(self) -> dict:
+        d = {k: getattr(self, k).copy() for k in self._ARRAYS}
+        d.update(t=self.t, segment=self.segment, rng=self.rng.bit_generator.state)
+        return d
+
+    def load_state_dict(self, d: dict) -> None:
+        for k in self._ARRAYS:
+            setattr(self, k, np.array(d[k], copy=True))
+        self.t, self.segment = int(d["t"]), int(d["segment"])
+        self.rng.bit_generator.state = d["rng"]
+
+    def set_weight(self, W: np.ndarray, weight_normalization: str, weight_scale: float, stim_ratio: float) -> None:
+        """Replace the forward matrix (e.g. after a training epoch), keeping the spiking state."""
+        W = np.asarray(W, dtype=np.float64)
+        scale = weight_scale * math.sqrt(0.2 / stim_ratio)
+        if weight_normalization == "fan_in":
+            sd = float(W.std())
+            scale = scale / (sd * math.sqrt(self.n_in)) if sd > 0 else 0.0
+        new_wt = np.ascontiguousarray((scale * W).T)
+        # keep the weighted PSP sums consistent with the new weights
+        self.y_slow = new_wt.T @ self.ps_in_slow()
+        self.y_fast = new_wt.T @ self.ps_in_fast()
+        self.wt = new_wt
+
+    def ps_in_slow(self) -> np.ndarray:
+        return self._ring_trace(self.consts[0])
+
+    def ps_in_fast(self) -> np.ndarray:
+        return self._ring_trace(self.consts[1])
+
+    def _ring_trace(self, a: float) -> np.ndarray:
+        M = self.M
+        out = np.zeros(self.n_in)
+        for m in range(M):
+            slot = (self.t - 1 - m) % M
+            out += (a**m) * self.in_ring[slot]
+        return out
+
+    def _stimulus(self, steps: int) -> np.ndarray:
+        """Stimulus spikes for the next ``steps`` steps (periods ``(sP, (s+1)P]``)."""
+        out = np.zeros((steps, self.n_in))
+        t = self.t
+        for s in range(steps):
+            step = t + s
+            if step == 0:
+                continue
+            seg = (step - 1) // self.period
+            if seg != self.segment:
+                self.segment = seg
+                self.active = np.sort(self.rng.choice(self.n_in, size=self.n_active, replace=False))
+                # draw the whole period at once
+                self.period_spikes = self.rng.random((self.period, self.n_active)) < self.p_stim
+            out[s, self.active] = self.period_spikes[(step - 1) % self.period]
+        return out
+
+    def run(self, ms: float, learn: bool = True, block_steps: int = 4000) -> None:
+        """Simulate ``ms`` milliseconds, updating ``B`` on every output spike when ``learn``."""
+        total = round(ms / self.dt)
+        done = 0
+        while done < total:
+            steps = min(block_steps, total - done)
+            stim = self._stimulus(steps)
+            _stdwi_steps(
+                stim, self.t, learn, self.consts, self.wt, self.stim_ring, self.in_ring, self.ps_slow,
+                self.ps_fast, self.v_in, self.i_in_prev, self.y_slow, self.y_fast, self.v_out, self.i_out_prev,
+                self.xf, self.xs, self.B, self.in_count, self.out_count,
+            )  # fmt: skip
+            self.t += steps
+            done += steps
+
+    def rates_hz(self) -> tuple[float, float]:
+        """Mean firing rates (Hz) of the input and output populations since the last reset."""
+        secs = self.t * self.dt / 1000.0
+        if secs == 0:
+            return 0.0, 0.0
+        return float(self.in_count.mean() / secs), float(self.out_count.mean() / secs)

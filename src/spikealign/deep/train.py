@@ -1,0 +1,333 @@
+"""Training the ConvNet with a feedback method (spec deep.md 5): config, loop, metrics, resume.
+
+Protocol per epoch ``e = 0 .. n_epochs - 1``:
+
+1. if the method has a spiking estimator: ``estimator.before_epoch(e)`` updates the FC feedback
+   matrices in place; its returned numbers are logged as ``estimator/<key>`` and the alignment
+   right after it as ``after_estimator/<layer>/<metric>`` (the reference's logging point);
+2. one epoch of SGD (lr 0.01, momentum 0.9, batch 128, no schedule) on the shuffled, augmented
+   training set, ``model.train()``;
+3. test on the whole test set (``model.eval()``, no grad);
+4. log mean train/test loss and accuracy (%) and, for conv2 and fc1-3, angle/var/corr/sign
+   between W and the effective feedback; write ``metrics.json`` and a checkpoint.
+
+``metrics.json``: ``initial`` (alignment before anything), ``epochs`` (one flat record per epoch:
+``epoch``, ``train_loss``, ``train_accuracy``, ``test_loss``, ``test_accuracy``,
+``train_images_per_s``, ``<layer>/{angle,var,corr,sign}``, and for estimator methods
+``estimator/*`` and ``after_estimator/<layer>/*``), plus ``method``, ``dataset``, ``mode``,
+``n_train``, ``n_test``, ``layer_sizes``.  Losses are means over images (the reference logged sums
+of batch means, spec 10.11).
+
+Modes: ``faithful`` (the reference; paper configs) keeps softmax + cross-entropy, horizontal flips
+on digit datasets and KP's decay of the forward weights; ``corrected`` feeds logits to the
+cross-entropy, does not flip digits and decays only the KP mismatch.  Both keep the reference
+architecture (BatchNorm after ReLU, no conv bias).
+
+Kolen-Pollack (``kp`` layers): faithful mode = the reference: SGD weight decay ``kp_weight_decay``
+on the kp layers' weights AND feedback (so the forward weights are decayed too, spec 10.10);
+with identical gradients the mismatch obeys ``D <- D - lr * lambda * D`` (momentum-filtered).
+Corrected mode: no decay on W; B's gradient gets ``+ kp_weight_decay * (B - W)``, which gives the
+same geometric decay of ``D = W - B`` without regularising the forward weights.
+
+Seeding: forward weights, feedback weights, data order/augmentation and the estimator each get
+their own stream derived from the run seed, so one seed gives identical runs (on one device and
+one thread count), and every method starts from the same forward weights for a given seed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import Field, ValidationInfo, field_validator
+
+from ..config import RunConfig
+from ..errors import UserError
+from ..runs import RunContext
+from . import data as datamod
+from .methods import get_method
+from .metrics import layer_alignment
+from .model import ConvNet
+
+Mode = Literal["faithful", "corrected"]
+
+
+class DeepConfig(RunConfig):
+    """One training run of the ConvNet (``kind: deep``)."""
+
+    kind: Literal["deep"] = "deep"
+    method: str = Field("bp", description="registered method name (bp, fa, bp_w_fa, kp/akrout, scfa, ...)")
+    dataset: Literal["mnist5k", "mnist", "fmnist", "cifar10", "svhn"] = "mnist5k"
+    data_dir: str | None = Field(None, description="folder with the dataset files (default: $SPIKEALIGN_DATA)")
+    mode: Mode = Field(
+        "faithful",
+        description="faithful: softmax + cross-entropy, flips on digits, KP decays W too; corrected: logits, "
+        "no flips on digits, KP decays only W - B",
+    )
+    n_epochs: int = Field(100, ge=1)
+    batch_size: int = Field(128, ge=1)
+    test_batch_size: int = Field(256, ge=1)
+    lr: float = Field(0.01, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    kp_weight_decay: float = Field(0.001, ge=0, description="decay of Kolen-Pollack layers (reference 0.001)")
+    max_train: int | None = Field(None, ge=1, description="use a seeded random subset of this many training images")
+    max_test: int | None = Field(None, ge=1, description="use a seeded random subset of this many test images")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: leave torch's setting)")
+    estimator: dict[str, Any] = Field(
+        default_factory=dict, validate_default=True, description="settings of the method's spiking estimator"
+    )
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, v: str) -> str:
+        try:
+            return get_method(v).name
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("estimator")
+    @classmethod
+    def _estimator_settings(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        name = info.data.get("method")
+        if name is None:  # the method itself was invalid; that error is reported
+            return v
+        method = get_method(name)
+        if method.estimator is None:
+            if v:
+                raise ValueError(f"method {name!r} has no spiking estimator; remove the 'estimator' settings")
+            return v
+        try:
+            from . import estimators
+        except ImportError as exc:  # pragma: no cover - the package exists in the repo
+            raise ValueError(f"cannot import spikealign.deep.estimators: {exc}") from None
+        validate_settings = getattr(estimators, "validate_settings", None)
+        if validate_settings is None:
+            raise ValueError(f"method {name!r} needs spikealign.deep.estimators.validate_settings (not available)")
+        return dict(validate_settings(method.estimator, dict(v)))
+
+
+# --------------------------------------------------------------------------- helpers
+def resolve_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise UserError("device: 'cuda' requested but torch sees no CUDA device (use 'auto' or 'cpu')")
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(choice)
+
+
+def torch_generator(ctx: RunContext, *names: str) -> torch.Generator:
+    """A CPU torch generator seeded from the run's stream ``names``."""
+    seed = int(ctx.seed_sequence(*names).generate_state(1, dtype=np.uint64)[0])
+    return torch.Generator().manual_seed(seed)
+
+
+def _subset(x: torch.Tensor, y: torch.Tensor, n: int | None, rng: np.random.Generator):
+    if n is None or n >= len(y):
+        return x, y
+    idx = torch.from_numpy(np.sort(rng.permutation(len(y))[:n]))
+    return x[idx], y[idx]
+
+
+def build_optimizer(model: ConvNet, config: DeepConfig) -> torch.optim.SGD:
+    """SGD(lr, momentum); faithful KP: weight decay on the kp layers' weight and feedback (reference)."""
+    decayed: list[torch.nn.Parameter] = []
+    if config.mode == "faithful" and config.kp_weight_decay > 0:
+        for layer in (model.conv1, model.conv2, *model.fc_layers):
+            if layer.kind == "kp":
+                decayed += [layer.weight, layer.feedback]
+    ids = {id(p) for p in decayed}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
+    groups: list[dict[str, Any]] = [{"params": rest, "weight_decay": 0.0}]
+    if decayed:
+        groups.insert(0, {"params": decayed, "weight_decay": config.kp_weight_decay})
+    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum)
+
+
+def _kp_mismatch_decay(model: ConvNet, decay: float) -> None:
+    """Corrected KP: ``B.grad += decay * (B - W)`` for every kp layer."""
+    for layer in (model.conv1, model.conv2, *model.fc_layers):
+        if layer.kind == "kp" and layer.feedback.grad is not None:
+            layer.feedback.grad.add_(layer.feedback.detach() - layer.weight.detach(), alpha=decay)
+
+
+def evaluate(model: ConvNet, x: torch.Tensor, y: torch.Tensor, ds: datamod.ImageDataset, batch: int, device):
+    """Mean loss and accuracy (%) over ``x``, ``y`` in eval mode."""
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(y), batch):
+            xb = datamod.normalise(x[i : i + batch].to(device, non_blocking=True), ds.mean, ds.std)
+            yb = y[i : i + batch].to(device)
+            out = model(xb)
+            total_loss += float(model.loss(out, yb)) * len(yb)
+            correct += int((out.argmax(1) == yb).sum())
+    return total_loss / len(y), 100.0 * correct / len(y)
+
+
+def train_epoch(
+    model: ConvNet,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    ds: datamod.ImageDataset,
+    config: DeepConfig,
+    generator: torch.Generator,
+    device: torch.device,
+    progress=None,
+) -> tuple[float, float]:
+    """One epoch of SGD over a shuffled, augmented pass of the training set; mean loss and accuracy (%)."""
+    crop, flip = datamod.AUGMENTATION[ds.name]
+    if ds.name in datamod.DIGITS and config.mode == "corrected":
+        flip = False
+    corrected_kp = config.mode == "corrected" and config.kp_weight_decay > 0
+    model.train()
+    perm = torch.randperm(len(y), generator=generator)
+    total_loss, correct = 0.0, 0
+    starts = range(0, len(y), config.batch_size)
+    for i in progress(starts) if progress else starts:
+        idx = perm[i : i + config.batch_size]
+        xb = datamod.augment(x[idx], crop, flip, generator)  # uint8, on the CPU (CPU generator)
+        xb = datamod.normalise(xb.to(device, non_blocking=True), ds.mean, ds.std)
+        yb = y[idx].to(device)
+        optimizer.zero_grad(set_to_none=True)
+        out = model(xb)
+        loss = model.loss(out, yb)
+        loss.backward()
+        if corrected_kp:
+            _kp_mismatch_decay(model, config.kp_weight_decay)
+        optimizer.step()
+        total_loss += float(loss.detach()) * len(yb)
+        correct += int((out.detach().argmax(1) == yb).sum())
+    return total_loss / len(y), 100.0 * correct / len(y)
+
+
+def make_estimator(config: DeepConfig, model: ConvNet, ctx: RunContext, device: torch.device):
+    """The method's spiking estimator (hook contract in :mod:`spikealign.deep.methods`), or ``None``."""
+    method = get_method(config.method)
+    if method.estimator is None:
+        return None
+    from . import estimators
+
+    factory = getattr(estimators, "make_estimator", None)
+    if factory is None:
+        raise UserError(f"method {config.method!r} needs spikealign.deep.estimators.make_estimator (not available)")
+    seed = int(ctx.seed_sequence("estimator").generate_state(1, dtype=np.uint64)[0])
+    return factory(method.estimator, model.fc_layers, dict(config.estimator), seed, device)
+
+
+# --------------------------------------------------------------------------- run
+def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
+    """Train for ``n_epochs``; write ``metrics.json`` after every epoch; return the final summary."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    ds = datamod.load_dataset(config.dataset, config.data_dir)
+    subset_rng = ctx.rng("subset")
+    train_x, train_y = _subset(ds.train_x, ds.train_y, config.max_train, subset_rng)
+    test_x, test_y = _subset(ds.test_x, ds.test_y, config.max_test, subset_rng)
+
+    method = get_method(config.method)
+    model = ConvNet(
+        ds.in_channels,
+        ds.image_size,
+        method,
+        softmax_output=config.mode == "faithful",
+        generator=torch_generator(ctx, "init", "forward"),
+        feedback_generator=torch_generator(ctx, "init", "feedback"),
+    ).to(device)
+    optimizer = build_optimizer(model, config)
+    data_gen = torch_generator(ctx, "data")
+    estimator = make_estimator(config, model, ctx, device)
+
+    epochs: list[dict[str, float]] = []
+    start = 0
+    state = ctx.load_checkpoint()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        data_gen.set_state(state["data_generator"])
+        if estimator is not None:
+            estimator.load_state_dict(state["estimator"])
+        epochs = list(state["epochs"])
+        initial = state["initial"]
+        start = int(state["epoch"])
+    else:
+        initial = layer_alignment(model.feedback_layers())
+    ctx.save_metrics(
+        {
+            "method": method.name,
+            "dataset": ds.name,
+            "mode": config.mode,
+            "n_train": len(train_y),
+            "n_test": len(test_y),
+            "layer_sizes": list(model.layer_sizes),
+            "initial": initial,
+        }
+    )
+
+    train_time = 0.0
+    for epoch in range(start, config.n_epochs):
+        record: dict[str, float] = {"epoch": epoch}
+        if estimator is not None:
+            est_metrics = estimator.before_epoch(epoch) or {}
+            record.update({f"estimator/{k}": float(v) for k, v in est_metrics.items()})
+            pre = layer_alignment(model.feedback_layers())
+            record.update({f"after_estimator/{k}": v for k, v in pre.items()})
+        t0 = time.perf_counter()
+        desc = f"epoch {epoch}"
+        bar = (lambda it, desc=desc: ctx.progress(it, desc=desc, unit="batch")) if ctx.show_progress else None
+        train_loss, train_acc = train_epoch(model, optimizer, train_x, train_y, ds, config, data_gen, device, bar)
+        dt = time.perf_counter() - t0
+        train_time += dt
+        test_loss, test_acc = evaluate(model, test_x, test_y, ds, config.test_batch_size, device)
+        record.update(
+            {
+                "train_loss": train_loss,
+                "train_accuracy": train_acc,
+                "test_loss": test_loss,
+                "test_accuracy": test_acc,
+                "train_images_per_s": len(train_y) / dt if dt > 0 else float("nan"),
+            }
+        )
+        record.update(layer_alignment(model.feedback_layers()))
+        epochs.append(record)
+        ctx.save_metrics({"epochs": epochs})
+        ctx.save_checkpoint(
+            {
+                "epoch": epoch + 1,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "data_generator": data_gen.get_state(),
+                "estimator": estimator.state_dict() if estimator is not None else None,
+                "epochs": epochs,
+                "initial": initial,
+            }
+        )
+    return summarise(epochs)
+
+
+def summarise(epochs: list[dict[str, float]]) -> dict[str, float]:
+    """Scalar summary of a finished run: final metrics, best test accuracy."""
+    if not epochs:
+        return {}
+    last = epochs[-1]
+    keys = ["train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+    keys += [f"{layer}/angle" for layer in ("conv2", "fc1", "fc2", "fc3")]
+    out = {f"final_{k}" if "/" not in k else k: float(last[k]) for k in keys if k in last}
+    out["best_test_accuracy"] = float(max(e["test_accuracy"] for e in epochs))
+    out["epochs_done"] = len(epochs)
+    rates = [e["train_images_per_s"] for e in epochs if np.isfinite(e.get("train_images_per_s", np.nan))]
+    if rates:
+        out["train_images_per_s"] = float(np.median(rates))
+    return out
+
+
+def history(metrics: dict[str, Any], key: str) -> np.ndarray:
+    """The per-epoch series ``key`` from a run's ``metrics.json`` (NaN where missing)."""
+    return np.array([float(e.get(key, np.nan)) for e in metrics.get("epochs", [])])

@@ -1,0 +1,108 @@
+"""Registration of ``kind: deep``, the reference-format converter, and Fig. 8 (sweeps + draw)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from spikealign.config import validate
+from spikealign.deep import experiments as dx
+from spikealign.deep import methods
+from spikealign.deep.methods import Method, register_method
+from spikealign.deep.train import DeepConfig
+from spikealign.errors import UserError
+from spikealign.registry import get_experiment, get_figure
+from spikealign.sweep import SerialExecutor, SweepSpec, run_sweep
+
+REFERENCE_YAML = """
+bp:
+  params: {n_epochs: 100, batch_size: 128, lr: 0.01, momentum: 0.9, weight_decay: 0.0,
+           use_backprop: True, use_kp: False, use_fa_conv_layers: False, use_scfa: False}
+bp_w_fa:
+  params: {n_epochs: 100, batch_size: 128, lr: 0.01, momentum: 0.9, weight_decay: 0.0,
+           use_backprop: True, use_kp: False, use_fa_conv_layers: True, use_scfa: False}
+akrout:
+  params: {n_epochs: 100, batch_size: 128, lr: 0.01, momentum: 0.9, weight_decay: 0.001,
+           use_backprop: False, use_kp: True, use_fa_conv_layers: False, use_scfa: False}
+scfa:
+  params: {n_epochs: 100, batch_size: 128, lr: 0.01, momentum: 0.9, weight_decay: 0.0,
+           use_backprop: False, use_kp: False, use_fa_conv_layers: False, use_scfa: True}
+fa:
+  params: {n_epochs: 100, batch_size: 128, lr: 0.01, momentum: 0.9, weight_decay: 0.0,
+           use_backprop: False, use_kp: False, use_fa_conv_layers: False, use_scfa: False}
+sal:
+  params: {n_epochs: 100, batch_size: 128, lr: 0.01, momentum: 0.9, weight_decay: 0.0,
+           use_backprop: False, use_kp: False, use_fa_conv_layers: False, use_scfa: False}
+  sal_params: {n_iterations: 5, use_sal: True, t_ref: 10, len_epoch: 200, sal_lr: 0.04, batch_size: 32}
+"""
+
+
+def test_registered():
+    exp = get_experiment("deep")
+    assert exp.config_model is DeepConfig
+    assert get_figure("fig8").sweeps is dx.fig8_sweeps
+
+
+def test_reference_format_conversion(tmp_path):
+    raw = yaml.safe_load(REFERENCE_YAML)
+    assert dx.detect_reference(raw)
+    assert not dx.detect_reference({"kind": "deep", "method": "fa"})
+    assert not dx.detect_reference({"name": "x", "grid": {"a": [1]}})
+    path = tmp_path / "exp_settings.yaml"
+    expected = {"bp": "bp", "bp_w_fa": "bp_w_fa", "akrout": "kp", "scfa": "scfa", "fa": "fa"}
+    for section, method in expected.items():
+        out = dx.from_reference(raw, path, {"section": section})
+        cfg = validate(DeepConfig, out)
+        assert (cfg.method, cfg.dataset, cfg.n_epochs, cfg.mode) == (method, "mnist", 100, "faithful")
+        assert (cfg.batch_size, cfg.lr, cfg.momentum) == (128, 0.01, 0.9)
+    kp = dx.from_reference(raw, path, {"section": "akrout", "dataset": "mnist5k", "n_epochs": 3})
+    assert (kp["kp_weight_decay"], kp["dataset"], kp["n_epochs"]) == (0.001, "mnist5k", 3)
+    # the default section is the first mapping, as in the reference
+    assert dx.from_reference(raw, path, {})["method"] == "bp"
+    sal = dx.from_reference(raw, path, {"section": "sal"})
+    assert sal["method"] == "sal" and sal["estimator"] == {
+        "n_iterations": 5,
+        "t_ref": 10,
+        "len_epoch": 200,
+        "sal_lr": 0.04,
+        "batch_size": 32,
+    }
+    with pytest.raises(UserError, match="section 'nope' not found"):
+        dx.from_reference(raw, path, {"section": "nope"})
+    bad = {"x": {"params": {"use_kp": True, "use_scfa": True}}}
+    with pytest.raises(UserError, match="use_kp and use_scfa"):
+        dx.from_reference(bad, path, {})
+
+
+def test_fig8_sweeps_take_methods_from_registry_at_call_time():
+    register_method(Method("late_method", "fa", "fa"))
+    try:
+        (spec,) = dx.fig8_sweeps("quick")
+        assert "late_method" in spec.zip["method"]
+        assert set(methods.method_names()) == set(spec.zip["method"])
+        assert spec.base["dataset"] == "mnist5k"
+    finally:
+        methods._METHODS.pop("late_method")
+    paper = dx.fig8_sweeps("paper")
+    assert [s.base["dataset"] for s in paper] == ["mnist", "fmnist", "cifar10", "svhn"]
+    assert all(s.base["n_epochs"] == 100 for s in paper)
+    with pytest.raises(UserError, match="profile"):
+        dx.fig8_sweeps("huge")
+
+
+def test_fig8_tiny_sweep_and_draw(tmp_path):
+    # the quick sweep's shape with a tiny base, three baseline methods
+    (quick,) = dx.fig8_sweeps("quick")
+    base = {**quick.base, "n_epochs": 2, "max_train": 128, "max_test": 64, "batch_size": 64, "mode": "corrected"}
+    spec = SweepSpec(name=quick.name, experiment="deep", base=base, zip={"method": ["bp", "fa", "kp"]}, seeds=[0])
+    result = run_sweep(spec, tmp_path / "fig8" / spec.name, executor=SerialExecutor(), show_progress=False)
+    assert len(result.completed()) == 3
+    out = dx.fig8_draw({spec.name: result}, tmp_path / "fig8" / "figures")
+    assert {p.suffix for p in out.files} == {".png", ".svg", ".pdf"} and all(p.is_file() for p in out.files)
+    assert set(out.numbers) >= {f"mnist5k/{m}/final_test_accuracy" for m in ("bp", "fa", "kp")}
+    assert out.numbers["mnist5k/bp/final_fc_angle_mean"] == 0.0
+    descriptions = [c.description for c in out.checks]
+    assert any("BP reaches the highest" in d for d in descriptions)
+    fa_check = next(c for c in out.checks if "FA's FC angles stay far from 0" in c.description)
+    assert fa_check.met  # 2 short epochs cannot align random feedback
+    assert not any("go to ~0" in d for d in descriptions)  # only judged for long runs
