@@ -173,3 +173,15 @@ def test_flip_mirrors_about_half_the_images():
     assert bool((flipped | same).all())
     # binomial(1000, 0.5): sd 15.8; 5 sd bound
     assert abs(int(flipped.sum()) - 500) < 80
+
+
+def test_missing_dataset_is_a_config_error_and_nothing_is_written(tmp_path, capsys):
+    from spikealign.cli import main
+
+    cfg = tmp_path / "deep.yaml"
+    cfg.write_text(f"kind: deep\ndataset: svhn\ndata_dir: {tmp_path / 'empty'}\n")
+    out = tmp_path / "run"
+    assert main(["run", str(cfg), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "dataset 'svhn' not found" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

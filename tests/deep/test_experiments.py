@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import yaml
 
@@ -49,10 +50,17 @@ def test_reference_format_conversion(tmp_path):
     assert not dx.detect_reference({"kind": "deep", "method": "fa"})
     assert not dx.detect_reference({"name": "x", "grid": {"a": [1]}})
     path = tmp_path / "exp_settings.yaml"
+    # the reference's default dataset is MNIST: give it a tiny IDX set (configs check the files exist)
+    from spikealign.deep import data as dm
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 8), ("t10k", 4)):
+        dm.write_idx(tmp_path / f"{split}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+        dm.write_idx(tmp_path / f"{split}-labels-idx1-ubyte", rng.integers(0, 10, n, dtype=np.uint8))
     expected = {"bp": "bp", "bp_w_fa": "bp_w_fa", "akrout": "kp", "scfa": "scfa", "fa": "fa"}
     for section, method in expected.items():
         out = dx.from_reference(raw, path, {"section": section})
-        cfg = validate(DeepConfig, out)
+        cfg = validate(DeepConfig, {**out, "data_dir": str(tmp_path)})
         assert (cfg.method, cfg.dataset, cfg.n_epochs, cfg.mode) == (method, "mnist", 100, "faithful")
         assert (cfg.batch_size, cfg.lr, cfg.momentum) == (128, 0.01, 0.9)
     kp = dx.from_reference(raw, path, {"section": "akrout", "dataset": "mnist5k", "n_epochs": 3})

@@ -321,6 +321,21 @@ def dataset_locations(data_dir: str | Path | None = None) -> dict[str, str | Non
     return out
 
 
+def missing_dataset_message(name: str, data_dir: str | Path | None = None) -> str | None:
+    """``None`` if dataset ``name`` is available, else one line saying where it was looked for and
+    how to get it."""
+    if name == "mnist5k" or locate(name, data_dir) is not None:
+        return None
+    d = data_dir if data_dir is not None else default_data_dir()
+    looked = ", ".join(str(p) for p in _candidates(name, Path(d) if d is not None else None)) or "nowhere"
+    hint = _INSTALL_HINT[name].replace("DATA_DIR", str(d) if d is not None else "DATA_DIR")
+    no_dir = "" if d is not None else f" (no data_dir given and ${DATA_DIR_ENV} unset)"
+    return (
+        f"dataset {name!r} not found{no_dir}; looked in: {looked}; {hint} "
+        f"(set data_dir or ${DATA_DIR_ENV}; the bundled 'mnist5k' needs no files)"
+    )
+
+
 def load_dataset(name: str, data_dir: str | Path | None = None) -> ImageDataset:
     """Load dataset ``name`` from local files (no downloads).
 
@@ -331,14 +346,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> ImageDataset:
     if name == "mnist5k":
         return load_mnist5k(where)
     if where is None:
-        d = data_dir if data_dir is not None else default_data_dir()
-        looked = ", ".join(str(p) for p in _candidates(name, Path(d) if d is not None else None)) or "nowhere"
-        hint = _INSTALL_HINT[name].replace("DATA_DIR", str(d) if d is not None else "DATA_DIR")
-        no_dir = "" if d is not None else f" (no data_dir given and ${DATA_DIR_ENV} unset)"
-        raise UserError(
-            f"dataset {name!r} not found{no_dir}; looked in: {looked}; {hint} "
-            f"(set data_dir or ${DATA_DIR_ENV}; the bundled 'mnist5k' needs no files)"
-        )
+        raise UserError(missing_dataset_message(name, data_dir))
     if name in ("mnist", "fmnist"):
         return _load_idx_dir(name, where)
     if name == "cifar10":

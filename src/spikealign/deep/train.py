@@ -41,7 +41,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..config import RunConfig
 from ..errors import UserError
@@ -107,6 +107,16 @@ class DeepConfig(RunConfig):
         if validate_settings is None:
             raise ValueError(f"method {name!r} needs spikealign.deep.estimators.validate_settings (not available)")
         return dict(validate_settings(method.estimator, dict(v)))
+
+    @model_validator(mode="after")
+    def _dataset_available(self) -> DeepConfig:
+        """A missing dataset is a config error: reported before anything is written."""
+        from .data import missing_dataset_message
+
+        message = missing_dataset_message(self.dataset, self.data_dir)
+        if message:
+            raise ValueError(message)
+        return self
 
 
 # --------------------------------------------------------------------------- helpers
