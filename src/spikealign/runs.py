@@ -227,6 +227,20 @@ def execute_run(
     out.mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)
     atomic_write_text(out / "config.yaml", resolved)
+    meta = _start_meta(experiment, config, out)
+    ctx = RunContext(out, meta["seed"], resume=resume, show_progress=show_progress)
+    t0 = time.perf_counter()
+    try:
+        summary = experiment.run(config, ctx) or {}
+    except BaseException as exc:
+        _finish_failed(out, meta, exc, time.perf_counter() - t0)
+        raise
+    _finish_completed(ctx, meta, summary, time.perf_counter() - t0)
+    return summary
+
+
+def _start_meta(experiment: Experiment, config: Any, out: Path, **extra: Any) -> dict[str, Any]:
+    """Write and return the ``meta.json`` of a run that starts now (attempts counted across resumes)."""
     previous = read_json(out / "meta.json", {}) or {}
     meta: dict[str, Any] = {
         "experiment": experiment.kind,
@@ -238,17 +252,10 @@ def execute_run(
         "platform": platform.platform(),
         "start_time": _now(),
         "attempts": int(previous.get("attempts", 0)) + 1,
+        **extra,
     }
     atomic_write_json(out / "meta.json", meta)
-    ctx = RunContext(out, meta["seed"], resume=resume, show_progress=show_progress)
-    t0 = time.perf_counter()
-    try:
-        summary = experiment.run(config, ctx) or {}
-    except BaseException as exc:
-        _finish_failed(out, meta, exc, time.perf_counter() - t0)
-        raise
-    _finish_completed(ctx, meta, summary, time.perf_counter() - t0)
-    return summary
+    return meta
 
 
 def _finish_completed(ctx: RunContext, meta: dict[str, Any], summary: dict[str, Any], wall: float) -> None:
@@ -290,18 +297,7 @@ def execute_batch(
         out.mkdir(parents=True, exist_ok=True)
         (out / "figures").mkdir(exist_ok=True)
         atomic_write_text(out / "config.yaml", to_yaml(config))
-        meta = {
-            "experiment": experiment.kind,
-            "status": STATUS_RUNNING,
-            "seed": int(getattr(config, "seed", 0)),
-            "versions": library_versions(),
-            "git_sha": git_sha(),
-            "host": socket.gethostname(),
-            "platform": platform.platform(),
-            "start_time": _now(),
-            "batched_with": len(configs),
-        }
-        atomic_write_json(out / "meta.json", meta)
+        meta = _start_meta(experiment, config, out, batched_with=len(configs))
         metas.append(meta)
         ctxs.append(RunContext(out, meta["seed"], resume=resume, show_progress=show_progress))
     t0 = time.perf_counter()
