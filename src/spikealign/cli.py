@@ -56,6 +56,10 @@ def _add_executor_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_set_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spikealign",
@@ -80,14 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("config", type=Path, help="YAML config file")
     p.add_argument("--out", type=Path, default=None, help="run directory (default: results/runs/<config name>)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a config value (repeatable), e.g. --set train.n_iter=100",
-    )
+    _add_set_option(p, "override a config value (repeatable), e.g. --set train.n_iter=100")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--section", default=None, help="reference deep-net settings: section of exp_settings.yaml")
     p.add_argument("--dataset", default=None, help="reference deep-net settings: dataset name")
@@ -102,14 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("sweep", type=Path, help="sweep YAML file")
     p.add_argument("--out", type=Path, default=None, help="sweep folder (default: results/sweeps/<name>)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a value of the sweep file (repeatable), e.g. --set base.train.n_iter=10",
-    )
+    _add_set_option(p, "override a value of the sweep file (repeatable), e.g. --set base.train.n_iter=10")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_executor_options(p)
     p.set_defaults(func=cmd_sweep)

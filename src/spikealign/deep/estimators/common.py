@@ -9,8 +9,10 @@ the feedback top-down, (lower, upper) = ``B.T``; every public function says whic
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from ... import seeding
+from ..metrics import alignment
 
 
 def _flat(a) -> np.ndarray:
@@ -19,28 +21,24 @@ def _flat(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float64).ravel()
 
 
+def _metrics(w, b) -> dict[str, float]:
+    """The one implementation of angle, var, corr and sign: :func:`spikealign.deep.metrics.alignment`."""
+    return alignment(torch.from_numpy(_flat(w)), torch.from_numpy(_flat(b)))
+
+
 def angle_deg(w, b) -> float:
-    r"""Angle between two matrices seen as vectors, in degrees.
+    r"""Angle between two matrices seen as vectors, in degrees (90 if either is zero).
 
     .. math:: \angle(W, B) = \arccos\frac{\langle W, B\rangle}{\|W\|\,\|B\|}\cdot\frac{180}{\pi}
 
-    with the cosine clamped to [-1, 1] (as the reference's ``symm/angle``).  Both arguments must
-    have the same orientation.
+    Both arguments must have the same orientation.
     """
-    x, y = _flat(w), _flat(b)
-    nx, ny = np.linalg.norm(x), np.linalg.norm(y)
-    if nx == 0.0 or ny == 0.0:
-        return 90.0
-    c = float(np.clip(x @ y / (nx * ny), -1.0, 1.0))
-    return float(np.degrees(np.arccos(c)))
+    return _metrics(w, b)["angle"]
 
 
 def corrcoef(w, b) -> float:
-    """Pearson correlation of the entries of ``w`` and ``b`` (same orientation)."""
-    x, y = _flat(w), _flat(b)
-    if x.std() == 0.0 or y.std() == 0.0:
-        return 0.0
-    return float(np.corrcoef(x, y)[0, 1])
+    """Pearson correlation of the entries of ``w`` and ``b`` (same orientation; 0 if one is constant)."""
+    return _metrics(w, b)["corr"]
 
 
 def slope(w, b) -> float:
@@ -55,19 +53,13 @@ def slope(w, b) -> float:
 
 def sign_agreement(w, b) -> float:
     """Mean of ``sign(W) * sign(B)`` (the reference's ``symm/sign``)."""
-    return float(np.mean(np.sign(_flat(w)) * np.sign(_flat(b))))
+    return _metrics(w, b)["sign"]
 
 
 def alignment_metrics(w, b) -> dict[str, float]:
     """angle (degrees), corrcoef, slope of B on W, sign agreement and var(W - B) (unbiased)."""
-    x, y = _flat(w), _flat(b)
-    return {
-        "angle": angle_deg(x, y),
-        "corrcoef": corrcoef(x, y),
-        "slope": slope(x, y),
-        "sign": sign_agreement(x, y),
-        "var": float(np.var(x - y, ddof=1)) if x.size > 1 else 0.0,
-    }
+    m = _metrics(w, b)
+    return {"angle": m["angle"], "corrcoef": m["corr"], "slope": slope(w, b), "sign": m["sign"], "var": m["var"]}
 
 
 def torch_seed(seed: int, *names: str) -> int:
