@@ -40,7 +40,7 @@ lint: $(STAMP)
 
 # API reference site (mkdocs, strict: a broken reference fails the build) into site/
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
 # mypy over the public API (the files and settings are in pyproject.toml, [tool.mypy])
 typecheck: $(STAMP)
