@@ -2,6 +2,9 @@
 # PYTHON picks the interpreter (3.11-3.13): `make test PYTHON=python3.13` uses .venv-3.13.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 PYVER  := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifeq ($(PYVER),)
+$(error PYTHON=$(PYTHON) does not run: set PYTHON to a Python 3.11-3.13 interpreter)
+endif
 VENV   ?= $(if $(filter 3.11,$(PYVER)),.venv,.venv-$(PYVER))
 BIN    := $(VENV)/bin
 LOCK   := requirements/lock-py$(subst .,,$(PYVER)).txt
