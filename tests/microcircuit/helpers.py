@@ -1,11 +1,8 @@
 """Helpers of the microcircuit tests: the reference's smoke configuration (values of spec §4)."""
 
-import os
 from pathlib import Path
 
-import pytest
-
-from shared_data import REFERENCE_CONFIGS
+from reference_configs import REFERENCE_CONFIGS
 
 
 def smoke_reference_mapping() -> dict:
@@ -69,10 +66,5 @@ def smoke_reference_mapping() -> dict:
 
 
 def reference_file(*parts: str) -> Path:
-    """A file of the shared reference configs; skipped where they are absent (a failure under CI)."""
-    path = REFERENCE_CONFIGS.joinpath(*parts)
-    if not path.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"reference config {path} not available in CI")
-        pytest.skip(f"reference config {path} not available")
-    return path
+    """A reference-format file of ``tests/fixtures/reference``."""
+    return REFERENCE_CONFIGS.joinpath(*parts)

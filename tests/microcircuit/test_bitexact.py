@@ -113,8 +113,8 @@ def test_run_files(smoke_run):
     assert "feedback_angle" not in smoke_run["metrics"]  # 1-1-1: no angle
 
 
-def test_shared_smoke_file_is_the_same_config():
-    """The shared copy of the reference's smoke fixture converts to the same config."""
+def test_reference_smoke_file_is_the_same_config():
+    """The reference's smoke file (tests/fixtures) converts to the same config as the written-out mapping."""
     path = reference_file("test_fixtures", "microcircuits_smoke.yaml")
     from_file = validate(MicrocircuitConfig, E.MICROCIRCUIT.from_reference(load_yaml(path), path, {}), str(path))
     ours = validate(MicrocircuitConfig, E.MICROCIRCUIT.from_reference(smoke_reference_mapping(), path, {}), "x")

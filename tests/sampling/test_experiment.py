@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from shared_data import REFERENCE_CONFIGS, needs_reference_configs
+from reference_configs import REFERENCE_CONFIGS
 from spikealign.config import load_yaml, validate
 from spikealign.errors import UserError
 from spikealign.registry import get_experiment, get_figure
@@ -17,7 +17,6 @@ from spikealign.sweep import SerialExecutor, SweepSpec, run_sweep
 
 REF = REFERENCE_CONFIGS
 REF_FILES = [*sorted((REF / "ssn").glob("*.yaml")), REF / "test_fixtures" / "ssn_smoke.yaml"]
-pytestmark = needs_reference_configs
 
 
 @pytest.fixture(scope="module")

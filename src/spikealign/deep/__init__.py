@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import _needs_deep  # noqa: F401  (one-line error when the [deep] extra, torch, is missing)
+
 
 def dataset_locations(data_dir: str | Path | None = None) -> dict[str, str | None]:
     """Each deep-net dataset and where its files are (``None``: not found); see :mod:`.data`."""

@@ -227,6 +227,8 @@ class Student:
     u_in, u_tgt : input (patterns, N0) and target (patterns, N2) of every pattern.
     poisson_seed : seed of the spike-noise generator.
 
+    Notes
+    -----
     The validation loss of an epoch is the mean over its validation patterns of
     ``sum_k (u_out,k - u_tgt,k)^2 / N2`` with the nudged output ``u_out`` (as the reference);
     the prediction error uses the un-nudged ``b2 + W21 x_h`` instead.
