@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "info",
-        help="versions, cores, CUDA, datasets found",
+        help="versions, cores, experiment kinds and figures (--full: CUDA, datasets)",
         description="Print versions of spikealign and its libraries, cores, experiment kinds, figures "
         "and named configs; with --full also torch threads, CUDA and the deep-net datasets found.",
     )
