@@ -82,6 +82,7 @@ def _run_overhead(config: Path, cwd: Path, repeats: int) -> dict[str, float]:
 
 def run(quick: bool = False) -> dict:
     repeats = 2 if quick else 5
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         python_start = _median_process(["-c", "pass"], cwd, repeats)
@@ -99,6 +100,8 @@ def run(quick: bool = False) -> dict:
             "microcircuit_example": micro,
             "toy_example": toy,
             "targets_s": TARGETS,
+            "load_average_1min": {"before": load_before, "after": os.getloadavg()[0] if load_before else None},
+            "cpu_count": os.cpu_count(),
         }
         if REFERENCE_EXAMPLE.is_file():
             ref = _run_overhead(REFERENCE_EXAMPLE, cwd, 1 if quick else 3)

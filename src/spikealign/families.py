@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 TOY = "spikealign.experiments.toy"
@@ -105,8 +106,6 @@ def recognise(raw: dict[str, Any]) -> Recogniser | None:
     return next((r for r in RECOGNISERS if r.matches(raw)), None)
 
 
-def named_config_path(name: str):
+def named_config_path(name: str) -> Path:
     """The file of the packaged config ``name`` (see :data:`NAMED_CONFIGS`)."""
-    from pathlib import Path
-
     return Path(__file__).resolve().parent / NAMED_CONFIGS[name]
