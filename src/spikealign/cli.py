@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="sweep folder (default: results/sweeps/<name>)")
     _add_set_option(p, "override a value of the sweep file (repeatable), e.g. --set base.train.n_iter=10")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_figure_format_option(p)
     _add_executor_options(p)
     p.set_defaults(func=cmd_sweep)
 
@@ -326,6 +327,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+@_with_figure_formats
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import load_sweep_file, run_sweep
 

@@ -206,12 +206,13 @@ def test_figures_default_to_png_and_figure_format_adds_others(tmp_path, monkeypa
     assert FORMATS_ENV not in os.environ  # the choice ends with the command
 
 
-@pytest.mark.parametrize("command", ["run", "reproduce", "figure"])
+@pytest.mark.parametrize("command", ["run", "sweep", "reproduce", "figure"])
 def test_bad_figure_format_is_a_one_line_error(command, tmp_path, capsys):
     (tmp_path / "toy.yaml").write_text("kind: toy\n")
+    (tmp_path / "grid.yaml").write_text("name: g\nexperiment: toy\ngrid: {drift: [0.0, 1.0]}\n")
     out = str(tmp_path / "o")
     first = {"run": [str(tmp_path / "toy.yaml"), "--out", out], "reproduce": ["fig2c", "--out", out],
-             "figure": ["fig2c", out]}  # fmt: skip
+             "sweep": [str(tmp_path / "grid.yaml"), "--out", out], "figure": ["fig2c", out]}  # fmt: skip
     assert main([command, *first[command], "--figure-format", "png,jpg"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'png,jpg'" in err and "png, pdf, svg" in err
