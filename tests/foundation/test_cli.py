@@ -59,6 +59,13 @@ def test_microcircuit_config_loads_no_other_family(tmp_path):
     assert "torch" not in loaded
 
 
+def test_only_the_deep_families_import_torch(tmp_path):
+    others = [m for m in registry.FAMILY_MODULES if m not in TORCH_MODULES]
+    code = f"from spikealign import registry\nfor m in {others!r}:\n    registry.load_family(m)"
+    loaded = _modules_after(code, tmp_path)
+    assert set(others) <= loaded and "torch" not in loaded
+
+
 def test_help_and_info_import_no_family(tmp_path):
     for code in ("from spikealign.cli import build_parser\nbuild_parser().format_help()",
                  "from spikealign.cli import main\nmain(['info'])"):  # fmt: skip
