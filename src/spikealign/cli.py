@@ -1,8 +1,10 @@
-"""The ``spikealign`` command line: run, sweep, reproduce, figure, bench, info."""
+"""The ``spikealign`` command line: run, sweep, reproduce, figure, config, bench, info."""
 
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import os
 import sys
 import time
@@ -60,6 +62,34 @@ def _add_set_option(p: argparse.ArgumentParser, help_text: str) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help=help_text)
 
 
+def _add_figure_format_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--figure-format",
+        default=None,
+        metavar="FORMATS",
+        help="comma-separated formats of the figures drawn: png (default), pdf, svg; e.g. png,pdf",
+    )
+
+
+def _with_figure_formats(command):
+    """Run ``command(args)`` with the figures it draws saved in ``args.figure_format`` (workers inherit it)."""
+
+    @functools.wraps(command)
+    def wrapped(args: argparse.Namespace) -> int:
+        if not getattr(args, "figure_format", None):
+            return command(args)
+        from .figures import figure_formats, parse_formats
+
+        try:
+            formats = parse_formats(args.figure_format)
+        except ValueError as exc:
+            raise UserError(f"--figure-format: {exc}") from None
+        with figure_formats(formats):
+            return command(args)
+
+    return wrapped
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spikealign",
@@ -70,10 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "info",
-        help="versions, cores, CUDA, datasets found",
-        description="Print versions of spikealign and its libraries, cores and threads, "
-        "CUDA availability, registered experiments and figures, and datasets found.",
+        help="versions, cores, experiment kinds and figures (--full: CUDA, datasets)",
+        description="Print versions of spikealign and its libraries, cores, experiment kinds, figures "
+        "and named configs; with --full also torch threads, CUDA and the deep-net datasets found.",
     )
+    p.add_argument("--full", action="store_true", help="also CUDA, torch threads and datasets (imports torch)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser(
@@ -82,14 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one experiment. The YAML names its experiment with `kind:`; reference "
         "implementation YAML files are recognised and converted.",
     )
-    p.add_argument("config", type=Path, help="YAML config file")
-    p.add_argument("--out", type=Path, default=None, help="run directory (default: results/runs/<config name>)")
+    p.add_argument("config", type=Path, help="YAML config file, or the name of a packaged config (config --list)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="run directory (default: results/runs/<config name>-<hash of the resolved config>)",
+    )
     _add_set_option(p, "override a config value (repeatable), e.g. --set train.n_iter=100")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--section", default=None, help="reference deep-net settings: section of exp_settings.yaml")
     p.add_argument("--dataset", default=None, help="reference deep-net settings: dataset name")
     p.add_argument("--n-epochs", type=int, default=None, help="reference deep-net settings: number of epochs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_figure_format_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -101,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="sweep folder (default: results/sweeps/<name>)")
     _add_set_option(p, "override a value of the sweep file (repeatable), e.g. --set base.train.n_iter=10")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_figure_format_option(p)
     _add_executor_options(p)
     p.set_defaults(func=cmd_sweep)
 
@@ -124,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=DEFAULT_RESULTS, help="output folder (default: results)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_figure_format_option(p)
     _add_executor_options(p)
     p.set_defaults(func=cmd_reproduce)
 
@@ -134,7 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("figure", help="figure id")
     p.add_argument("results_dir", type=Path, help="the reproduce output folder or the figure's folder in it")
+    _add_figure_format_option(p)
     p.set_defaults(func=cmd_figure)
+
+    _add_config_parser(sub)
 
     p = sub.add_parser(
         "bench",
@@ -146,6 +188,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="folder for the JSON files (default: benchmarks/results)")
     p.set_defaults(func=cmd_bench)
     return parser
+
+
+def _add_config_parser(sub) -> None:
+    p = sub.add_parser(
+        "config",
+        help="print a complete, commented config for an experiment kind or a packaged config",
+        description="Print a complete, commented, working config for experiment KIND (every key with "
+        "its meaning and allowed values; small enough to run in seconds), or the packaged config NAME. "
+        "Save it and run it: spikealign config toy > toy.yaml && spikealign run toy.yaml",
+    )
+    p.add_argument("name", nargs="?", metavar="KIND|NAME", help="experiment kind or packaged config name")
+    p.add_argument("--list", action="store_true", help="list the experiment kinds and packaged configs")
+    p.set_defaults(func=cmd_config)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from .families import EXPERIMENT_KINDS, NAMED_CONFIGS, named_config_path
+    from .registry import known_kinds
+
+    if args.list or not args.name:
+        print("experiment kinds (spikealign config KIND):")
+        for kind in known_kinds():
+            print(f"  {kind:<22} {EXPERIMENT_KINDS.get(kind, ('', ''))[1]}")
+        print("packaged configs (spikealign config NAME; also spikealign run NAME):")
+        for name, rel in NAMED_CONFIGS.items():
+            print(f"  {name:<22} {rel}")
+        return 0 if args.list else 2
+    if args.name in NAMED_CONFIGS:
+        sys.stdout.write(named_config_path(args.name).read_text())
+        return 0
+    from .templates import config_template
+
+    sys.stdout.write(config_template(args.name))
+    return 0
 
 
 def _parse_options(items: list[str], flag: str) -> dict[str, Any]:
@@ -172,22 +248,18 @@ def _executor(args: argparse.Namespace):
 
 
 def load_run_config(path: Path, overrides: list[str], options: dict[str, Any] | None = None):
-    """Read a run config (ours or a reference YAML), apply overrides, validate it."""
-    from .config import apply_overrides, load_yaml, validate
-    from .registry import EXPERIMENTS, get_experiment, load_all
+    """Read a run config (ours, a packaged one by name, or a reference YAML), apply overrides, validate it.
 
+    Only the family of the config's kind is imported.
+    """
+    from .config import apply_overrides, load_yaml, validate
+    from .registry import get_experiment
+
+    path = resolve_config_path(path)
     raw = load_yaml(path)
     options = {k: v for k, v in (options or {}).items() if v is not None}
-    load_all()
     if "kind" not in raw:
-        matches = [e for e in EXPERIMENTS.values() if e.detect_reference and e.detect_reference(raw)]
-        if not matches:
-            raise UserError(
-                f"{path}: no 'kind' key and not a known reference format (kinds: {', '.join(sorted(EXPERIMENTS))})"
-            )
-        experiment = matches[0]
-        assert experiment.from_reference is not None
-        raw = experiment.from_reference(raw, path, options)
+        raw = _from_reference_format(raw, path, options)
     elif options:
         raise UserError(f"--section/--dataset/--n-epochs apply to reference YAML files only, not to {path}")
     data = apply_overrides(raw, overrides)
@@ -197,12 +269,55 @@ def load_run_config(path: Path, overrides: list[str], options: dict[str, Any] | 
     return experiment, validate(experiment.config_model, data, source=str(path))
 
 
+def resolve_config_path(path: Path) -> Path:
+    """``path`` itself, or, when no such file exists, the packaged config of that name (e.g. ``mc-wide``)."""
+    from .families import NAMED_CONFIGS, named_config_path
+
+    if not path.exists() and str(path) in NAMED_CONFIGS:
+        return named_config_path(str(path))
+    return path
+
+
+def _from_reference_format(raw: dict[str, Any], path: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """Our config mapping for a reference-implementation YAML (told apart by its keys)."""
+    from .families import recognise
+    from .registry import EXPERIMENTS, get_experiment, known_kinds
+
+    found = recognise(raw)
+    if found is not None:
+        experiment = get_experiment(found.kind)
+    else:  # formats of experiments registered by the user
+        experiment = next((e for e in EXPERIMENTS.values() if e.detect_reference and e.detect_reference(raw)), None)
+    if experiment is None or experiment.from_reference is None:
+        raise UserError(f"{path}: no 'kind' key and not a known reference format (kinds: {', '.join(known_kinds())})")
+    return experiment.from_reference(raw, path, options)
+
+
+def default_run_dir(config_path: Path, config: Any, resume: bool = False) -> Path:
+    """``results/runs/<config name>-<8 hex digits of the resolved config>``: configs that differ (e.g. by
+    ``--set``) get different folders.  If that folder already holds a run, a fresh ``...-2``, ``-3``, ...
+    is used, or with ``resume`` the newest existing one."""
+    from .config import to_yaml
+
+    digest = hashlib.sha1(to_yaml(config).encode()).hexdigest()[:8]
+    base = DEFAULT_RESULTS / "runs" / f"{config_path.stem}-{digest}"
+
+    def nth(i: int) -> Path:
+        return base if i == 1 else base.with_name(f"{base.name}-{i}")
+
+    i = 1
+    while nth(i).is_dir() and any(nth(i).iterdir()):
+        i += 1
+    return nth(i - 1) if resume and i > 1 else nth(i)
+
+
+@_with_figure_formats
 def cmd_run(args: argparse.Namespace) -> int:
     from .runs import execute_run, read_json
 
     options = {"section": args.section, "dataset": args.dataset, "n_epochs": args.n_epochs}
     experiment, config = load_run_config(args.config, args.overrides, options)
-    out = args.out or DEFAULT_RESULTS / "runs" / args.config.stem
+    out = args.out or default_run_dir(args.config, config, args.resume)
     t0 = time.perf_counter()
     summary = execute_run(experiment, config, out, resume=args.resume, show_progress=not args.quiet)
     meta = read_json(out / "meta.json", {})
@@ -212,6 +327,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+@_with_figure_formats
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import load_sweep_file, run_sweep
 
@@ -233,6 +349,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if len(failed) else 0
 
 
+@_with_figure_formats
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .report import write_report
     from .reproduce import reproduce_figure, resolve_figures
@@ -265,6 +382,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in records) else 1
 
 
+@_with_figure_formats
 def cmd_figure(args: argparse.Namespace) -> int:
     from .reproduce import redraw
 
@@ -289,50 +407,42 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .registry import EXPERIMENTS, registered_figures
+    from .families import EXPERIMENT_KINDS, NAMED_CONFIGS
+    from .registry import registered_figures
     from .runs import git_sha, library_versions
 
     print(f"spikealign {__version__} (git {git_sha() or 'n/a'})")
     for k, v in library_versions().items():
         print(f"  {k:<11} {v}")
-    print(
-        f"cores: {os.cpu_count()} (usable: {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'})"
-    )
-    try:
-        import numba
-
-        print(f"numba threads: {numba.get_num_threads()}")
-    except ImportError:
-        pass
-    try:
-        import torch
-
-        cuda = torch.cuda.is_available()
-        print(
-            f"torch threads: {torch.get_num_threads()}; CUDA available: {cuda}"
-            + (f" ({torch.cuda.get_device_name(0)})" if cuda else "")
-        )
-    except ImportError:
-        print("torch: not installed")
-    from .registry import LOAD_ERRORS
-
-    figures = registered_figures()
-    for module, error in LOAD_ERRORS.items():
-        print(f"warning: {module} could not be loaded: {error}")
-    print(f"experiments: {', '.join(sorted(EXPERIMENTS))}")
-    print(f"figures: {', '.join(figures) or 'none'}")
-    print("datasets:")
-    for name, where in _dataset_locations().items():
-        print(f"  {name:<14} {where or 'not found'}")
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    print(f"cores: {os.cpu_count()} (usable: {usable})")
+    print(f"numba threads: {os.environ.get('NUMBA_NUM_THREADS', 'one per usable core (NUMBA_NUM_THREADS unset)')}")
+    if args.full:
+        _print_torch_and_datasets()
+    print(f"experiments: {', '.join(EXPERIMENT_KINDS)}")
+    print(f"figures: {', '.join(registered_figures())}")
+    print(f"named configs: {', '.join(NAMED_CONFIGS)}")
+    if not args.full:
+        print("(spikealign info --full: also CUDA, torch threads and datasets)")
     return 0
 
 
-def _dataset_locations() -> dict[str, str | None]:
+def _print_torch_and_datasets() -> None:
     try:
-        from .deep.data import dataset_locations
+        import torch
     except ImportError:
-        return {"(deep datasets)": None}
-    return dataset_locations()
+        print("torch: not installed (pip install 'spikealign[deep]')")
+        return
+    cuda = torch.cuda.is_available()
+    print(
+        f"torch threads: {torch.get_num_threads()}; CUDA available: {cuda}"
+        + (f" ({torch.cuda.get_device_name(0)})" if cuda else "")
+    )
+    from .deep.data import dataset_locations
+
+    print("datasets:")
+    for name, where in dataset_locations().items():
+        print(f"  {name:<14} {where or 'not found'}")
 
 
 def main(argv: list[str] | None = None) -> int:

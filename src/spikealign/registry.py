@@ -1,8 +1,12 @@
 """Registries of experiments (what a run computes) and figures (what reproduce draws).
 
-Model families add themselves by calling :func:`register_experiment` and
-:func:`register_figure` at import time in their ``experiments`` module; the modules listed in
-:data:`FAMILY_MODULES` are imported by :func:`load_all`.
+The kinds and figures that ship with spikealign are listed, with the module that implements each,
+in the static table :mod:`spikealign.families`.  A family module is imported only when one of its
+kinds or figures is asked for (:func:`get_experiment`, :func:`get_figure`); importing it calls
+:func:`register_experiment` and :func:`register_figure`.  A family that fails to import reports
+its real error: a missing optional library as a one-line :class:`~spikealign.errors.UserError`
+naming the extra to install, anything else as the original exception.  Your own experiments
+register the same way (call :func:`register_experiment` in your module and import it).
 
 An experiment turns one validated config into results inside a run directory::
 
@@ -28,26 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import families
 from .errors import UserError
 
 if TYPE_CHECKING:
     from .runs import RunContext
     from .sweep import SweepResult, SweepSpec
 
-FAMILY_MODULES = (
-    "spikealign.experiments.toy",
-    "spikealign.theory.experiments",
-    "spikealign.sampling.experiments",
-    "spikealign.sampling.dale",
-    "spikealign.microcircuit.experiments",
-    "spikealign.deep.experiments",
-    "spikealign.deep.estimators.experiments",
-)
-
-FIGURE_IDS = (
-    "fig2c", "fig2d", "fig2e", "fig4", "fig5", "fig6", "fig7", "fig8",
-    "dale", "sal-evolution", "psp-shapes", "proof",
-)  # fmt: skip
+FAMILY_MODULES = tuple(dict.fromkeys(module for module, _ in families.EXPERIMENT_KINDS.values()))
+FIGURE_IDS = tuple(families.FIGURE_MODULES)
 
 PROFILES = ("quick", "paper")
 
@@ -111,80 +104,83 @@ class Figure:
 
 EXPERIMENTS: dict[str, Experiment] = {}
 FIGURES: dict[str, Figure] = {}
-LOAD_ERRORS: dict[str, str] = {}  # family module -> why it could not be imported
-EXPERIMENT_MODULES: dict[str, str] = {}  # experiment kind -> module that registered it
-_loaded = False
+# experiment kind -> module that registers it (sweep workers import only that module)
+EXPERIMENT_MODULES: dict[str, str] = {kind: module for kind, (module, _) in families.EXPERIMENT_KINDS.items()}
 _loading: str | None = None
 
 
 def register_experiment(experiment: Experiment) -> Experiment:
+    """Make ``experiment`` runnable by every command (call it when your module is imported)."""
     if experiment.kind in EXPERIMENTS and EXPERIMENTS[experiment.kind] is not experiment:
         raise ValueError(f"experiment kind {experiment.kind!r} registered twice")
     EXPERIMENTS[experiment.kind] = experiment
-    EXPERIMENT_MODULES[experiment.kind] = _loading or experiment.run.__module__
+    EXPERIMENT_MODULES.setdefault(experiment.kind, _loading or experiment.run.__module__)
     return experiment
 
 
 def register_figure(figure: Figure) -> Figure:
+    """Make ``figure`` available to ``reproduce`` and ``figure``."""
     if figure.id in FIGURES and FIGURES[figure.id] is not figure:
         raise ValueError(f"figure {figure.id!r} registered twice")
     FIGURES[figure.id] = figure
     return figure
 
 
-def load_all() -> None:
-    """Import every model family so that its experiments and figures are registered.
-
-    A family that fails to import (a missing optional library, a broken install) does not take
-    the others down: its error is kept in :data:`LOAD_ERRORS`, shown by ``spikealign info``, and
-    named when one of its experiments or figures is asked for.
-    """
-    global _loaded
-    if _loaded:
-        return
-    for name in FAMILY_MODULES:
-        load_family(name)
-    _loaded = True
-
-
 def load_family(module: str) -> None:
-    """Import one family module (sweep workers load only the family they run)."""
+    """Import one family module, which registers its experiments and figures.
+
+    A missing optional library raises a one-line :class:`UserError` naming the extra to install;
+    any other error propagates unchanged.
+    """
     global _loading
-    _loading = module
+    previous, _loading = _loading, module
     try:
         importlib.import_module(module)
-    except Exception as exc:
-        LOAD_ERRORS[module] = f"{type(exc).__name__}: {exc}"
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        extra = families.OPTIONAL_EXTRAS.get(missing)
+        if extra is None:
+            raise
+        raise UserError(f"{module} needs {missing}, which is not installed: pip install 'spikealign[{extra}]'") from exc
     finally:
-        _loading = None
+        _loading = previous
 
 
-def _load_problems() -> str:
-    if not LOAD_ERRORS:
-        return ""
-    return "; could not load " + "; ".join(f"{m} ({e})" for m, e in LOAD_ERRORS.items())
+def load_all() -> None:
+    """Import every family of the package (``info`` and tests; commands load only what they use)."""
+    for module in FAMILY_MODULES:
+        load_family(module)
+
+
+def known_kinds() -> list[str]:
+    """Every experiment kind: the package's (without importing them) and any registered since."""
+    return list(dict.fromkeys([*families.EXPERIMENT_KINDS, *EXPERIMENTS]))
 
 
 def get_experiment(kind: str) -> Experiment:
-    load_all()
+    """The experiment ``kind``, importing its family module on first use."""
+    if kind not in EXPERIMENTS and kind in families.EXPERIMENT_KINDS:
+        module = families.EXPERIMENT_KINDS[kind][0]
+        load_family(module)
+        if kind not in EXPERIMENTS:
+            raise RuntimeError(f"{module} did not register experiment kind {kind!r} (see spikealign.families)")
     if kind not in EXPERIMENTS:
-        known = ", ".join(sorted(EXPERIMENTS)) or "none"
-        raise UserError(f"unknown experiment kind {kind!r} (known: {known}){_load_problems()}")
+        raise UserError(f"unknown experiment kind {kind!r} (known: {', '.join(known_kinds())})")
     return EXPERIMENTS[kind]
 
 
 def get_figure(figure_id: str) -> Figure:
-    load_all()
+    """The figure ``figure_id``, importing its family module on first use."""
+    if figure_id not in FIGURES and figure_id in families.FIGURE_MODULES:
+        module = families.FIGURE_MODULES[figure_id]
+        load_family(module)
+        if figure_id not in FIGURES:
+            raise RuntimeError(f"{module} did not register figure {figure_id!r} (see spikealign.families)")
     if figure_id not in FIGURES:
-        known = ", ".join(f for f in FIGURE_IDS if f in FIGURES) or "none"
-        planned = [f for f in FIGURE_IDS if f not in FIGURES]
-        extra = f"; not yet available: {', '.join(planned)}" if planned and figure_id in planned else ""
-        raise UserError(f"unknown figure {figure_id!r} (registered: {known}{extra}){_load_problems()}")
+        raise UserError(f"unknown figure {figure_id!r} (known: {', '.join(registered_figures())})")
     return FIGURES[figure_id]
 
 
 def registered_figures() -> list[str]:
-    """Registered figure ids, in the paper order of :data:`FIGURE_IDS` then any others."""
-    load_all()
-    ordered = [f for f in FIGURE_IDS if f in FIGURES]
-    return ordered + sorted(f for f in FIGURES if f not in FIGURE_IDS)
+    """Every figure id (without importing the families), in the paper order, then any others."""
+    return list(dict.fromkeys([*FIGURE_IDS, *FIGURES]))

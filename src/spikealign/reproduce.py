@@ -4,7 +4,7 @@ Layout under the output folder (default ``results/``)::
 
     <figure>/<sweep>/runs/<run_id>/   one run directory per grid point
     <figure>/<sweep>/table.csv        the sweep's results table
-    <figure>/figures/                 the figure (PNG, SVG, PDF)
+    <figure>/figures/                 the figure (PNG; other formats with --figure-format)
     <figure>/figure.json              key numbers, checked expectations, wall time, sweeps used
     report/index.html                 every figure with its parameters, numbers and checks
 """

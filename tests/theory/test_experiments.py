@@ -60,7 +60,7 @@ def _reproduce(fid, tmp_path):
     assert rec.ok, rec.error + rec.notes
     for f in rec.files:
         assert (tmp_path / f).stat().st_size > 0
-    assert {p.split(".")[-1] for p in rec.files} == {"png", "svg", "pdf"}
+    assert {p.split(".")[-1] for p in rec.files} == {"png"}
     failed = [c for c in rec.checks if not c["met"]]
     assert not failed, failed
     return rec

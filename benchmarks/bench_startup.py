@@ -1,0 +1,125 @@
+"""Benchmark ``startup``: how long the command line takes before and around the work it does.
+
+Measured as whole processes (median of repeats, wall clock), each a fresh interpreter:
+
+- ``spikealign --help`` and ``spikealign info`` (target: under 1 s each);
+- the fixed per-run overhead of ``spikealign run examples/microcircuit.yaml``: process wall time
+  minus the run's own wall time recorded in its ``meta.json`` (simulation and figures);
+  target: under 0.5 s.  The same for ``examples/toy.yaml``;
+- when the reference implementation's ``example.yaml`` is in ``tests/fixtures/reference/`` (a
+  checkout of the repository), the whole process ``spikealign run`` on it, compared with the
+  reference's ~108 s on the same kind of machine (the target is at least 100x).
+
+Every process is timed in wall and CPU seconds: on a busy machine wall times grow with the load,
+CPU times much less.
+
+Baselines measured in the same run: the interpreter's own start (``python -c pass``) and the
+eager path every command took before families were loaded on demand (importing every family,
+torch included: ``spikealign.registry.load_all()``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import spikealign
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+REFERENCE_EXAMPLE = REPO / "tests" / "fixtures" / "reference" / "microcircuits" / "example.yaml"
+REFERENCE_EXAMPLE_S = 108.0  # the reference implementation on example.yaml, whole process, 2-core VM
+TARGETS = {"help_s": 1.0, "info_s": 1.0, "microcircuit_overhead_s": 0.5}
+
+
+def _env() -> dict[str, str]:
+    src = str(Path(spikealign.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+
+
+def _process(args: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one fresh interpreter running ``args``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, *args], cwd=cwd, env=_env(), capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if res.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({res.returncode}): {res.stderr.strip()[-500:]}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _median_process(args: list[str], cwd: Path, repeats: int) -> dict[str, float]:
+    """Median wall and CPU seconds (CPU time shows the cost on a busy machine, where wall time grows)."""
+    times = [_process(args, cwd) for _ in range(repeats)]
+    return {"wall_s": statistics.median(t[0] for t in times), "cpu_s": statistics.median(t[1] for t in times)}
+
+
+def _run_overhead(config: Path, cwd: Path, repeats: int) -> dict[str, float]:
+    """Median process wall, run wall (meta.json) and their difference for ``spikealign run config``."""
+    walls, cpus, inner = [], [], []
+    for i in range(repeats):
+        out = cwd / f"{config.stem}-{len(list(cwd.iterdir()))}-{i}"
+        wall, cpu = _process(["-m", "spikealign.cli", "run", str(config), "--out", str(out), "--quiet"], cwd)
+        walls.append(wall)
+        cpus.append(cpu)
+        inner.append(json.loads((out / "meta.json").read_text())["wall_time_s"])
+    overheads = [w - r for w, r in zip(walls, inner, strict=True)]
+    return {
+        "process_s": statistics.median(walls),
+        "process_cpu_s": statistics.median(cpus),
+        "run_s": statistics.median(inner),
+        "overhead_s": statistics.median(overheads),
+    }
+
+
+def run(quick: bool = False) -> dict:
+    repeats = 2 if quick else 5
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = Path(tmp)
+        python_start = _median_process(["-c", "pass"], cwd, repeats)
+        eager = _median_process(["-c", "from spikealign.registry import load_all; load_all()"], cwd, repeats)
+        help_s = _median_process(["-m", "spikealign.cli", "--help"], cwd, repeats)
+        info_s = _median_process(["-m", "spikealign.cli", "info"], cwd, repeats)
+        _run_overhead(EXAMPLES / "microcircuit.yaml", cwd, 1)  # warm-up: numba cache, page cache
+        micro = _run_overhead(EXAMPLES / "microcircuit.yaml", cwd, repeats)
+        toy = _run_overhead(EXAMPLES / "toy.yaml", cwd, repeats)
+        details: dict = {
+            "python_start": python_start,
+            "eager_import_all_families": eager,
+            "help": help_s,
+            "info": info_s,
+            "microcircuit_example": micro,
+            "toy_example": toy,
+            "targets_s": TARGETS,
+            "load_average_1min": {"before": load_before, "after": os.getloadavg()[0] if load_before else None},
+            "cpu_count": os.cpu_count(),
+        }
+        if REFERENCE_EXAMPLE.is_file():
+            ref = _run_overhead(REFERENCE_EXAMPLE, cwd, 1 if quick else 3)
+            details["reference_example_yaml"] = {
+                **ref,
+                "reference_implementation_s": REFERENCE_EXAMPLE_S,
+                "ratio_vs_reference": REFERENCE_EXAMPLE_S / ref["process_s"],
+            }
+    details["targets_met"] = {
+        "help_s": help_s["wall_s"] < TARGETS["help_s"],
+        "info_s": info_s["wall_s"] < TARGETS["info_s"],
+        "microcircuit_overhead_s": micro["overhead_s"] < TARGETS["microcircuit_overhead_s"],
+    }
+    return {
+        "metric": "fixed per-run overhead of `spikealign run examples/microcircuit.yaml` (process wall - run wall)",
+        "value": micro["overhead_s"],
+        "unit": "s",
+        "baseline": {"what": "eager import of every family (the old start of every command)", "value": eager["wall_s"]},
+        "ratio": eager["wall_s"] / micro["overhead_s"],
+        "details": details,
+    }

@@ -1,0 +1,111 @@
+"""The static table of what spikealign ships: experiment kinds, figure ids, reference formats and
+named configs, each with the module that implements it.
+
+Nothing here imports a model family.  :mod:`spikealign.registry` imports a family's module only
+when one of its kinds or figures is asked for; importing the module registers its experiments and
+figures (``register_experiment`` / ``register_figure``), and a test checks that every entry here
+is registered by the module it names.  Adding a kind or figure to the package means adding its
+line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TOY = "spikealign.experiments.toy"
+THEORY = "spikealign.theory.experiments"
+SAMPLING = "spikealign.sampling.experiments"
+DALE = "spikealign.sampling.dale"
+MICROCIRCUIT = "spikealign.microcircuit.experiments"
+DEEP = "spikealign.deep.experiments"
+ESTIMATORS = "spikealign.deep.estimators.experiments"
+
+# experiment kind -> (module that registers it, one-line summary)
+EXPERIMENT_KINDS: dict[str, tuple[str, str]] = {
+    "toy": (TOY, "diagnostic random walks (tests, tutorials)"),
+    "theory-stdd": (THEORY, "exact spike-time-difference distribution of two neurons and its SAL signal"),
+    "theory-phase-plane": (THEORY, "SAL phase plane of a two-neuron chain (Fig. 2e)"),
+    "theory-spiking-sal": (THEORY, "two spiking neurons learning their weights with SAL (Fig. 2d)"),
+    "ssn": (SAMPLING, "spiking sampling network learning a Boltzmann target (Figs. 4, 5)"),
+    "dale-sal": (DALE, "SAL updates of an E-I circuit obeying Dale's law on a weight grid"),
+    "dale-rate": (DALE, "firing rates of the E-I circuit and of its direct equivalent"),
+    "microcircuit": (MICROCIRCUIT, "spiking dendritic microcircuit, teacher-student with SAL / FA / BP feedback"),
+    "deep": (DEEP, "deep network trained with BP / FA / KP / SCFA / SAL / RDD feedback (Fig. 8; needs torch)"),
+    "estimator-connection": (ESTIMATORS, "one spiking connection: SAL vs RDD vs STDWI weight estimates (Fig. 7)"),
+    "sal-evolution": (ESTIMATORS, "SAL alignment over training of a spiking deep network"),
+}
+
+# figure id -> module that registers it, in the paper's order
+FIGURE_MODULES: dict[str, str] = {
+    "fig2c": THEORY,
+    "fig2d": THEORY,
+    "fig2e": THEORY,
+    "fig4": SAMPLING,
+    "fig5": SAMPLING,
+    "fig6": MICROCIRCUIT,
+    "fig7": ESTIMATORS,
+    "fig8": DEEP,
+    "dale": DALE,
+    "sal-evolution": ESTIMATORS,
+    "psp-shapes": THEORY,
+    "proof": THEORY,
+    "mc-wide": MICROCIRCUIT,
+}
+
+# a missing third-party module -> the optional extra that installs it
+OPTIONAL_EXTRAS: dict[str, str] = {"torch": "deep", "torchvision": "deep", "dask_jobqueue": "cluster"}
+
+# named configs shipped as package data: name -> path below the spikealign package
+NAMED_CONFIGS: dict[str, str] = {
+    "mc-wide": "microcircuit/configs/wide_sal.yaml",
+}
+
+
+@dataclass(frozen=True)
+class Recogniser:
+    """A reference-implementation YAML format, told apart by its top-level keys only."""
+
+    kind: str
+    what: str
+    matches: Callable[[dict[str, Any]], bool]
+
+
+def _has_keys(*keys: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda raw: all(k in raw for k in keys)
+
+
+_DEEP_FLAGS = ("use_backprop", "use_kp", "use_fa_conv_layers", "use_scfa")
+
+
+def _deep_sections(raw: dict[str, Any]) -> bool:
+    """``exp_settings.yaml``: sections whose ``params`` mapping holds the method flags."""
+    return any(
+        isinstance(s, dict) and isinstance(s.get("params"), dict) and any(f in s["params"] for f in _DEEP_FLAGS)
+        for s in raw.values()
+    )
+
+
+RECOGNISERS: tuple[Recogniser, ...] = (
+    Recogniser("ssn", "reference SSN YAML", _has_keys("dim", "sim_params", "stdp", "num_epochs", "val_factor")),
+    Recogniser(
+        "microcircuit",
+        "reference microcircuit YAML",
+        _has_keys("network_properties", "student_simulation_settings", "teacher_simulation_settings", "u_input"),
+    ),
+    Recogniser("deep", "reference exp_settings.yaml", _deep_sections),
+)
+
+
+def recognise(raw: dict[str, Any]) -> Recogniser | None:
+    """The reference format ``raw`` (a YAML mapping without ``kind``) is written in, if any."""
+    if "kind" in raw:
+        return None
+    return next((r for r in RECOGNISERS if r.matches(raw)), None)
+
+
+def named_config_path(name: str) -> Path:
+    """The file of the packaged config ``name`` (see :data:`NAMED_CONFIGS`)."""
+    return Path(__file__).resolve().parent / NAMED_CONFIGS[name]
