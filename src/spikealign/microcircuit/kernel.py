@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+
 class Params(NamedTuple):
     """Constants of one network, read-only in the kernel (time in steps)."""
 
