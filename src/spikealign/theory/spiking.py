@@ -31,16 +31,8 @@ import numba
 import numpy as np
 
 from ..errors import UserError
+from ..spiking.stdp import exp_window_at
 from .kernels import check_finite
-
-
-@numba.njit(cache=True)
-def _stdp_window(dt, a_plus, a_minus, tau_plus, tau_minus):
-    if dt > 0.0:
-        return a_plus * np.exp(-dt / tau_plus)
-    if dt < 0.0:
-        return a_minus * np.exp(dt / tau_minus)
-    return 0.0
 
 
 @numba.njit(cache=True)
@@ -72,8 +64,8 @@ def _epoch(w, b, t_ref, t_syn, n_steps, n_last, a_plus, a_minus, tau_plus, tau_m
                 res_ji = 0.0
                 for m in range(n_last):
                     dt = t - last[j, m]
-                    res_ij += _stdp_window(dt, a_plus, a_minus, tau_plus, tau_minus)
-                    res_ji += _stdp_window(-dt, a_plus, a_minus, tau_plus, tau_minus)
+                    res_ij += exp_window_at(dt, a_plus, a_minus, tau_plus, tau_minus)
+                    res_ji += exp_window_at(-dt, a_plus, a_minus, tau_plus, tau_minus)
                 stdp[i, j] += res_ij
                 stdp[j, i] += res_ji
                 for m in range(n_last - 1):
