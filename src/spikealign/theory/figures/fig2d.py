@@ -34,9 +34,12 @@ def draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
 
 def _draw(both: dict, one: dict, out_dir: Path) -> list[Path]:
     fig, axes = figure(1, 2, width="onehalf", aspect=0.8, sharey=True)
-    panels = ((both, "both weights plastic", "mean of the two"), (one, "$W_{12}$ held fixed", "fixed $W_{12}$"))
+    panels = (
+        (both, "both weights plastic", "mean of the two", "upper right"),
+        (one, "$W_{12}$ held fixed", "fixed $W_{12}$", "lower right"),
+    )
     with style():
-        for ax, (run, title, ref_label), letter in zip(axes, panels, "ab", strict=True):
+        for ax, (run, title, ref_label, where), letter in zip(axes, panels, "ab", strict=True):
             t, w = run["time_s"], run["w"]
             ref = w[0].sum() / 2 if run is both else w[0, 0]
             ax.axhline(ref, color=COLORS["neutral"], lw=0.6, ls=":", label=ref_label)
@@ -48,7 +51,7 @@ def _draw(both: dict, one: dict, out_dir: Path) -> list[Path]:
             top.set_xlabel(r"time ($\tau_\mathrm{ref}$)")
             top.tick_params(labelsize=6)
             panel_label(ax, letter)
-            ax.legend(loc="center right")
+            ax.legend(loc=where)
         axes[0].set_ylabel("weight")
     return save_figure(fig, out_dir, "weight_evolution")
 
