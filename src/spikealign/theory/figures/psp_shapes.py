@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ...figures.style import COLORS, CYCLE, DIVERGING, SEQUENTIAL, figure, panel_label, save_figure, style
+from ...figures.style import COLORS, CYCLE, SEQUENTIAL, figure, panel_label, save_figure, style
 from ...registry import Check, FigureOutput
 from ...sweep import SweepResult, SweepSpec
 from ..kernels import psp_kernel
@@ -23,6 +23,7 @@ TITLES = {
     "alpha_short": "alpha, " + r"$\tau_\mathrm{syn}=\tau_\mathrm{ref}/3$",
     "alpha_long": "alpha, " + r"$\tau_\mathrm{syn}=\tau_\mathrm{ref}/2$",
 }
+BIAS_DIFF_CMAP = "plasma"  # b_2 - b_1 (no white middle: the equal-bias curve must stay visible)
 STDD_BIASES = [(-0.25, 0.75), (0.25, 0.25), (0.75, -0.25)]  # (b_1, b_2)
 
 
@@ -99,7 +100,7 @@ def _draw(d: dict[str, Any], out_dir: Path) -> list[Path]:
 
     biases = d["biases"]
     diff_norm = mcolors.Normalize(vmin=-2 * max(biases), vmax=2 * max(biases))
-    diff_cmap = matplotlib.colormaps[DIVERGING]
+    diff_cmap = matplotlib.colormaps[BIAS_DIFF_CMAP]
     dev_norm = mcolors.Normalize(vmin=0.0, vmax=max(float(np.nanmax(v)) for v in d["dev"].values()))
     fig, axes = figure(4, 3, width="double", aspect=0.62, gridspec_kw={"height_ratios": [0.55, 0.7, 1, 1]})
     with style():
@@ -153,7 +154,7 @@ def _deviation_panel(ax, d: dict[str, Any], name: str, norm, diff_cmap, diff_nor
     ax.contourf(biases, biases, d["dev"][name], cmap=SEQUENTIAL, norm=norm)
     # the anti-diagonal b_1 = -b_2 of the zero-set row, coloured by b_2 - b_1
     ax.scatter(biases, biases[::-1], c=[diff_cmap(diff_norm(-2 * b)) for b in biases], marker="o", s=12,
-               edgecolors="white", linewidths=0.5, clip_on=False, zorder=3)  # fmt: skip
+               edgecolors=COLORS["bp"], linewidths=0.5, clip_on=False, zorder=3)  # fmt: skip
     ax.set_aspect("equal")
     ax.set_xlabel("$b_1$")
 
