@@ -44,3 +44,13 @@ def test_same_seed_same_trajectory_and_bad_input():
         sal_weight_evolution(1.0, 0.2, 0.0, 0.0, seeds=[3], frozen="W12")
     with pytest.raises(UserError, match="b_1 must be finite"):
         sal_weight_evolution(1.0, 0.2, np.inf, 0.0, seeds=[3])
+
+
+def test_progress_in_chunks_leaves_the_trajectory_unchanged():
+    args = dict(w_12=1.0, w_21=0.2, b_1=0.0, b_2=0.0, seeds=[3, 4], n_epochs=23, epoch_steps=300)
+    whole, rates = sal_weight_evolution(**args, chunk_epochs=1000)
+    done = []
+    chunked, rates_c = sal_weight_evolution(**args, chunk_epochs=5, progress=done.append)
+    np.testing.assert_array_equal(chunked, whole)
+    np.testing.assert_array_equal(rates_c, rates)
+    assert done == [5, 5, 5, 5, 3] * 2

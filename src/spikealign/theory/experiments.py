@@ -188,12 +188,14 @@ def run_phase_plane(config: PhasePlaneConfig, ctx: RunContext) -> dict[str, floa
 
 def run_spiking_sal(config: SpikingSalConfig, ctx: RunContext) -> dict[str, float]:
     seeds = ctx.replica_seeds(1, "theory-spiking-sal")
+    bar = ctx.progress(total=config.n_epochs, desc=f"spiking SAL (frozen: {config.frozen})", unit="epoch")
     traj, rates = sal_weight_evolution(
         config.w_12, config.w_21, config.b_1, config.b_2, seeds=seeds, frozen=config.frozen,
         t_ref=config.t_ref, t_syn=config.t_syn, epoch_steps=config.epoch_steps, n_epochs=config.n_epochs,
         lr=config.lr, n_last=config.n_last_spikes, a_plus=config.window.a_plus, a_minus=config.window.a_minus,
-        tau=config.window.tau,
+        tau=config.window.tau, progress=bar.update,
     )  # fmt: skip
+    bar.close()
     traj, rates = traj[0], rates[0]
     epoch = np.arange(config.n_epochs + 1)
     # time axis of the paper: one step = tau_ref / t_ref with tau_ref = 10 ms
