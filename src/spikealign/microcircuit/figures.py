@@ -185,7 +185,10 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
 
 
 def fig6_checks(data: dict, final: dict) -> list[Check]:
-    """The paper's qualitative expectations (spec §7.2), marked met or not from the numbers."""
+    """The paper's qualitative expectations, marked met or not from the numbers.
+
+    See docs/microcircuits.md, "Reference numbers".
+    """
     checks: list[Check] = []
     med = {c: float(np.median(v)) for c, v in final.items()}
     if {"sal", "bp", "fa"} <= set(med):

@@ -1,7 +1,7 @@
 """Compiled step loop of the spiking dendritic microcircuit (one pattern per call).
 
-The kernel follows the step order of the reference implementation exactly (spec
-``microcircuits.md`` §1.6), so that with the same uniforms it gives the same floats:
+The kernel follows the step order of the reference implementation exactly (docs/microcircuits.md,
+"Step order"), so that with the same uniforms it gives the same floats:
 
 1. spikes, populations in the order input, hidden pyramidal, interneuron, output; neuron ``i``
    spikes at step ``t`` if ``xi < p(u_i)`` and ``last_i <= t - t_ref`` with

@@ -8,7 +8,7 @@ Random numbers: one ``numpy.random.default_rng(poisson_seed)`` serves all popula
 pattern of ``L`` steps the kernel receives ``rng.random((N0 + N1 + 2 N2) * L)``, consumed step by
 step in the order input, hidden pyramidal, interneuron, output.  This is the same stream as
 drawing ``rng.random(N)`` per population per step, so the network reproduces the reference
-implementation bit for bit (spec ``microcircuits.md`` §1.6, §5.3).
+implementation bit for bit (see docs/microcircuits.md, "Step order").
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from . import kernel as K
 
 @dataclass(frozen=True)
 class NetworkParams:
-    """Parameters of the microcircuit (spec §1, §4); time in integer steps.
+    """Parameters of the microcircuit (docs/microcircuits.md, "Parameters"); time in integer steps.
 
     ``lr_up`` = (eta of W10, eta of W21); ``lr_down`` = eta of B (SAL STDP).
     ``update_down`` False means BP mode (B <- W21^T on every forward-plastic step).
@@ -197,7 +197,7 @@ class Network:
         update_down: bool = True,
         set_sps_on: bool = True,
     ) -> PatternResult:
-        """Present one input for ``t_pattern * t_ref`` steps (spec §1.6, §2.4).
+        """Present one input for ``t_pattern * t_ref`` steps (docs/microcircuits.md, "Step order", "Phases").
 
         Forward plasticity is on for steps past the learning lag when a target is given and the
         pattern is neither validation nor symmetrisation; SAL STDP (``update_down``) runs on every
