@@ -36,7 +36,7 @@ def draw_run_figures(teacher, res, epoch_len: int, out_dir: Path, angles: list[f
     files += save_figure(fig, out_dir, "teacher")
 
     n_panels = 4 if angles else 3
-    fig, axes = figure(n_panels, 1, width="onehalf", aspect=0.45 * n_panels)
+    fig, axes = figure(n_panels, 1, width="onehalf", aspect=0.42)
     ax = axes[0]
     if res.validation_loss:
         ep = np.arange(1, len(res.validation_loss) + 1)
@@ -129,7 +129,7 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
     for c in conds:
         if data[c]["loss"].size == 0:
             notes.append(f"{c}: no completed runs with validation losses")
-    fig, axes = figure(2, 1, width="onehalf", aspect=1.6)
+    fig, axes = figure(2, 1, width="onehalf", aspect=0.5)
     ax = axes[0]
     for c in conds:
         if data[c]["loss"].size:
