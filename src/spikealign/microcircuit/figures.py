@@ -111,7 +111,7 @@ def _quartile_plot(ax, series: np.ndarray, color: str, label: str, step: int = 1
 
 def _strip_box(ax, values: list[np.ndarray], colors: list[str], labels: list[str], log: bool = False) -> None:
     rng = np.random.default_rng(0)  # jitter of the strip plot only
-    ax.boxplot(values, showfliers=False, widths=0.5)
+    ax.boxplot(values, showfliers=False, widths=0.5, medianprops={"color": PALETTE["bp"]})
     for i, (v, c) in enumerate(zip(values, colors, strict=True)):
         ax.plot(i + 1 + rng.uniform(-0.15, 0.15, len(v)), v, "o", ms=3, color=c, alpha=0.8)
     ax.set_xticks(range(1, len(labels) + 1), labels)
