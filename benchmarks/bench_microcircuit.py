@@ -5,7 +5,7 @@ SAL feedback, per-pattern recording), after one warm-up pattern that includes JI
 The number is the best of ``repeats`` timings (wall clock); CPU time is given in ``details``.
 
 Baseline: the reference implementation's documented speed, 0.23-0.41 ms per step on a 2-core
-VM (spec ``microcircuits.md`` §5.2, measured there); the ratio uses the FAST end (0.23 ms), so
+VM (docs/microcircuits.md, "Performance"); the ratio uses the FAST end (0.23 ms), so
 it is the conservative one.  The projected Fig. 6 paper sweep time counts 60 student runs of
 7.8e7 steps plus the 20+20+20 teachers (2.8e5 steps for SAL, 2.8e6 for BP and FA), on 2 cores
 with one run per core.
@@ -62,7 +62,7 @@ def run(quick: bool = False) -> dict:
         "unit": "steps/s",
         "baseline": {
             "what": "reference implementation, documented 0.23 ms/step (fast end of 0.23-0.41 ms on a 2-core VM, "
-            "spec microcircuits.md 5.2)",
+            "docs/microcircuits.md, Performance)",
             "value": 1.0 / ref_fast,
         },
         "ratio": ratio,

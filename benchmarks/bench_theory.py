@@ -7,8 +7,8 @@ Measured (JIT warm-up excluded, median of repeats):
 
 Baselines:
 
-- the reference implementation's documented timings on this kind of machine (spec/theory.md and
-  the task statement): ~5 s for one STDD at t_ref = 50 and ~0.3 s per grid point at t_ref = 15
+- the reference implementation's documented timings on this kind of machine (docs/theory.md,
+  "Performance"): ~5 s for one STDD at t_ref = 50 and ~0.3 s per grid point at t_ref = 15
   (~90 s for the grid);
 - measured in the same run: a straightforward dense implementation of the same computation
   (dense transition matrix, dense linear solve for the stationary distribution, M + 1 dense

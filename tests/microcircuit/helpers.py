@@ -1,4 +1,7 @@
-"""Helpers of the microcircuit tests: the reference's smoke configuration (values of spec §4)."""
+"""Helpers of the microcircuit tests: the reference's smoke configuration.
+
+Values: docs/microcircuits.md, "Reference numbers".
+"""
 
 from pathlib import Path
 
@@ -6,7 +9,7 @@ from reference_configs import REFERENCE_CONFIGS
 
 
 def smoke_reference_mapping() -> dict:
-    """The reference-format smoke configuration, written from the parameter tables of spec §4."""
+    """The reference-format smoke configuration (docs/microcircuits.md, "Reference numbers")."""
     return {
         "network_properties": {
             "dims": [1, 1, 1],

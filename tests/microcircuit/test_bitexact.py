@@ -1,7 +1,7 @@
-"""Bit-exact reproduction of the reference on its smoke fixture (numbers of spec microcircuits.md §7.1).
+"""Bit-exact reproduction of the reference on its smoke fixture (docs/microcircuits.md, "Reference numbers").
 
 The numbers below were produced by the reference implementation (unibe-cns/sal-code) and are
-listed in the spec; float64 quantities must agree to 1e-12 and the float32 records exactly.
+listed there; float64 quantities must agree to 1e-12 and the float32 records exactly.
 """
 
 import json
@@ -68,7 +68,7 @@ def test_student_init_and_sequence(smoke_run):
 def test_u_out_and_validation_loss(smoke_run):
     s, m = smoke_run["student"], smoke_run["metrics"]
     expected = [-0.68277288, -0.68399252, -0.42961794, -0.70220958, -0.46402128, -0.66525909, -0.64383300, -0.70599523]
-    np.testing.assert_allclose(s["u_out"][:, 0], expected, rtol=0, atol=5e-9)  # spec lists 8 decimals
+    np.testing.assert_allclose(s["u_out"][:, 0], expected, rtol=0, atol=5e-9)  # given to 8 decimals
     np.testing.assert_allclose(m["validation_loss"], [0.1476169989148055, 0.1505402985671828], rtol=0, atol=1e-12)
     assert m["validation_times"] == [3, 7]
     # the loss is recomputed from u_out exactly as the reference does
@@ -146,8 +146,8 @@ def test_bp_and_fa_variants_of_the_smoke_fixture(tmp_path, feedback, expected):
 
 
 PAPER_TARGETS = {
-    # spec §3.1 (4 decimals): training then validation inputs; the SAL column was measured on the
-    # reference itself, FA and BP with the identical procedure
+    # docs/microcircuits.md, "Teacher" (4 decimals): training then validation inputs; the SAL column
+    # was measured on the reference itself, FA and BP with the identical procedure
     "sal": [-0.3962, -0.4122, -0.3361, -0.1318, 0.2671, 0.3980, 0.4080, 0.4531,
             -0.4442, -0.3246, -0.0932, 0.2030, 0.3846, 0.4483],
     "fa": [-0.4086, -0.3810, -0.3380, -0.1344, 0.2512, 0.4013, 0.4263, 0.4446,

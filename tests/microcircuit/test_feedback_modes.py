@@ -1,4 +1,4 @@
-"""Feedback modes (spec §2.5): BP keeps B = W21^T, FA keeps B fixed, SAL moves B only in
+"""Feedback modes (docs/microcircuits.md, "Feedback modes"): BP keeps B = W21^T, FA keeps B fixed, SAL moves B only in
 symmetrisation patterns.  Run on a [3, 4, 2] network (input and output sizes differ, which the
 reference's STDP buffer cannot handle) with short patterns."""
 

@@ -1,4 +1,4 @@
-"""Phase logic: which patterns are symmetrisation and validation patterns (spec §2.4)."""
+"""Phase logic: which patterns are symmetrisation and validation patterns (docs/microcircuits.md, "Phases")."""
 
 import numpy as np
 from hypothesis import given
@@ -52,7 +52,7 @@ def test_schedule_draws_with_replacement_and_orders_validation():
     x_tr = np.array([-2.0, -0.8, 0.8, 2.0, 3.0])
     x_va = np.array([-1.8, -0.5, 1.8, 2.7])
     x, y = make_schedule(x_tr, x_va, 10 * x_tr, 10 * x_va, 915344, 3, 1, 2)
-    # the reference's smoke sequence (spec §7.1)
+    # the reference's smoke sequence (docs/microcircuits.md, "Reference numbers")
     np.testing.assert_array_equal(x[:, 0], [-2.0, -2.0, 0.8, -1.8, 0.8, -2.0, -2.0, -1.8])
     np.testing.assert_array_equal(y, 10 * x)
     x, _ = make_schedule(x_tr, x_va, x_tr, x_va, 1, 2, 6, 1)

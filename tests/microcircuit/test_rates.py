@@ -1,4 +1,6 @@
-"""Rate identity of the escape-noise neuron with absolute refractoriness (spec §1.2).
+"""Rate identity of the escape-noise neuron with absolute refractoriness.
+
+See docs/microcircuits.md, "Time, spikes and PSPs".
 
 For a clamped potential u the inter-spike interval is ``(t_ref - 1) + G`` with ``G`` geometric
 (success probability ``p = 1 / (1 + t_ref e^{-u})``), so the mean ISI is

@@ -81,7 +81,7 @@ def test_fig2d_quick_profile(tmp_path):
 
 
 def test_psp_shapes_on_a_reduced_bias_grid(tmp_path, monkeypatch):
-    monkeypatch.setattr(figures, "_bias_range", lambda profile: [-1.0, 0.0, 1.0])
+    monkeypatch.setattr(figures.psp_shapes, "bias_range", lambda profile: [-1.0, 0.0, 1.0])
     rec = _reproduce("psp-shapes", tmp_path)
     assert rec.numbers["alpha_long_max_deviation"] > 3 * rec.numbers["alpha_short_max_deviation"] > 0
 

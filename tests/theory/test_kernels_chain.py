@@ -58,7 +58,7 @@ def test_transition_matrix_is_column_stochastic_with_at_most_four_entries(psp):
 
 
 def test_transition_matrix_follows_the_update_rule():
-    """Spot-check T against the rule of spec 1.2 at three states."""
+    """Spot-check T against the step rule of docs/theory.md, "The two-neuron chain", at three states."""
     r, m, w_fi, w_si, b_f, b_s = 3, 6, 0.8, -0.5, 0.1, 0.4
     t = chain.transition_matrix(w_fi, w_si, b_f, b_s, t_ref=r, t_max=m).toarray()
     k = kernel_table("rect", r, m)
@@ -107,7 +107,10 @@ def test_reduced_solver_matches_sparse_solve_at_edge_sizes(t_ref, t_max, psp):
 
 @pytest.mark.parametrize(("t_ref", "bound"), [(10, 0.015), (30, 0.005)])
 def test_stationary_joint_approaches_boltzmann(t_ref, bound):
-    """Spec 1.6: p(z) -> exp(b.z + W z1 z2)/Z as R grows (max error 1.4e-2 at R=10, 4.6e-3 at R=30)."""
+    """p(z) -> exp(b.z + W z1 z2)/Z as R grows (max error 1.4e-2 at R=10, 4.6e-3 at R=30).
+
+    See docs/theory.md, "Relation to Boltzmann sampling".
+    """
     w, b = 0.8, (0.0, 1.0)
     m = 2 * t_ref
     pi = chain.stationary_distribution(chain.transition_matrix(w, w, b[0], b[1], t_ref=t_ref, t_max=m)).reshape(m, m)

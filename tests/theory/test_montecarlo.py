@@ -1,4 +1,7 @@
-"""The Monte-Carlo chain with the STDD's pairing agrees with the analytic STDD (spec 10.5)."""
+"""The Monte-Carlo chain with the STDD's pairing agrees with the analytic STDD.
+
+See docs/theory.md, "Checks by simulation".
+"""
 
 import numpy as np
 import pytest
@@ -35,7 +38,7 @@ def simulated(request):
 
 def test_simulated_stdd_matches_analytic_per_bin(simulated):
     args, mc = simulated
-    # enough pairs for a sharp test (spec: ~1.7e5 pairs per half give |z| < 3 per bin)
+    # enough pairs for a sharp test (docs/theory.md, "Checks by simulation": ~1.7e5 pairs per half)
     assert mc.counts_right.sum() > 5e4 and mc.counts_left.sum() > 5e4
     z = _z(mc, stdd(**args).p)
     n_bins = z.size

@@ -10,7 +10,10 @@ PROTOCOL = dict(w_12=1.5, w_21=0.5, b_1=-0.5, b_2=-0.2, t_ref=25, epoch_steps=15
 
 
 def test_dead_time_is_t_ref_plus_one():
-    """A neuron that fires whenever allowed spikes every t_ref + 1 steps (spec 5)."""
+    """A neuron that fires whenever allowed spikes every t_ref + 1 steps.
+
+    See docs/theory.md, "The spiking simulation (Fig. 2d)".
+    """
     _, rates = sal_weight_evolution(0.0, 0.0, 40.0, 40.0, seeds=[1], t_ref=9, epoch_steps=1000, n_epochs=2)
     np.testing.assert_array_equal(rates, np.full((1, 2), np.ceil(1000 / 10) / 1000))
 
@@ -29,7 +32,8 @@ def test_one_frozen_weight_is_reached_by_the_other():
     assert np.all(traj[:, :, 0] == 1.5)
     tail = traj[:, -150:, 1].mean()
     # single-run tail means scatter with sd ~0.03 around ~1.52 (16 seeds; the simulator's dead time
-    # R+1 vs PSP window R-1 mismatch shifts the fixed point slightly off the diagonal, spec 3.3):
+    # R+1 vs PSP window R-1 mismatch shifts the fixed point slightly off the diagonal, docs/theory.md,
+    # "The spiking simulation (Fig. 2d)"):
     # the mean of 4 runs has sd ~0.015, so 0.08 covers the shift plus > 3.5 sd
     assert abs(tail - 1.5) < 0.08
 
@@ -44,3 +48,13 @@ def test_same_seed_same_trajectory_and_bad_input():
         sal_weight_evolution(1.0, 0.2, 0.0, 0.0, seeds=[3], frozen="W12")
     with pytest.raises(UserError, match="b_1 must be finite"):
         sal_weight_evolution(1.0, 0.2, np.inf, 0.0, seeds=[3])
+
+
+def test_progress_in_chunks_leaves_the_trajectory_unchanged():
+    args = dict(w_12=1.0, w_21=0.2, b_1=0.0, b_2=0.0, seeds=[3, 4], n_epochs=23, epoch_steps=300)
+    whole, rates = sal_weight_evolution(**args, chunk_epochs=1000)
+    done = []
+    chunked, rates_c = sal_weight_evolution(**args, chunk_epochs=5, progress=done.append)
+    np.testing.assert_array_equal(chunked, whole)
+    np.testing.assert_array_equal(rates_c, rates)
+    assert done == [5, 5, 5, 5, 3] * 2

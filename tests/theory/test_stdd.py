@@ -15,7 +15,7 @@ def _at(r, dt):
 
 
 def test_regression_value_a():
-    """Spec 10.3 A (rect, M=30, R=10, W=(0.5, 1.0), b=(0, 0))."""
+    """Case A of docs/theory.md, "Reference values" (rect, M=30, R=10, W=(0.5, 1.0), b=(0, 0))."""
     r = stdd(0.5, 1.0, 0.0, 0.0, t_ref=10, t_max=30)
     d12, d21 = sal_signal(r)
     assert d12 == pytest.approx(0.0342446096, rel=1e-9)
@@ -23,12 +23,12 @@ def test_regression_value_a():
     expected = {-10: 0.015726, -9: 0.039474, 1: 0.034558, 9: 0.043817, 10: 0.027142, 29: 0.000696}
     for dt, v in expected.items():
         assert _at(r, dt) == pytest.approx(v, abs=5e-7)
-    # spec 2.1: p(-1) = 0.053557 > p(+1): the weaker W_12 piles less mass at small positive dt
+    # "Reference values": p(-1) = 0.053557 > p(+1): the weaker W_12 piles less mass at small positive dt
     assert _at(r, -1) == pytest.approx(0.053557, abs=5e-7)
 
 
 def test_regression_value_b():
-    """Spec 10.3 B (rect, M=30, R=10, W=(1.5, -0.5), b=(-0.5, 0.3))."""
+    """Case B of docs/theory.md, "Reference values" (rect, M=30, R=10, W=(1.5, -0.5), b=(-0.5, 0.3))."""
     r = stdd(1.5, -0.5, -0.5, 0.3, t_ref=10, t_max=30)
     assert sal_signal(r)[0] == pytest.approx(-0.1310026123, rel=1e-9)
     assert _at(r, 1) == pytest.approx(0.084018, abs=5e-7)
@@ -86,7 +86,10 @@ def test_non_matched_psp_breaks_the_symmetry_only_with_unequal_biases():
 
 
 def test_sal_sign_and_antisymmetry_over_the_fig2e_grid():
-    """Spec 3.2/3.3: dW_21 = -dW_12 and sign(dW_12) = sign(W_21 - W_12) off the diagonal."""
+    """dW_21 = -dW_12 and sign(dW_12) = sign(W_21 - W_12) off the diagonal.
+
+    See docs/theory.md, "Why the signal measures asymmetry".
+    """
     w = np.arange(-2, 2.1, 0.25)
     w12, w21 = np.meshgrid(w, w, indexing="ij")
     for b1, b2 in [(0.0, 0.0), (-1.0, 1.0), (0.5, -0.5)]:

@@ -97,6 +97,18 @@ def _apply_axes_style(ax) -> None:
     ax.tick_params(labelsize=RC["xtick.labelsize"], width=RC["xtick.major.width"])
 
 
+def styled(draw):
+    """Decorator: run a drawing function inside :func:`style` (rc settings apply to every artist)."""
+    import functools
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with style():
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
 def panel_label(ax, label: str) -> None:
     """Bold panel letter (``a``, ``b``, ...) at the top left outside the axes."""
     ax.text(-0.18, 1.05, label, transform=ax.transAxes, fontsize=9, fontweight="bold", va="bottom", ha="left")
@@ -104,5 +116,5 @@ def panel_label(ax, label: str) -> None:
 
 __all__ = [
     "CM", "COLORS", "CYCLE", "DIVERGING", "RC", "SEQUENTIAL", "WIDTH",
-    "figure", "method_color", "panel_label", "save_figure", "style",
+    "figure", "method_color", "panel_label", "save_figure", "style", "styled",
 ]  # fmt: skip

@@ -14,7 +14,7 @@ Modules:
 - :mod:`.experiments`: registration of the experiment and the figures ``fig6`` and ``mc-wide``.
 
 With the reference's seeds the simulation reproduces the reference implementation bit for bit
-(spec ``microcircuits.md`` §7.1).
+(docs/microcircuits.md, "Reference numbers").
 """
 
 from .model import Network, NetworkParams, spike_probability

@@ -33,7 +33,7 @@ Vector = float | list[float]
 
 
 class NetworkSection(StrictModel):
-    """Network properties (spec §4); time in integer steps."""
+    """Network properties (docs/microcircuits.md, "Parameters"); time in integer steps."""
 
     dims: list[int] = Field(default_factory=lambda: [1, 1, 1], description="[N_input, N_hidden, N_output]")
     t_ref: int = Field(10, ge=1, description="refractory period (steps); rate unit")

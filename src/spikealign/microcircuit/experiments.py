@@ -21,7 +21,7 @@ from . import config as mc_config
 from .config import MicrocircuitConfig
 from .runner import run
 
-# seeds and the differing settings of the reference's three Fig. 6 configs (spec §2.6)
+# seeds and the differing settings of the reference's three Fig. 6 configs (docs/microcircuits.md, "Parameters")
 PAPER_CONDITIONS: dict[str, dict[str, Any]] = {
     "sal": {
         "lr_down": 0.001,

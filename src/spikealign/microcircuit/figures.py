@@ -10,21 +10,21 @@ from typing import Any
 
 import numpy as np
 
-from ..figures import save_figure
+from ..figures.style import COLORS as PALETTE
+from ..figures.style import figure, method_color, save_figure, styled
 from ..registry import Check, FigureOutput
 
-COLORS = {"sal": "tab:green", "bp": "tab:blue", "fa": "tab:red"}
+COLORS = {c: method_color(c) for c in ("sal", "bp", "fa")}
 LABELS = {"sal": "SAL", "bp": "BP", "fa": "FA"}
 TEACHER_WEIGHT = 2.0
 
 
 # ------------------------------------------------------------------------------- per run
+@styled
 def draw_run_figures(teacher, res, epoch_len: int, out_dir: Path, angles: list[float] | None) -> list[Path]:
     """Teacher input->target scatter; student losses, weights, outputs (and B-W21^T angle)."""
-    import matplotlib.pyplot as plt
-
     files: list[Path] = []
-    fig, ax = plt.subplots(figsize=(4, 3))
+    fig, ax = figure(width="single")
     nt = teacher.n_train
     x = teacher.inputs.mean(axis=1)
     for k in range(teacher.u_out.shape[1]):
@@ -32,42 +32,41 @@ def draw_run_figures(teacher, res, epoch_len: int, out_dir: Path, angles: list[f
         ax.plot(x[nt:], teacher.u_out[nt:, k], "s", label=f"validation, out {k}")
     ax.set_xlabel("input potential (mean over inputs)")
     ax.set_ylabel("teacher target u_tgt")
-    ax.legend(fontsize=6)
+    ax.legend()
     files += save_figure(fig, out_dir, "teacher")
 
     n_panels = 4 if angles else 3
-    fig, axes = plt.subplots(n_panels, 1, figsize=(6, 2.2 * n_panels), sharex=False)
+    fig, axes = figure(n_panels, 1, width="onehalf", aspect=0.42)
     ax = axes[0]
     if res.validation_loss:
         ep = np.arange(1, len(res.validation_loss) + 1)
         ax.semilogy(ep, res.validation_loss, label="validation loss (nudged, as reference)")
         ax.semilogy(ep, res.prediction_error, label="prediction error (un-nudged)")
-        ax.legend(fontsize=7)
+        ax.legend()
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax = axes[1]
     pat = np.arange(len(res.u_out))
-    for name, color in (("w10", "tab:blue"), ("w21", "tab:orange"), ("b", "tab:green")):
+    for name, color in (("w10", PALETTE["bp"]), ("w21", PALETTE["fa"]), ("b", PALETTE["sal"])):
         w = res.weights_end[name].reshape(len(pat), -1)
         for q in range(w.shape[1]):
             ax.plot(pat, w[:, q], lw=0.8, color=color, alpha=1.0 if w.shape[1] == 1 else 0.5, label=None if q else name)
-    ax.axhline(TEACHER_WEIGHT, ls="--", c="k", lw=0.6)
+    ax.axhline(TEACHER_WEIGHT, ls="--", c=PALETTE["neutral"], lw=0.6)
     ax.set_xlabel("pattern")
     ax.set_ylabel("weight")
-    ax.legend(fontsize=7, ncol=3)
+    ax.legend(ncol=3)
     ax = axes[2]
     ax.plot(pat, res.u_tgt[:, 0], ".", ms=2, label="target")
     ax.plot(pat, res.u_out[:, 0], ".", ms=2, label="output (nudged)")
     ax.plot(pat, res.u_free[:, 0], ".", ms=2, label="prediction (un-nudged)")
     ax.set_xlabel("pattern")
     ax.set_ylabel("u (output 0)")
-    ax.legend(fontsize=7)
+    ax.legend()
     if angles:
         ax = axes[3]
         ax.plot(np.arange(1, len(angles) + 1), angles)
         ax.set_xlabel("epoch")
         ax.set_ylabel("angle(B, W21^T) [deg]")
-    fig.tight_layout()
     files += save_figure(fig, out_dir, "student")
     return files
 
@@ -112,7 +111,7 @@ def _quartile_plot(ax, series: np.ndarray, color: str, label: str, step: int = 1
 
 def _strip_box(ax, values: list[np.ndarray], colors: list[str], labels: list[str], log: bool = False) -> None:
     rng = np.random.default_rng(0)  # jitter of the strip plot only
-    ax.boxplot(values, showfliers=False, widths=0.5)
+    ax.boxplot(values, showfliers=False, widths=0.5, medianprops={"color": PALETTE["bp"]})
     for i, (v, c) in enumerate(zip(values, colors, strict=True)):
         ax.plot(i + 1 + rng.uniform(-0.15, 0.15, len(v)), v, "o", ms=3, color=c, alpha=0.8)
     ax.set_xticks(range(1, len(labels) + 1), labels)
@@ -120,10 +119,9 @@ def _strip_box(ax, values: list[np.ndarray], colors: list[str], labels: list[str
         ax.set_yscale("log")
 
 
+@styled
 def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
     """Fig. 6b (loss over epochs with quartile bands; example SAL weights) and 6c (final distributions)."""
-    import matplotlib.pyplot as plt
-
     conds = [c for c in ("sal", "bp", "fa") if c in results]
     data = {c: collect(results[c]) for c in conds}
     numbers: dict[str, float] = {}
@@ -131,7 +129,7 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
     for c in conds:
         if data[c]["loss"].size == 0:
             notes.append(f"{c}: no completed runs with validation losses")
-    fig, axes = plt.subplots(2, 1, figsize=(6, 6))
+    fig, axes = figure(2, 1, width="onehalf", aspect=0.5)
     ax = axes[0]
     for c in conds:
         if data[c]["loss"].size:
@@ -140,7 +138,7 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation loss")
-    ax.legend(fontsize=8)
+    ax.legend()
     ax = axes[1]
     sal = data.get("sal")
     if sal is not None and sal["w10"].size:
@@ -150,15 +148,14 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
         ax.plot(ep, sal["w10"][i, :n_show], label="W10")
         ax.plot(ep, sal["w21"][i, :n_show], label="W21")
         ax.plot(ep, sal["b"][i, :n_show], label="B")
-        ax.axhline(TEACHER_WEIGHT, ls="--", c="k", lw=0.8, label="teacher")
-        ax.set_title(f"example SAL run (index {i})", fontsize=9)
+        ax.axhline(TEACHER_WEIGHT, ls="--", c=PALETTE["neutral"], lw=0.8, label="teacher")
+        ax.set_title(f"example SAL run (index {i})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("weight")
-    ax.legend(fontsize=8, ncol=4)
-    fig.tight_layout()
+    ax.legend(ncol=4)
     files = save_figure(fig, out_dir, "mc_epochs")
 
-    fig, axes = plt.subplots(2, 2, figsize=(7, 6))
+    fig, axes = figure(2, 2, width="onehalf", aspect=0.85)
     have = [c for c in conds if data[c]["loss"].size]
     cols, labs = [COLORS[c] for c in have], [LABELS[c] for c in have]
     _strip_box(axes[0, 0], [data[c]["loss"][:, -1] for c in have], cols, labs, log=True)
@@ -166,9 +163,8 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
     for ax, key, name in ((axes[0, 1], "w10", "W10"), (axes[1, 0], "w21", "W21"), (axes[1, 1], "b", "B")):
         vals = [data[c][key][:, -1] if data[c][key].size else np.zeros(0) for c in have]
         _strip_box(ax, vals, cols, labs)
-        ax.axhline(TEACHER_WEIGHT, ls="--", c="k", lw=0.8)
+        ax.axhline(TEACHER_WEIGHT, ls="--", c=PALETTE["neutral"], lw=0.8)
         ax.set_ylabel(f"final {name}")
-    fig.tight_layout()
     files += save_figure(fig, out_dir, "mc_distr")
 
     final = {c: data[c]["loss"][:, -1] for c in have}
@@ -189,7 +185,10 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
 
 
 def fig6_checks(data: dict, final: dict) -> list[Check]:
-    """The paper's qualitative expectations (spec §7.2), marked met or not from the numbers."""
+    """The paper's qualitative expectations, marked met or not from the numbers.
+
+    See docs/microcircuits.md, "Reference numbers".
+    """
     checks: list[Check] = []
     med = {c: float(np.median(v)) for c, v in final.items()}
     if {"sal", "bp", "fa"} <= set(med):
@@ -256,13 +255,12 @@ def fig6_checks(data: dict, final: dict) -> list[Check]:
     return checks
 
 
+@styled
 def draw_wide(results: dict, out_dir: Path) -> FigureOutput:
     """Wide-network task: angle between B and W21^T and validation loss over epochs per condition."""
-    import matplotlib.pyplot as plt
-
     conds = [c for c in ("sal", "bp", "fa") if c in results]
     data = {c: collect(results[c]) for c in conds}
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = figure(1, 2, width="double", aspect=0.7)
     numbers: dict[str, float] = {}
     for c in conds:
         d = data[c]
@@ -276,12 +274,11 @@ def draw_wide(results: dict, out_dir: Path) -> FigureOutput:
             numbers[f"{c}_median_final_prediction_error"] = float(np.median(d["pred"][:, -1]))
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("angle(B, W21^T) [deg]")
-    axes[0].axhline(90, ls=":", c="gray", lw=0.8)
+    axes[0].axhline(90, ls=":", c=PALETTE["neutral"], lw=0.8)
     axes[1].set_yscale("log")
     axes[1].set_xlabel("epoch")
     axes[1].set_ylabel("validation loss")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
+    axes[0].legend()
     files = save_figure(fig, out_dir, "mc_wide")
     checks = []
     if {"sal_median_final_angle", "fa_median_final_angle"} <= set(numbers):

@@ -1,7 +1,7 @@
 """Compiled step loop of the spiking dendritic microcircuit (one pattern per call).
 
-The kernel follows the step order of the reference implementation exactly (spec
-``microcircuits.md`` §1.6), so that with the same uniforms it gives the same floats:
+The kernel follows the step order of the reference implementation exactly (docs/microcircuits.md,
+"Step order"), so that with the same uniforms it gives the same floats:
 
 1. spikes, populations in the order input, hidden pyramidal, interneuron, output; neuron ``i``
    spikes at step ``t`` if ``xi < p(u_i)`` and ``last_i <= t - t_ref`` with
@@ -30,17 +30,122 @@ with ``-inf`` for "never fired", as in the reference.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-# indices into the float parameter vector ``fpar``
-F_LOG_TREF, F_TAU_SYN, F_T_REF, F_LAM_API, F_LAM_NUDGE = 0, 1, 2, 3, 4
-F_LR_UP0, F_LR_UP1, F_LR_DOWN, F_A_C, F_TAU_C, F_A_AC, F_TAU_AC = 5, 6, 7, 8, 9, 10, 11
-N_FPAR = 12
 
-# indices into the integer state vector ``ist``
-I_T, I_MA_COUNT, I_MA_IDX, I_MA_SIZE, I_REC_COUNT, I_REC_POS, I_REC_LEN, I_LAG, I_LEN_PATTERN = range(9)
-N_IST = 9
+class Params(NamedTuple):
+    """Constants of one network, read-only in the kernel (time in steps)."""
+
+    log_tref: float  # ln t_ref, the offset of the spike probability
+    tau_syn: float  # length of the rectangular PSP
+    t_ref: float  # absolute refractory time
+    lambda_api: float  # apical coupling of the hidden pyramidal neurons (1 during symmetrisation)
+    lambda_nudge: float  # nudging strength of the output neurons
+    lr_w10: float  # eta of W10
+    lr_w21: float  # eta of W21
+    lr_b: float  # eta of B (SAL STDP)
+    a_causal: float  # STDP amplitude, post (hidden) after pre (output)
+    tau_causal: float
+    a_anticausal: float  # STDP amplitude, pre (output) after post (hidden)
+    tau_anticausal: float
+    ma_size: int  # length of the moving averages
+    record_len: int  # steps averaged into one recorded sample
+    learning_lag: int  # steps of a pattern before forward plasticity and output averaging start
+
+
+class Pattern(NamedTuple):
+    """What one call simulates: the clamped input, the target and the phase flags."""
+
+    u_in: np.ndarray  # (N0,) input potentials
+    u_tgt: np.ndarray  # (N2,) target potentials (zeros without a target)
+    has_target: bool
+    plastic_up: bool  # not validation, a target exists, not symmetrisation (the lag is checked per step)
+    symmetrization: bool  # SAL STDP on every step (acts only with update_down)
+    update_down: bool  # False: BP mode, B <- W21^T on every forward-plastic step
+    set_sps: bool  # copy the self-predicting state W_ip <- W21, W_pi <- -B on forward-plastic steps
+    validation: bool
+    rand: np.ndarray  # uniforms, (N0 + N1 + 2 N2) per step: input, hidden, interneuron, output
+    n_steps: int
+
+
+class Spikes(NamedTuple):
+    """Last ``n_last_spks`` spike times per neuron, oldest first; ``-inf``: never fired."""
+
+    inp: np.ndarray
+    hidden: np.ndarray
+    inter: np.ndarray
+    out: np.ndarray
+
+
+class Potentials(NamedTuple):
+    u_in: np.ndarray
+    u_h: np.ndarray
+    v_bas_h: np.ndarray
+    v_api: np.ndarray
+    u_inn: np.ndarray
+    u_o: np.ndarray
+    v_bas_o: np.ndarray
+    v_nudge: np.ndarray
+    u_tgt: np.ndarray
+
+
+class Averages(NamedTuple):
+    """Moving averages ``ma_*`` and their ring buffers ``st_*`` (ma_size, n)."""
+
+    ma_uh: np.ndarray
+    ma_vbh: np.ndarray
+    ma_vbo: np.ndarray
+    ma_uo: np.ndarray
+    st_uh: np.ndarray
+    st_vbh: np.ndarray
+    st_vbo: np.ndarray
+    st_uo: np.ndarray
+
+
+class Weights(NamedTuple):
+    """Weight matrices indexed (post, pre) and biases."""
+
+    w10: np.ndarray
+    b: np.ndarray
+    w_pi: np.ndarray
+    w_ip: np.ndarray
+    w21: np.ndarray
+    b1: np.ndarray
+    b_inn: np.ndarray
+    b2: np.ndarray
+
+
+class Recording(NamedTuple):
+    buf: np.ndarray  # running sums of the current sample (flat, see ``record_layout``)
+    data: np.ndarray  # (samples, flat) float32 means
+
+
+class Outputs(NamedTuple):
+    """Per-pattern results: spike counts per population and post-lag sums of the output potentials."""
+
+    cnt_in: np.ndarray
+    cnt_h: np.ndarray
+    cnt_inn: np.ndarray
+    cnt_out: np.ndarray
+    acc_out: np.ndarray  # sum of u_o
+    acc_free: np.ndarray  # sum of b2 + W21 x_h
+
+
+class Scratch(NamedTuple):
+    x_in: np.ndarray
+    x_h: np.ndarray
+    x_inn: np.ndarray
+    x_out: np.ndarray
+    stdp: np.ndarray
+
+
+#: integer counters carried from pattern to pattern (one record)
+CLOCK = np.dtype(
+    [("t", np.int64), ("ma_count", np.int64), ("ma_idx", np.int64), ("rec_count", np.int64), ("rec_pos", np.int64)]
+)
 
 # order of the recorded quantities in the flat recording buffer (see ``record_layout``)
 RECORDED = (
@@ -143,100 +248,56 @@ def _dot_row(w, i, x):
 
 
 @njit(cache=True, nogil=True)
-def run_pattern_kernel(
-    fpar,
-    ist,
-    last_in,
-    last_h,
-    last_inn,
-    last_out,
-    u_in,
-    u_h,
-    v_bas_h,
-    v_api,
-    u_inn,
-    u_o,
-    v_bas_o,
-    v_nudge,
-    u_tgt,
-    ma_uh,
-    ma_vbh,
-    ma_vbo,
-    ma_uo,
-    st_uh,
-    st_vbh,
-    st_vbo,
-    st_uo,
-    w10,
-    b,
-    w_pi,
-    w_ip,
-    w21,
-    b1,
-    b_inn,
-    b2,
-    rec_buf,
-    rec_data,
-    u_pat,
-    tgt,
-    has_target,
-    plastic_up_allowed,
-    symmetrization,
-    update_down,
-    set_sps_on,
-    validation,
-    rand,
-    cnt_in,
-    cnt_h,
-    cnt_inn,
-    cnt_out,
-    acc_out,
-    acc_free,
-    x_in,
-    x_h,
-    x_inn,
-    x_out,
-    stdp,
-):
-    """Simulate one pattern of ``ist[I_LEN_PATTERN]`` steps in place (see the module docstring).
+def run_pattern_kernel(par, pat, clock, spk, pot, avg, w, rec, out, scr):
+    """Simulate one pattern of ``pat.n_steps`` steps in place (see the module docstring).
 
-    ``plastic_up_allowed`` is "not validation and a target exists and not symmetrisation"; the
-    kernel adds the learning-lag condition per step.  ``symmetrization`` switches SAL STDP on
-    for every step (it acts only with ``update_down``).  ``rand`` holds the pattern's uniforms,
-    ``(N0 + N1 + 2 N2)`` per step in the order input, hidden, interneuron, output.  The GIL is
-    released, so independent networks can run in threads.
+    Arguments are the named tuples :class:`Params`, :class:`Pattern`, a :data:`CLOCK` array of
+    one record, :class:`Spikes`, :class:`Potentials`, :class:`Averages`, :class:`Weights`,
+    :class:`Recording`, :class:`Outputs` and :class:`Scratch`.  The GIL is released, so
+    independent networks can run in threads.
     """
+    last_in, last_h, last_inn, last_out = spk
+    u_in, u_h, v_bas_h, v_api, u_inn, u_o, v_bas_o, v_nudge, u_tgt = pot
+    ma_uh, ma_vbh, ma_vbo, ma_uo, st_uh, st_vbh, st_vbo, st_uo = avg
+    w10, b, w_pi, w_ip, w21, b1, b_inn, b2 = w
+    rec_buf, rec_data = rec
+    cnt_in, cnt_h, cnt_inn, cnt_out, acc_out, acc_free = out
+    x_in, x_h, x_inn, x_out, stdp = scr
+    u_pat, tgt, rand = pat.u_in, pat.u_tgt, pat.rand
+    has_target, update_down, set_sps_on = pat.has_target, pat.update_down, pat.set_sps
     n0 = u_in.shape[0]
     n1 = u_h.shape[0]
     n2 = u_o.shape[0]
     k_last = last_in.shape[1]
-    log_tref = fpar[F_LOG_TREF]
-    tau_syn = fpar[F_TAU_SYN]
-    t_ref = fpar[F_T_REF]
-    lam_api = fpar[F_LAM_API]
-    lam_nudge = fpar[F_LAM_NUDGE]
-    lr_up0 = fpar[F_LR_UP0]
-    lr_up1 = fpar[F_LR_UP1]
-    lr_down = fpar[F_LR_DOWN]
-    a_c = fpar[F_A_C]
-    tau_c = fpar[F_TAU_C]
-    a_ac = fpar[F_A_AC]
-    tau_ac = fpar[F_TAU_AC]
+    log_tref = par.log_tref
+    tau_syn = par.tau_syn
+    t_ref = par.t_ref
+    lam_api = par.lambda_api
+    lam_nudge = par.lambda_nudge
+    lr_up0 = par.lr_w10
+    lr_up1 = par.lr_w21
+    lr_down = par.lr_b
+    a_c = par.a_causal
+    tau_c = par.tau_causal
+    a_ac = par.a_anticausal
+    tau_ac = par.tau_anticausal
     inv_k = float(k_last)
 
-    t = ist[I_T]
-    ma_count = ist[I_MA_COUNT]
-    ma_idx = ist[I_MA_IDX]
-    ma_size = ist[I_MA_SIZE]
-    rec_count = ist[I_REC_COUNT]
-    rec_pos = ist[I_REC_POS]
-    rec_len = ist[I_REC_LEN]
-    lag = ist[I_LAG]
-    len_pattern = ist[I_LEN_PATTERN]
+    c = clock[0]
+    t = c.t
+    ma_count = c.ma_count
+    ma_idx = c.ma_idx
+    ma_size = par.ma_size
+    rec_count = c.rec_count
+    rec_pos = c.rec_pos
+    rec_len = par.record_len
+    lag = par.learning_lag
+    len_pattern = pat.n_steps
     n_rec = rec_buf.shape[0]
-    do_stdp = symmetrization and update_down and lr_down != 0.0
-    val_flag = 1.0 if validation else 0.0
-    sym_flag = 1.0 if symmetrization else 0.0
+    plastic_up_allowed = pat.plastic_up
+    do_stdp = pat.symmetrization and update_down and lr_down != 0.0
+    val_flag = 1.0 if pat.validation else 0.0
+    sym_flag = 1.0 if pat.symmetrization else 0.0
 
     # per-neuron caches of p(u) (NaN never equals a potential, so the first use computes)
     cu_in, cp_in = np.full(n0, np.nan), np.zeros(n0)
@@ -431,8 +492,8 @@ def run_pattern_kernel(
                 acc_out[k] += u_o[k]
                 acc_free[k] += b2[k] + v_bas_o[k]
 
-    ist[I_T] = t
-    ist[I_MA_COUNT] = ma_count
-    ist[I_MA_IDX] = ma_idx
-    ist[I_REC_COUNT] = rec_count
-    ist[I_REC_POS] = rec_pos
+    c.t = t
+    c.ma_count = ma_count
+    c.ma_idx = ma_idx
+    c.rec_count = rec_count
+    c.rec_pos = rec_pos

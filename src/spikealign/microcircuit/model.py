@@ -8,7 +8,7 @@ Random numbers: one ``numpy.random.default_rng(poisson_seed)`` serves all popula
 pattern of ``L`` steps the kernel receives ``rng.random((N0 + N1 + 2 N2) * L)``, consumed step by
 step in the order input, hidden pyramidal, interneuron, output.  This is the same stream as
 drawing ``rng.random(N)`` per population per step, so the network reproduces the reference
-implementation bit for bit (spec ``microcircuits.md`` §1.6, §5.3).
+implementation bit for bit (see docs/microcircuits.md, "Step order").
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from . import kernel as K
 
 @dataclass(frozen=True)
 class NetworkParams:
-    """Parameters of the microcircuit (spec §1, §4); time in integer steps.
+    """Parameters of the microcircuit (docs/microcircuits.md, "Parameters"); time in integer steps.
 
     ``lr_up`` = (eta of W10, eta of W21); ``lr_down`` = eta of B (SAL STDP).
     ``update_down`` False means BP mode (B <- W21^T on every forward-plastic step).
@@ -86,30 +86,31 @@ class Network:
         )
         kl = int(params.n_last_spks)
         m = int(params.size_moving_average)
-        f = np.zeros(K.N_FPAR)
-        f[K.F_LOG_TREF] = np.log(params.t_ref)
-        f[K.F_TAU_SYN] = float(params.tau_syn)
-        f[K.F_T_REF] = float(params.t_ref)
-        f[K.F_LAM_API] = params.lambda_api
-        f[K.F_LAM_NUDGE] = params.lambda_nudge
-        f[K.F_LR_UP0], f[K.F_LR_UP1] = params.lr_up
-        f[K.F_LR_DOWN] = params.lr_down
-        f[K.F_A_C] = params.stdp_a_causal
-        f[K.F_TAU_C] = params.stdp_tau_causal
-        f[K.F_A_AC] = params.stdp_a_anticausal
-        f[K.F_TAU_AC] = params.stdp_tau_anticausal
-        ist = np.zeros(K.N_IST, dtype=np.int64)
-        ist[K.I_MA_COUNT] = 1
-        ist[K.I_MA_IDX] = 1 % m
-        ist[K.I_MA_SIZE] = m
-        ist[K.I_REC_LEN] = int(record_len)
-        ist[K.I_LAG] = int(params.learning_lag)
+        self.kparams = K.Params(
+            log_tref=float(np.log(params.t_ref)),
+            tau_syn=float(params.tau_syn),
+            t_ref=float(params.t_ref),
+            lambda_api=float(params.lambda_api),
+            lambda_nudge=float(params.lambda_nudge),
+            lr_w10=float(params.lr_up[0]),
+            lr_w21=float(params.lr_up[1]),
+            lr_b=float(params.lr_down),
+            a_causal=float(params.stdp_a_causal),
+            tau_causal=float(params.stdp_tau_causal),
+            a_anticausal=float(params.stdp_a_anticausal),
+            tau_anticausal=float(params.stdp_tau_anticausal),
+            ma_size=m,
+            record_len=int(record_len),
+            learning_lag=int(params.learning_lag),
+        )
+        clock = np.zeros(1, dtype=K.CLOCK)
+        clock[0]["ma_count"] = 1
+        clock[0]["ma_idx"] = 1 % m
         self.layout = K.record_layout(self.dims)
         n_rec = sum(int(np.prod(s)) for _, s in self.layout.values())
         n_samples = -(-int(n_steps_total) // int(record_len))
         self.s: dict[str, np.ndarray] = {
-            "fpar": f,
-            "ist": ist,
+            "clock": clock,
             "last_in": np.full((n0, kl), -np.inf),
             "last_h": np.full((n1, kl), -np.inf),
             "last_inn": np.full((n2, kl), -np.inf),
@@ -142,18 +143,12 @@ class Network:
             "rec_buf": np.zeros(n_rec),
             "rec_data": np.zeros((n_samples, n_rec), dtype=np.float32),
         }
-        self._scratch = {
-            "x_in": np.zeros(n0),
-            "x_h": np.zeros(n1),
-            "x_inn": np.zeros(n2),
-            "x_out": np.zeros(n2),
-            "stdp": np.zeros((n1, n2)),
-        }
+        self._scratch = K.Scratch(np.zeros(n0), np.zeros(n1), np.zeros(n2), np.zeros(n2), np.zeros((n1, n2)))
 
     # ------------------------------------------------------------------ weights
     @property
     def t(self) -> int:
-        return int(self.s["ist"][K.I_T])
+        return int(self.s["clock"][0]["t"])
 
     def set_weights(self, w10=None, b=None, w21=None, w_pi=None, w_ip=None) -> None:
         """Copy (broadcasting scalars) the given weight matrices, indexed (post, pre)."""
@@ -181,13 +176,13 @@ class Network:
 
     def set_symmetrization(self) -> None:
         """Symmetrisation phase: ``lambda_api <- 1`` and interneurons disconnected (W_pi = W_ip = 0)."""
-        self.s["fpar"][K.F_LAM_API] = 1.0
+        self.kparams = self.kparams._replace(lambda_api=1.0)
         self.s["w_pi"][:] = 0.0
         self.s["w_ip"][:] = 0.0
 
     def unset_symmetrization(self) -> None:
         """Restore ``lambda_api`` and the self-predicting copy (always, as in the reference)."""
-        self.s["fpar"][K.F_LAM_API] = self.params.lambda_api
+        self.kparams = self.kparams._replace(lambda_api=float(self.params.lambda_api))
         self.set_sps()
 
     # ------------------------------------------------------------------ running
@@ -202,7 +197,7 @@ class Network:
         update_down: bool = True,
         set_sps_on: bool = True,
     ) -> PatternResult:
-        """Present one input for ``t_pattern * t_ref`` steps (spec §1.6, §2.4).
+        """Present one input for ``t_pattern * t_ref`` steps (docs/microcircuits.md, "Step order", "Phases").
 
         Forward plasticity is on for steps past the learning lag when a target is given and the
         pattern is neither validation nor symmetrisation; SAL STDP (``update_down``) runs on every
@@ -214,40 +209,48 @@ class Network:
         if self.params.learning_lag >= len_pattern:
             raise ValueError("the learning lag must be shorter than a pattern")
         s = self.s
-        s["ist"][K.I_LEN_PATTERN] = len_pattern
         u_pat = np.broadcast_to(np.asarray(u_pattern, dtype=float), (n0,)).copy()
         has_target = u_target is not None
         tgt = np.broadcast_to(np.asarray(u_target, dtype=float), (n2,)).copy() if has_target else np.zeros(n2)
         if symmetrization:
             self.set_symmetrization()
-        rand = self.rng.random((n0 + n1 + 2 * n2) * len_pattern)
-        cnt = [np.zeros(n, dtype=np.int64) for n in (n0, n1, n2, n2)]
-        acc_out = np.zeros(n2)
-        acc_free = np.zeros(n2)
-        sc = self._scratch
-        K.run_pattern_kernel(
-            s["fpar"], s["ist"], s["last_in"], s["last_h"], s["last_inn"], s["last_out"],
-            s["u_in"], s["u_h"], s["v_bas_h"], s["v_api"], s["u_inn"], s["u_o"], s["v_bas_o"],
-            s["v_nudge"], s["u_tgt"], s["ma_uh"], s["ma_vbh"], s["ma_vbo"], s["ma_uo"],
-            s["st_uh"], s["st_vbh"], s["st_vbo"], s["st_uo"], s["w10"], s["b"], s["w_pi"],
-            s["w_ip"], s["w21"], s["b1"], s["b_inn"], s["b2"], s["rec_buf"], s["rec_data"],
-            u_pat, tgt, has_target,
-            bool(has_target and not validation and not symmetrization),
-            bool(symmetrization), bool(update_down), bool(set_sps_on), bool(validation),
-            rand, cnt[0], cnt[1], cnt[2], cnt[3], acc_out, acc_free,
-            sc["x_in"], sc["x_h"], sc["x_inn"], sc["x_out"], sc["stdp"],
-        )  # fmt: skip
+        pattern = K.Pattern(
+            u_in=u_pat,
+            u_tgt=tgt,
+            has_target=has_target,
+            plastic_up=bool(has_target and not validation and not symmetrization),
+            symmetrization=bool(symmetrization),
+            update_down=bool(update_down),
+            set_sps=bool(set_sps_on),
+            validation=bool(validation),
+            rand=self.rng.random((n0 + n1 + 2 * n2) * len_pattern),
+            n_steps=len_pattern,
+        )
+        out = K.Outputs(*(np.zeros(n, dtype=np.int64) for n in (n0, n1, n2, n2)), np.zeros(n2), np.zeros(n2))
+        K.run_pattern_kernel(self.kparams, pattern, s["clock"], *self._state_tuples(), out, self._scratch)
         if symmetrization:
             self.unset_symmetrization()
         n_avg = len_pattern - self.params.learning_lag
-        rates = {name: c / t_pattern for name, c in zip(("input", "hidden", "interneuron", "output"), cnt, strict=True)}
-        return PatternResult(u_out=acc_out / n_avg, u_free=acc_free / n_avg, rates=rates)
+        names = ("input", "hidden", "interneuron", "output")
+        rates = {name: c / t_pattern for name, c in zip(names, out[:4], strict=True)}
+        return PatternResult(u_out=out.acc_out / n_avg, u_free=out.acc_free / n_avg, rates=rates)
+
+    def _state_tuples(self) -> tuple[K.Spikes, K.Potentials, K.Averages, K.Weights, K.Recording]:
+        """The state arrays grouped as the kernel takes them (views of :attr:`s`, no copies)."""
+        s = self.s
+        return (
+            K.Spikes(s["last_in"], s["last_h"], s["last_inn"], s["last_out"]),
+            K.Potentials(*(s[k] for k in K.Potentials._fields)),
+            K.Averages(*(s[k] for k in K.Averages._fields)),
+            K.Weights(*(s[k] for k in K.Weights._fields)),
+            K.Recording(s["rec_buf"], s["rec_data"]),
+        )
 
     def records(self) -> dict[str, np.ndarray]:
         """Recorded float32 means, finalised like the reference's Tracker (partial last sample)."""
         s = self.s
         data = s["rec_data"].copy()
-        pos, count = int(s["ist"][K.I_REC_POS]), int(s["ist"][K.I_REC_COUNT])
+        pos, count = int(s["clock"][0]["rec_pos"]), int(s["clock"][0]["rec_count"])
         n = pos
         if count > 0:
             data[pos] = s["rec_buf"] / count

@@ -1,6 +1,8 @@
-"""Teacher, student, data schedule and phase logic of the microcircuit experiment (spec §2.4, §3).
+"""Teacher, student, data schedule and phase logic of the microcircuit experiment.
 
-Feedback modes (spec §2.5):
+See docs/microcircuits.md, "Phases" and "Protocol".
+
+Feedback modes (docs/microcircuits.md, "Feedback modes"):
 
 - ``sal``: B starts random and learns by SAL STDP in the symmetrisation patterns;
 - ``fa``: B stays at its random initial value (STDP multiplied by ``lr_down = 0``);
@@ -66,7 +68,9 @@ def make_schedule(
     shuffle_training: bool = True,
     shuffle_validation: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets of every pattern, epoch by epoch (spec §3.3).
+    """Inputs and targets of every pattern, epoch by epoch.
+
+    See docs/microcircuits.md, "Student initialisation and data schedule".
 
     Uses ``numpy.random.default_rng(seed)``: training indices per epoch are
     ``rng.choice(n_train, len_epoch)`` (with replacement); validation indices are ``0..n_val-1``
@@ -94,7 +98,10 @@ def draw_student_weights(
     up_limits: tuple[float, float] = (-3.0, 3.0),
     down_limits: tuple[float, float] = (-3.0, 3.0),
 ) -> dict[str, np.ndarray]:
-    """Random initial weights from ``default_rng(seed)``, drawn in the order W10, B, W21 (spec §3.2)."""
+    """Random initial weights from ``default_rng(seed)``, drawn in the order W10, B, W21.
+
+    See docs/microcircuits.md, "Student initialisation and data schedule".
+    """
     n0, n1, n2 = dims
     rng = np.random.default_rng(seed)
     w10 = rng.uniform(up_limits[0], up_limits[1], size=(n1, n0))
@@ -121,7 +128,7 @@ def feedback_angle(b: np.ndarray, w21: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------- teacher
 @dataclass
 class TeacherResult:
-    """Teacher targets: mean output potential after the lag, per input (spec §3.1)."""
+    """Teacher targets: mean output potential after the lag, per input (docs/microcircuits.md, "Teacher")."""
 
     inputs: np.ndarray
     u_out: np.ndarray
@@ -179,7 +186,7 @@ def run_teacher(
 # ---------------------------------------------------------------------------------- student
 @dataclass
 class StudentSettings:
-    """Schedule of the student (spec §3.3, §3.4)."""
+    """Schedule of the student (docs/microcircuits.md, "Student initialisation and data schedule")."""
 
     len_epoch: int
     len_symmetrization: int
@@ -284,7 +291,7 @@ class Student:
         return self.settings.len_epoch + self.settings.len_validation
 
     def step_pattern(self) -> None:
-        """Run the next pattern and update the validation bookkeeping (spec §3.5)."""
+        """Run the next pattern and update the validation bookkeeping (docs/microcircuits.md, "Validation loss")."""
         p, st, o = self.p, self.settings, self.out
         res = self.net.run_pattern(
             self.u_in[p],

@@ -93,17 +93,33 @@ def student_init(config: MicrocircuitConfig, root_seed: int) -> dict[str, np.nda
 def run(config: MicrocircuitConfig, ctx) -> dict[str, Any]:
     """Teacher then student; writes the files listed in the module docstring."""
     params = network_params(config)
-    n0, n1, n2 = params.dims
-    x_train = config.inputs.training
-    x_val = config.inputs.validation
+    teacher = _run_teacher(config, params, ctx)
+    student = _make_student(config, params, teacher, ctx)
+    state = ctx.load_checkpoint()
+    if state is not None:
+        student.load_state(state["student"])
+    res = _train(student, config, ctx)
+    _save_student(res, ctx)
+    e = student.epoch_len
+    angles = _angles(res, e, student.n_patterns, params.dims)
+    ctx.save_metrics(_metrics(res, e, teacher, angles))
+    if config.figures:
+        from .figures import draw_run_figures
+
+        draw_run_figures(teacher, res, e, ctx.figures_dir, angles)
+    return summarize(res, e, angles)
+
+
+def _run_teacher(config: MicrocircuitConfig, params: NetworkParams, ctx):
+    n0 = params.dims[0]
     teacher = run_teacher(
         params,
         teacher_weights(config),
         _bias(config.teacher.bias),
         config.teacher.t_pattern,
         _seed(config.teacher.poisson_seed, ctx.seed, "teacher_poisson"),
-        _rows(x_train, n0),
-        _rows(x_val, n0),
+        _rows(config.inputs.training, n0),
+        _rows(config.inputs.validation, n0),
     )
     ctx.save_arrays(
         "teacher",
@@ -112,12 +128,17 @@ def run(config: MicrocircuitConfig, ctx) -> dict[str, Any]:
         n_train=np.array(teacher.n_train),
         **{f"rate_{k}": v for k, v in teacher.rates.items()},
     )
+    return teacher
+
+
+def _make_student(config: MicrocircuitConfig, params: NetworkParams, teacher, ctx) -> Student:
+    n0, _, n2 = params.dims
     s = config.student
     u_in, u_tgt = make_schedule(
-        _rows(x_train, n0),
-        _rows(x_val, n0),
+        _rows(config.inputs.training, n0),
+        _rows(config.inputs.validation, n0),
         teacher.train_targets,
-        teacher.val_targets if len(x_val) else np.zeros((0, n2)),
+        teacher.val_targets if len(config.inputs.validation) else np.zeros((0, n2)),
         _seed(s.training_seed, ctx.seed, "training"),
         s.len_epoch,
         s.len_validation,
@@ -134,7 +155,7 @@ def run(config: MicrocircuitConfig, ctx) -> dict[str, Any]:
         record_len=s.recorded_sample_length or s.t_pattern * params.t_ref,
         set_sps=s.set_sps,
     )
-    student = Student(
+    return Student(
         params,
         settings,
         config.feedback,
@@ -144,9 +165,10 @@ def run(config: MicrocircuitConfig, ctx) -> dict[str, Any]:
         u_tgt,
         _seed(s.poisson_seed, ctx.seed, "student_poisson"),
     )
-    state = ctx.load_checkpoint()
-    if state is not None:
-        student.load_state(state["student"])
+
+
+def _train(student: Student, config: MicrocircuitConfig, ctx):
+    """Run the remaining patterns with a progress bar; checkpoint every ``checkpoint_every`` epochs."""
 
     def on_epoch_end(st: Student, epoch: int) -> None:
         every = config.checkpoint_every
@@ -163,6 +185,10 @@ def run(config: MicrocircuitConfig, ctx) -> dict[str, Any]:
 
     res = student.run(progress=progress, on_epoch_end=on_epoch_end)
     bar.close()
+    return res
+
+
+def _save_student(res, ctx) -> None:
     ctx.save_arrays(
         "student",
         u_in=res.u_in,
@@ -176,25 +202,28 @@ def run(config: MicrocircuitConfig, ctx) -> dict[str, Any]:
         **{f"init_{k}": v for k, v in res.init_weights.items()},
         **{f"rec_{k}": v for k, v in res.records.items()},
     )
-    e = student.epoch_len
-    ends = np.arange(e - 1, student.n_patterns, e)
-    angles = [feedback_angle(res.weights_end["b"][i], res.weights_end["w21"][i]) for i in ends] if n1 * n2 > 1 else None
+
+
+def _angles(res, epoch_len: int, n_patterns: int, dims: tuple[int, int, int]) -> list[float] | None:
+    """Angle between B and W21^T at each epoch end (only when N1 * N2 > 1)."""
+    if dims[1] * dims[2] <= 1:
+        return None
+    ends = np.arange(epoch_len - 1, n_patterns, epoch_len)
+    return [feedback_angle(res.weights_end["b"][i], res.weights_end["w21"][i]) for i in ends]
+
+
+def _metrics(res, epoch_len: int, teacher, angles: list[float] | None) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "validation_loss": res.validation_loss,
         "prediction_error": res.prediction_error,
         "validation_times": res.validation_times,
-        "epoch_len": e,
+        "epoch_len": epoch_len,
         "teacher_targets": teacher.u_out.tolist(),
     }
     if angles is not None:
         metrics["feedback_angle"] = angles
         metrics["feedback_angle_initial"] = feedback_angle(res.start_weights["b"], res.start_weights["w21"])
-    ctx.save_metrics(metrics)
-    if config.figures:
-        from .figures import draw_run_figures
-
-        draw_run_figures(teacher, res, e, ctx.figures_dir, angles)
-    return summarize(res, e, angles)
+    return metrics
 
 
 def summarize(res, epoch_len: int, angles: list[float] | None) -> dict[str, Any]:

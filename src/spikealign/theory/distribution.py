@@ -155,14 +155,6 @@ class STDDResult:
         """``p`` at ``dt = 1 ... M-1`` (neuron 2 fired first)."""
         return self.p[self.t_max :]
 
-    @property
-    def dt_left(self) -> np.ndarray:
-        return self.dt[: self.t_max - 1]
-
-    @property
-    def dt_right(self) -> np.ndarray:
-        return self.dt[self.t_max :]
-
 
 def _assemble(left_lags: np.ndarray, right_lags: np.ndarray, fill_middle: str) -> np.ndarray:
     """``[left reversed (dt=-(M-1)..-1), middle, right (dt=1..M-1)]`` for a batch (last axis lags)."""

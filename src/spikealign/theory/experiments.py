@@ -13,8 +13,8 @@ Experiments (``kind:`` of a run config):
     The spiking two-neuron SAL protocol of Fig. 2d (:mod:`spikealign.theory.spiking`); saves
     ``trajectory.npz`` (``epoch``, ``time_s``, ``w`` as ``(W_12, W_21)``, ``rates``).
 
-Figures: ``fig2c``, ``fig2d``, ``fig2e``, ``psp-shapes``, ``proof`` (see
-:mod:`spikealign.theory.figures`).
+Figures: ``fig2c``, ``fig2d``, ``fig2e``, ``psp-shapes``, ``proof`` (one module each in
+:mod:`spikealign.theory.figures`, listed in ``figures.FIGURES``).
 """
 
 from __future__ import annotations
@@ -188,12 +188,14 @@ def run_phase_plane(config: PhasePlaneConfig, ctx: RunContext) -> dict[str, floa
 
 def run_spiking_sal(config: SpikingSalConfig, ctx: RunContext) -> dict[str, float]:
     seeds = ctx.replica_seeds(1, "theory-spiking-sal")
+    bar = ctx.progress(total=config.n_epochs, desc=f"spiking SAL (frozen: {config.frozen})", unit="epoch")
     traj, rates = sal_weight_evolution(
         config.w_12, config.w_21, config.b_1, config.b_2, seeds=seeds, frozen=config.frozen,
         t_ref=config.t_ref, t_syn=config.t_syn, epoch_steps=config.epoch_steps, n_epochs=config.n_epochs,
         lr=config.lr, n_last=config.n_last_spikes, a_plus=config.window.a_plus, a_minus=config.window.a_minus,
-        tau=config.window.tau,
+        tau=config.window.tau, progress=bar.update,
     )  # fmt: skip
+    bar.close()
     traj, rates = traj[0], rates[0]
     epoch = np.arange(config.n_epochs + 1)
     # time axis of the paper: one step = tau_ref / t_ref with tau_ref = 10 ms
@@ -226,16 +228,5 @@ SPIKING_SAL = register_experiment(
                summary="spiking two-neuron simulation with pair-based SAL (Fig. 2d weight evolution)")
 )  # fmt: skip
 
-for _fig in (
-    Figure("fig2c", "STDDs of two neurons (excitatory/inhibitory, symmetric/asymmetric) and the SAL window",
-           figures.fig2c_sweeps, figures.draw_fig2c),
-    Figure("fig2d", "SAL weight evolution of two spiking neurons: both weights plastic, one frozen",
-           figures.fig2d_sweeps, figures.draw_fig2d),
-    Figure("fig2e", "phase plane of the SAL flow with the spiking trajectories overlaid",
-           figures.fig2e_sweeps, figures.draw_fig2e),
-    Figure("psp-shapes", "SAL with rect and alpha PSPs: kernels, STDDs, zero sets, deviation over biases",
-           figures.psp_shapes_sweeps, figures.draw_psp_shapes),
-    Figure("proof", "perturbation delta(t) and its running sum Delta(t) >= 0 (proof sketch)",
-           figures.proof_sweeps, figures.draw_proof),
-):  # fmt: skip
-    register_figure(_fig)
+for _id, (_module, _summary) in figures.FIGURES.items():
+    register_figure(Figure(_id, _summary, _module.sweeps, _module.draw))

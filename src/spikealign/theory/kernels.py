@@ -1,4 +1,4 @@
-"""PSP kernels, the exponential STDP window and input checks of the theory family.
+"""PSP kernels and input checks of the theory family (and the re-exported STDP window).
 
 The PSP kernels ``kappa(z; R, ts)`` enter the two-neuron chain (see :mod:`.chain`) at the lag
 ``z >= 1`` between the partner's last spike and the new time step.  ``R = t_ref`` (integer steps),
@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import UserError
+from ..spiking.stdp import exp_window  # noqa: F401 (re-exported: part of the theory API)
 
 PSP_SHAPES = ("rect", "exp", "cutoff", "tail", "alpha")
 FILL_MIDDLE = ("nan", "zero", "smooth")
@@ -137,23 +138,5 @@ def kernel_table(psp: str, t_ref: int, t_max: int, t_syn: float | None = None) -
 
 
 # --------------------------------------------------------------------------- STDP window
-def exp_window(
-    dt: np.ndarray, a_plus: float = -1.0, a_minus: float = 1.0, tau_plus: float = 1.0, tau_minus: float | None = None
-) -> np.ndarray:
-    """Exponential STDP window, ``dt = t_post - t_pre``.
-
-    ``K(dt) = a_plus exp(-dt/tau_plus)`` for ``dt > 0``, ``a_minus exp(dt/tau_minus)`` for
-    ``dt < 0`` and ``0`` at ``dt = 0``.  SAL uses ``a_plus = -1, a_minus = +1`` (causal pairs
-    depress, anti-causal pairs potentiate: the mirror image of classic STDP) and
-    ``tau_plus = tau_minus = t_ref``.
-    """
-    if tau_minus is None:
-        tau_minus = tau_plus
-    if tau_plus <= 0 or tau_minus <= 0:
-        raise UserError(f"window time constants must be > 0, got tau_plus={tau_plus}, tau_minus={tau_minus}")
-    dt = np.asarray(dt, dtype=float)
-    out = np.zeros_like(dt)
-    pos, neg = dt > 0, dt < 0
-    out[pos] = a_plus * np.exp(-dt[pos] / tau_plus)
-    out[neg] = a_minus * np.exp(dt[neg] / tau_minus)
-    return out
+# The exponential window ``K(dt)`` lives in :mod:`spikealign.spiking.stdp` (one compiled
+# implementation for every family); it is re-exported here for the theory API.

@@ -27,20 +27,14 @@ here every run is seeded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numba
 import numpy as np
 
 from ..errors import UserError
+from ..spiking.stdp import exp_window_at
 from .kernels import check_finite
-
-
-@numba.njit(cache=True)
-def _stdp_window(dt, a_plus, a_minus, tau_plus, tau_minus):
-    if dt > 0.0:
-        return a_plus * np.exp(-dt / tau_plus)
-    if dt < 0.0:
-        return a_minus * np.exp(dt / tau_minus)
-    return 0.0
 
 
 @numba.njit(cache=True)
@@ -72,8 +66,8 @@ def _epoch(w, b, t_ref, t_syn, n_steps, n_last, a_plus, a_minus, tau_plus, tau_m
                 res_ji = 0.0
                 for m in range(n_last):
                     dt = t - last[j, m]
-                    res_ij += _stdp_window(dt, a_plus, a_minus, tau_plus, tau_minus)
-                    res_ji += _stdp_window(-dt, a_plus, a_minus, tau_plus, tau_minus)
+                    res_ij += exp_window_at(dt, a_plus, a_minus, tau_plus, tau_minus)
+                    res_ji += exp_window_at(-dt, a_plus, a_minus, tau_plus, tau_minus)
                 stdp[i, j] += res_ij
                 stdp[j, i] += res_ji
                 for m in range(n_last - 1):
@@ -84,24 +78,25 @@ def _epoch(w, b, t_ref, t_syn, n_steps, n_last, a_plus, a_minus, tau_plus, tau_m
 
 
 @numba.njit(cache=True)
-def _evolve(seeds, w0, b, plastic, t_ref, t_syn, epoch_steps, n_epochs, lr, n_last, a_plus, a_minus, tau_plus,
-            tau_minus, traj, rates):  # fmt: skip  # pragma: no cover - compiled
-    for k in range(seeds.shape[0]):
-        np.random.seed(seeds[k])  # noqa: NPY002 (numba's own per-thread generator)
-        w = w0[k].copy()
-        traj[k, 0, 0] = w[0, 1]
-        traj[k, 0, 1] = w[1, 0]
-        stdp = np.zeros((2, 2))
-        for e in range(n_epochs):
-            stdp[:, :] = 0.0
-            n = _epoch(w, b[k], t_ref, t_syn, epoch_steps, n_last, a_plus, a_minus, tau_plus, tau_minus, stdp)
-            rates[k, e] = n / (2.0 * epoch_steps)
-            for i in range(2):
-                for j in range(2):
-                    if plastic[k, i, j]:
-                        w[i, j] = w[i, j] + lr * (stdp[i, j] / epoch_steps * t_ref)
-            traj[k, e + 1, 0] = w[0, 1]
-            traj[k, e + 1, 1] = w[1, 0]
+def _seed(seed):  # pragma: no cover - compiled
+    np.random.seed(seed)  # noqa: NPY002 (numba's own per-thread generator, shared by all compiled functions)
+
+
+@numba.njit(cache=True)
+def _epochs(w, b, plastic, t_ref, t_syn, epoch_steps, e0, e1, lr, n_last, a_plus, a_minus, tau_plus, tau_minus,
+            traj, rates):  # fmt: skip  # pragma: no cover - compiled
+    """Epochs ``e0 .. e1-1`` of one run, in place on ``w``; fills ``traj[e + 1]`` and ``rates[e]``."""
+    stdp = np.zeros((2, 2))
+    for e in range(e0, e1):
+        stdp[:, :] = 0.0
+        n = _epoch(w, b, t_ref, t_syn, epoch_steps, n_last, a_plus, a_minus, tau_plus, tau_minus, stdp)
+        rates[e] = n / (2.0 * epoch_steps)
+        for i in range(2):
+            for j in range(2):
+                if plastic[i, j]:
+                    w[i, j] = w[i, j] + lr * (stdp[i, j] / epoch_steps * t_ref)
+        traj[e + 1, 0] = w[0, 1]
+        traj[e + 1, 1] = w[1, 0]
 
 
 def sal_weight_evolution(
@@ -121,6 +116,8 @@ def sal_weight_evolution(
     a_plus: float = -1.0,
     a_minus: float = 1.0,
     tau: float | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_epochs: int = 50,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run the spiking SAL protocol for a batch of runs (one per seed; other arguments broadcast).
 
@@ -129,6 +126,8 @@ def sal_weight_evolution(
     w_12, w_21 : initial weights onto neuron 1 from 2 and onto 2 from 1.
     frozen : ``"none"``, ``"w_12"`` or ``"w_21"`` (per run or one for all): the weight kept fixed.
     seeds : one integer seed per run (numba's generator is seeded with ``seed % 2**32``).
+    progress : called with the number of epochs done after every ``chunk_epochs`` epochs of a run
+        (the chunking does not change the results).
 
     Returns
     -------
@@ -157,8 +156,18 @@ def sal_weight_evolution(
         plastic[k, 1, 0] = f != "w_21"
     ts = float(t_ref if t_syn is None else t_syn)
     tau_f = float(t_ref if tau is None else tau)
-    traj = np.zeros((n, int(n_epochs) + 1, 2))
-    rates = np.zeros((n, int(n_epochs)))
-    _evolve(seeds, w0, b, plastic, float(t_ref), ts, int(epoch_steps), int(n_epochs), float(lr), int(n_last),
-            float(a_plus), float(a_minus), tau_f, tau_f, traj, rates)  # fmt: skip
+    n_epochs = int(n_epochs)
+    traj = np.zeros((n, n_epochs + 1, 2))
+    rates = np.zeros((n, n_epochs))
+    step = max(1, int(chunk_epochs))
+    for k in range(n):
+        _seed(seeds[k])
+        w = w0[k].copy()
+        traj[k, 0] = w[0, 1], w[1, 0]
+        for e0 in range(0, n_epochs, step):
+            e1 = min(n_epochs, e0 + step)
+            _epochs(w, b[k], plastic[k], float(t_ref), ts, int(epoch_steps), e0, e1, float(lr), int(n_last),
+                    float(a_plus), float(a_minus), tau_f, tau_f, traj[k], rates[k])  # fmt: skip
+            if progress is not None:
+                progress(e1 - e0)
     return traj, rates
