@@ -37,7 +37,7 @@ def _row(n_points: int) -> tuple[np.ndarray, np.ndarray]:
 def _stepwise_sal(W, b, n_steps, seeds) -> np.ndarray:
     st = simulate_spikes_stepwise(W, b, n_steps, t_ref=dale.T_REF, tau_syn=dale.TAU_SYN, seeds=seeds)
     a_plus, a_minus = dale.SAL_AMPLITUDES
-    return dale._nn_stdp_csr(st.times, st.neurons, st.offsets, 2, a_plus, a_minus, 25.0, 25.0) * (25 / n_steps)
+    return dale.nn_stdp_csr(st.times, st.neurons, st.offsets, 2, a_plus, a_minus, 25.0, 25.0) * (25 / n_steps)
 
 
 def run(quick: bool = False) -> dict:

@@ -272,9 +272,10 @@ def test_figure_draws_from_tiny_sweeps(tmp_path):
     np.testing.assert_array_equal(grid["w_e2_e1"], [0.0, 0.6, 1.2, 1.8])
     out = get_figure("dale").draw(results, tmp_path / "figures")
     names = {p.name for p in out.files}
-    for stem in ("dale_ppd_noised", "dale_ppd", "dale_eff_weight"):
-        for ext in ("png", "svg", "pdf"):
-            assert f"{stem}.{ext}" in names and (tmp_path / "figures" / f"{stem}.{ext}").stat().st_size > 0
+    assert set(dale.PANELS.values()) == {"dale_phase_plane_noisy", "dale_phase_plane_noise_free", "dale_rate_check"}
+    for stem in dale.PANELS.values():
+        assert f"{stem}.png" in names
+    assert all(p.parent == tmp_path / "figures" and p.stat().st_size > 0 for p in out.files)
     assert out.numbers["offset_e2_e1"] == pytest.approx(-0.8973, abs=5e-5)
     assert len(out.checks) == 5 and all(isinstance(c.met, bool) for c in out.checks)
     # strong asymmetry (|dW_eff| >= 0.3) already has the SAL sign in these short runs

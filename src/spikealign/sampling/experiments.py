@@ -116,7 +116,14 @@ def run_batch(configs: list[SSNConfig], ctxs: list[RunContext]) -> list[dict[str
             for r, k in enumerate(idx):
                 ctxs[k].save_checkpoint(st.run_state(r))
 
-        state = train([problems[k] for k in idx], schedule_of(cfgs[0]), lr, clip, None, state=state, on_record=save)
+        schedule = schedule_of(cfgs[0])
+        desc = f"ssn x{len(idx)}" if len(idx) > 1 else "ssn"
+        bar = ctxs[idx[0]].progress(total=schedule.num_epochs - state.iteration, desc=desc, unit="cycle")
+        try:
+            state = train([problems[k] for k in idx], schedule, lr, clip, None, state=state, on_record=save,
+                          on_progress=bar.update)  # fmt: skip
+        finally:
+            bar.close()
         for r, k in enumerate(idx):
             summaries[k] = _finish(configs[k], ctxs[k], problems[k], state, r)
     return summaries

@@ -23,11 +23,27 @@ import numba as nb
 import numpy as np
 
 from ..errors import UserError
-from .simulator import _stdp_kernel
+from ..spiking.stdp import exp_window_at
 
 KERNELS = {"triangular": 0, "exponential": 1}
+TRIANGULAR = KERNELS["triangular"]
 
-__all__ = ["KERNELS", "Ruler", "gain_matrix", "pairbased_stdp", "sal_ruler", "ws_ruler"]
+__all__ = ["KERNELS", "Ruler", "gain_matrix", "pairbased_stdp", "sal_ruler", "window_at", "ws_ruler"]
+
+
+@nb.njit(cache=True, inline="always")
+def window_at(kind: np.int64, x: float, ap: float, am: float, taup: float, taum: float) -> float:
+    """STDP window K(x) of kernel ``kind`` (:data:`KERNELS`), x = t_post - t_pre; 0 at x = 0.
+
+    The exponential kernel is the shared :func:`spikealign.spiking.stdp.exp_window_at`.
+    """
+    if kind != TRIANGULAR:
+        return exp_window_at(x, ap, am, taup, taum)
+    if x > 0.0:
+        return ap * (1.0 - x / taup) if x < taup else 0.0
+    if x < 0.0:
+        return am * (1.0 + x / taum) if -x < taum else 0.0
+    return 0.0
 
 
 @dataclass
@@ -106,8 +122,8 @@ def _pairbased(times, neurons, n, depth, kind, ap, am, taup, taum):
                 if s <= -(2**62):
                     continue
                 d = float(t - s)
-                S[i, j] += _stdp_kernel(kind, d, ap[i, j], am[i, j], taup[i, j], taum[i, j])
-                S[j, i] += _stdp_kernel(kind, -d, ap[j, i], am[j, i], taup[j, i], taum[j, i])
+                S[i, j] += window_at(kind, d, ap[i, j], am[i, j], taup[i, j], taum[i, j])
+                S[j, i] += window_at(kind, -d, ap[j, i], am[j, i], taup[j, i], taum[j, i])
         store[i, pos[i]] = t
         pos[i] = (pos[i] + 1) % depth
     return S

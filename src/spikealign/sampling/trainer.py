@@ -26,8 +26,9 @@ import numpy as np
 
 from ..errors import UserError
 from .boltzmann import MAX_EXACT_DIM, boltzmann_distribution, kl_divergence
-from .simulator import _phase_stats, _train_iterations, seed_states
+from .simulator import seed_states
 from .stdp import KERNELS, gain_matrix
+from .trainer_kernels import phase_stats_kernel, train_iterations_kernel
 
 __all__ = [
     "Problem",
@@ -159,12 +160,6 @@ class Schedule:
     def is_validation(self, it: int) -> bool:
         return self.val_step != 1 and it % self.val_step == 0
 
-    @property
-    def record_iterations(self) -> np.ndarray:
-        if self.val_step == 1:
-            return np.zeros(0, dtype=np.int64)
-        return np.arange(0, self.num_epochs, self.val_step)
-
 
 @dataclass
 class TrainState:
@@ -235,11 +230,39 @@ def phase_statistics(
     hist = np.zeros((R, 2**N), dtype=np.int64)
     dt = np.int64(sample_dt if sample_dt is not None else max(1, t_ref // 2))
     rng = seed_states(np.asarray(seeds, dtype=np.uint64).reshape(R))
-    _phase_stats(W, b, np.int64(n_steps), np.int64(t_ref), np.int64(tau_syn), rng, kinds, rul, counts, S, hist, dt)
+    phase_stats_kernel(W, b, np.int64(n_steps), np.int64(t_ref), np.int64(tau_syn), rng, kinds, rul, counts, S, hist, dt)
     return {"counts": counts, "S": S, "hist": hist}
 
 
+#: at least this many progress updates per call of :func:`train` when ``on_progress`` is given
+PROGRESS_UPDATES = 100
 RECORD_KEYS = ("iterations", "dkls", "all_distr", "all_weights", "all_biases", "all_asym")
+
+
+def _rulers(problems: list[Problem], schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel kinds (2,) and rulers (R, 2, 4, N, N): WS (A+ = A- = gains) and SAL (A+ = -gains, A- = gains)."""
+    R, N = len(problems), problems[0].W_init.shape[0]
+    rulers = np.empty((R, 2, 4, N, N))
+    for r, p in enumerate(problems):
+        rulers[r, 0, 0] = p.gains_ws
+        rulers[r, 0, 1] = p.gains_ws
+        rulers[r, 1, 0] = -p.gains_sal
+        rulers[r, 1, 1] = p.gains_sal
+    rulers[:, :, 2:] = float(schedule.stdp_tau)
+    return np.full(2, KERNELS[schedule.kernel], dtype=np.int64), rulers
+
+
+def _record(state: TrainState, it: int, hist: np.ndarray, ptarget: np.ndarray) -> None:
+    """Append the validation record of iteration ``it`` (q from the state counts ``hist``)."""
+    R = hist.shape[0]
+    q = hist / hist.sum(axis=1, keepdims=True)
+    rec = state.records
+    rec["iterations"].append(np.full(R, it, dtype=np.int64))
+    rec["dkls"].append(np.array([kl_divergence(ptarget[r], q[r]) for r in range(R)]))
+    rec["all_distr"].append(q)
+    rec["all_weights"].append(state.W.copy())
+    rec["all_biases"].append(state.b.copy())
+    rec["all_asym"].append(asymmetry(state.W))
 
 
 def train(
@@ -252,8 +275,9 @@ def train(
     state: TrainState | None = None,
     on_record: Callable[[TrainState], None] | None = None,
     stop_after: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> TrainState:
-    """Train a batch of runs with the same schedule (spec 5.4-5.6).
+    """Train a batch of runs with the same schedule (docs/sampling.md, "Wake-sleep learning with SAL").
 
     Parameters
     ----------
@@ -264,6 +288,9 @@ def train(
     state : continue from this state (a checkpoint) instead of the initial values.
     on_record : called with the state after each validation record (for checkpoints).
     stop_after : stop once this many iterations are done in total (for tests of resuming).
+    on_progress : called with the number of iterations done by each compiled call (e.g. a bar's
+        ``update``); the training calls are then cut into >= PROGRESS_UPDATES pieces (the kernel
+        works in place, so the cut does not change any number).
 
     Returns
     -------
@@ -276,52 +303,36 @@ def train(
     lr = np.ascontiguousarray(np.broadcast_to(np.asarray(lr, dtype=np.float64), (R, 3)))
     clip = np.ascontiguousarray(np.broadcast_to(np.asarray(clip, dtype=np.float64), (R, 2)))
     if state is None:
-        state = TrainState(
-            np.stack([p.W_init for p in problems]).astype(np.float64),
-            np.stack([p.b_init for p in problems]).astype(np.float64),
-            seed_states(seeds),
-            0,
-            {k: [] for k in RECORD_KEYS},
-        )
+        W0 = np.stack([p.W_init for p in problems]).astype(np.float64)
+        b0 = np.stack([p.b_init for p in problems]).astype(np.float64)
+        state = TrainState(W0, b0, seed_states(seeds), 0, {k: [] for k in RECORD_KEYS})
     C = np.stack([p.C_target for p in problems])
     m = np.stack([p.m_target for p in problems])
     ptarget = np.stack([p.p_target for p in problems])
-    tau = float(schedule.stdp_tau)
-    rulers = np.empty((R, 2, 4, N, N))
-    for r, p in enumerate(problems):
-        rulers[r, 0, 0] = p.gains_ws
-        rulers[r, 0, 1] = p.gains_ws
-        rulers[r, 1, 0] = -p.gains_sal
-        rulers[r, 1, 1] = p.gains_sal
-    rulers[:, :, 2:] = tau
-    kinds = np.full(2, KERNELS[schedule.kernel], dtype=np.int64)
+    kinds, rulers = _rulers(problems, schedule)
     args = (np.int64(schedule.t_ref), np.int64(schedule.tau_syn), C, m, kinds, rulers, lr, clip)
     no_hist = np.zeros((R, 0), dtype=np.int64)
     sample_dt = np.int64(max(1, schedule.t_ref // 2))
     end = schedule.num_epochs if stop_after is None else min(schedule.num_epochs, stop_after)
+    piece = max(1, -(-(end - state.iteration) // PROGRESS_UPDATES)) if on_progress is not None else end
     while state.iteration < end:
         it = state.iteration
         if schedule.is_validation(it):
-            T = schedule.T * schedule.val_factor
             hist = np.zeros((R, 2**N), dtype=np.int64)
-            _train_iterations(state.W, state.b, state.rng, 1, np.int64(T), *args, hist, sample_dt)
-            q = hist / hist.sum(axis=1, keepdims=True)
-            rec = state.records
-            rec["iterations"].append(np.full(R, it, dtype=np.int64))
-            rec["dkls"].append(np.array([kl_divergence(ptarget[r], q[r]) for r in range(R)]))
-            rec["all_distr"].append(q)
-            rec["all_weights"].append(state.W.copy())
-            rec["all_biases"].append(state.b.copy())
-            rec["all_asym"].append(asymmetry(state.W))
+            T = np.int64(schedule.T * schedule.val_factor)
+            train_iterations_kernel(state.W, state.b, state.rng, 1, T, *args, hist, sample_dt)
+            _record(state, it, hist, ptarget)
             state.iteration = it + 1
             if on_record is not None:
                 on_record(state)
         else:
-            n = end - it
+            n = min(end - it, piece)
             if schedule.val_step != 1:
                 n = min(n, schedule.val_step - it % schedule.val_step)
-            _train_iterations(state.W, state.b, state.rng, n, np.int64(schedule.T), *args, no_hist, sample_dt)
+            train_iterations_kernel(state.W, state.b, state.rng, n, np.int64(schedule.T), *args, no_hist, sample_dt)
             state.iteration = it + n
+        if on_progress is not None:
+            on_progress(state.iteration - it)
     return state
 
 
