@@ -230,7 +230,9 @@ def phase_statistics(
     hist = np.zeros((R, 2**N), dtype=np.int64)
     dt = np.int64(sample_dt if sample_dt is not None else max(1, t_ref // 2))
     rng = seed_states(np.asarray(seeds, dtype=np.uint64).reshape(R))
-    phase_stats_kernel(W, b, np.int64(n_steps), np.int64(t_ref), np.int64(tau_syn), rng, kinds, rul, counts, S, hist, dt)
+    phase_stats_kernel(
+        W, b, np.int64(n_steps), np.int64(t_ref), np.int64(tau_syn), rng, kinds, rul, counts, S, hist, dt
+    )
     return {"counts": counts, "S": S, "hist": hist}
 
 

@@ -16,8 +16,17 @@ Importing this package registers the experiments and the figure.
 """
 
 from .experiments import DaleRateConfig, DaleSALConfig, run_rate_check, run_sal_grid
-from .figures import PANELS, PROFILES, DaleProfile, dale_sweeps, draw_dale, grid_values, load_sal_grid, make_sweeps
-from .figures import rate_agreement
+from .figures import (
+    PANELS,
+    PROFILES,
+    DaleProfile,
+    dale_sweeps,
+    draw_dale,
+    grid_values,
+    load_sal_grid,
+    make_sweeps,
+    rate_agreement,
+)
 from .measure import calc_nn_stdp, measure_sal, nn_stdp, nn_stdp_csr, zero_crossings, zero_set_distances
 from .model import (
     CIRCUITS,

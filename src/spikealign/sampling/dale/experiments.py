@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 from ...config import RunConfig
 from ...registry import Experiment, register_experiment
 from .measure import measure_sal
-from .model import NEURONS, PARAM_SEED, TAU_SYN, T_REF, circuit_parameters, effective_weight, ei_network
+from .model import NEURONS, PARAM_SEED, T_REF, TAU_SYN, circuit_parameters, effective_weight, ei_network
 
 
 def _check_dale(values: list[float], key: str) -> list[float]:

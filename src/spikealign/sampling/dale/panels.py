@@ -21,6 +21,7 @@ from .measure import effective_axes, zero_crossings
 
 #: colours by role (keys of spikealign.figures.style.COLORS)
 ROLE = {"zero_set": "no_sal", "effective": "bp", "raw": "neutral", "ei": "sal", "direct": "kp"}
+ZERO_SET_LABEL = r"$\Delta W(e_2\!\leftarrow\!e_1) = 0$"
 MAX_ARROWS = 12  # arrows per axis at most; larger grids show every other point
 
 
@@ -37,7 +38,8 @@ def _diagonals(ax, x: np.ndarray, y: np.ndarray, gap: float, colors: dict[str, s
     lo, hi = min(x[0], y[0]), max(x[-1], y[-1])
     ax.plot([lo, hi], [lo, hi], color=colors["effective"], lw=0.8, ls=(0, (4, 2)), label="equal effective weights")
     if abs(gap) > 1e-12:  # the two diagonals coincide for equal pathways
-        ax.plot([lo, hi], [lo + gap, hi + gap], color=colors["raw"], lw=0.8, ls=(0, (1, 1.5)), label="equal raw weights")
+        raw = [lo + gap, hi + gap]
+        ax.plot([lo, hi], raw, color=colors["raw"], lw=0.8, ls=(0, (1, 1.5)), label="equal raw weights")
 
 
 def _raw_axes(ax, off21: float, off12: float) -> None:
@@ -66,14 +68,14 @@ def draw_phase_plane(grid: dict[str, np.ndarray], out_dir: Path, name: str, titl
         if np.nanmin(d21) < 0 < np.nanmax(d21):
             ax.contour(x, y, d21, [0.0], colors=[colors["zero_set"]], linewidths=1.4)
             pts = zero_crossings(x, y, d21)
-            ax.plot(pts[:, 0], pts[:, 1], "o", ms=2.2, color=colors["zero_set"], label=r"$\Delta W(e_2\!\leftarrow\!e_1) = 0$")
+            ax.plot(pts[:, 0], pts[:, 1], "o", ms=2.2, color=colors["zero_set"], label=ZERO_SET_LABEL)
         _diagonals(ax, x, y, off21 - off12, colors)
         ax.set(xlim=(x[0], x[-1]), ylim=(y[0], y[-1]), aspect="equal", title=title)
         ax.set_xlabel(r"effective $W(e_1\!\leftarrow\!e_2)$")
         ax.set_ylabel(r"effective $W(e_2\!\leftarrow\!e_1)$")
         _raw_axes(ax, off21, off12)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, handlelength=1.8, columnspacing=1.0)
-        fig.colorbar(mesh, ax=ax, shrink=0.7, ticks=[0.0, 0.5, 1.0], label="SAL update size (normalised)")
+        fig.colorbar(mesh, ax=ax, shrink=0.6, aspect=25, ticks=[0.0, 0.5, 1.0], label="SAL update size (normalised)")
         return save_figure(fig, out_dir, name)
 
 
