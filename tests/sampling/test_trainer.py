@@ -1,4 +1,4 @@
-"""The wake-sleep + SAL trainer of spec section 5."""
+"""The wake-sleep + SAL trainer (docs/sampling.md, "Wake-sleep learning with SAL")."""
 
 import pickle
 
@@ -32,7 +32,7 @@ def _stats(W, b, T, R, rulers, seed0=0):
 
 
 def test_ws_estimate_is_state_coactivation_minus_same_step_pairs():
-    """Spec 5.3: S_WS t_ref/T sits ~2 % below the state coactivation because same-step pairs are dropped.
+    """S_WS t_ref/T sits ~2 % below the state coactivation because same-step pairs are dropped.
 
     Pairs with lag D overlap in (t_ref - D) "on" steps = t_ref K(D), so S_hat + (same-step pairs) t_ref/T is
     the time average of z_i z_j, which the state samples estimate without bias.  R = 8 independent replicas
@@ -54,7 +54,7 @@ def test_ws_estimate_is_state_coactivation_minus_same_step_pairs():
     se = full.std(ddof=1) / np.sqrt(R)
     assert abs(full.mean() - 1.0) < 5 * se + 5e-4, (full.mean(), se)
     ratio = S / C
-    # the deficit is network dependent: the spec measured 2.4 % on its random net; here ~2 %
+    # the deficit is network dependent: the reference measured 2.4 % on its random net; here ~2 %
     assert 0.965 < ratio.mean() < 0.99, ratio.mean()
 
 

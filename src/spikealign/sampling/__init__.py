@@ -1,4 +1,4 @@
-"""Spiking sampling networks (spec sampling.md): simulator, Boltzmann targets, STDP, wake-sleep + SAL trainer.
+"""Spiking sampling networks: simulator, Boltzmann targets, STDP, wake-sleep + SAL trainer (docs/sampling.md).
 
 Registration of the ``ssn`` experiment and of figures 4 and 5 lives in
 :mod:`spikealign.sampling.experiments`; the Dale's-law E/I system in :mod:`spikealign.sampling.dale`.

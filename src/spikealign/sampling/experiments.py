@@ -1,7 +1,7 @@
 """Registration of the sampling experiments (``ssn``) and figures (fig4, fig5).
 
 ``ssn`` trains fully connected spiking sampling networks toward Boltzmann targets with wake-sleep
-STDP and optional SAL (spec sampling.md section 5); many runs with the same schedule are trained
+STDP and optional SAL (docs/sampling.md, "Wake-sleep learning with SAL"); many runs with the same schedule are trained
 in one compiled, batched call (``run_batch``).  Reference YAML files (``scripts/ssn/*.yaml``) are
 accepted unchanged.
 """
@@ -29,7 +29,10 @@ MAX_BATCH = 240
 
 # --------------------------------------------------------------------------- runs
 def problem_of(cfg: SSNConfig) -> Problem:
-    """Targets, initial values and gains of a config (reference RNG order, spec 5.1)."""
+    """Targets, initial values and gains of a config.
+
+    Reference RNG order: docs/sampling.md, "Targets and initial values".
+    """
     return draw_problem(
         cfg.dim,
         cfg.target.seed,
@@ -130,7 +133,7 @@ def run_batch(configs: list[SSNConfig], ctxs: list[RunContext]) -> list[dict[str
 
 
 def run(config: SSNConfig, ctx: RunContext) -> dict[str, Any]:
-    """Train one network (spec 5); writes ``records.npz``, a diagnostic figure and checkpoints."""
+    """Train one network; writes ``records.npz``, a diagnostic figure and checkpoints."""
     return run_batch([config], [ctx])[0]
 
 

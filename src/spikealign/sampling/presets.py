@@ -1,4 +1,6 @@
-"""The reference's four experiment types, its minimal example, and their sweep grids (spec 6).
+"""The reference's four experiment types, its minimal example, and their sweep grids.
+
+See docs/sampling.md, "Experiment types and sweeps".
 
 ``PRESETS[name]`` is our ``ssn`` config mapping equal to the reference's ``scripts/ssn/<name>``
 YAML (converted as :func:`spikealign.sampling.config.from_reference` does).  ``paper_sweep(name)``
@@ -76,7 +78,7 @@ def preset(name: str) -> dict[str, Any]:
 
 
 def paper_sweep(name: str, levels: list[float] | None = None) -> SweepSpec:
-    """The reference's 120-run sweep of experiment type ``name`` (spec 6.2)."""
+    """The reference's 120-run sweep of experiment type ``name``."""
     base = preset(name)
     base["diagnostic_figure"] = False
     noise = levels if levels is not None else (SYN_NOISE_LEVELS if name.startswith("syn") else PLAST_NOISE_LEVELS)

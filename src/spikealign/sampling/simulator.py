@@ -1,4 +1,4 @@
-"""Batched, seeded simulator of the escape-noise sampling neurons (spec sampling.md section 2).
+"""Batched, seeded simulator of the escape-noise sampling neurons (see docs/sampling.md, "Neurons that sample").
 
 Model (discrete time, steps t = 0 .. T-1, weights ``W[post, pre]``)::
 
@@ -27,7 +27,8 @@ Two implementations of the same process are provided:
 
 Random numbers: each replica has its own xoshiro256** stream seeded from one uint64 seed through
 splitmix64, so results are bitwise reproducible for the same seeds on any machine, independent of
-the number of threads.  (The reference's spike trains are not reproducible; see spec 2.2.)
+the number of threads.  (The reference's spike trains are not reproducible; see docs/sampling.md,
+"Differences from the reference".)
 
 The event-driven algorithm assumes ``tau_syn <= t_ref + 1`` (a neuron's PSP has ended before it
 can spike again), which holds for every configuration of the paper (tau_syn = t_ref).
@@ -154,7 +155,7 @@ def _event_phase(
 
         Records spikes into ``rec_times``/``rec_ids`` when those have non-zero length; adds spike counts
         to ``counts``; for each STDP ruler k (``kinds.size`` of them; ``rulers[k]`` = A+, A-, tau+, tau-,
-    each (N, N)) adds the pair-based sums of spec 5.3
+    each (N, N)) adds the pair-based sums (docs/sampling.md, "STDP rulers")
         with depth 1 (last spike of each neuron) to ``S[k]``; when ``hist`` is non-empty adds the binary
         state at the sample steps 0, sample_dt, 2 sample_dt, ... (< T) to ``hist`` (state index with
         neuron 0 as most significant bit; z_k(s) = 1 iff k spiked in [s - t_ref, s - 1]).
@@ -408,7 +409,7 @@ def simulate_spikes(
     seeds: np.ndarray,
     chunk: int = 64,
 ) -> SpikeTrains:
-    """Simulate R independent free-running networks of spec section 2 (exact event-driven kernel).
+    """Simulate R independent free-running networks (exact event-driven kernel).
 
     Parameters
     ----------

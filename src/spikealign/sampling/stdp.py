@@ -1,4 +1,6 @@
-"""Pair-based STDP with per-synapse amplitudes: the wake-sleep (WS) and SAL "rulers" (spec 5.2-5.3).
+"""Pair-based STDP with per-synapse amplitudes: the wake-sleep (WS) and SAL "rulers".
+
+See docs/sampling.md, "STDP rulers".
 
 A ruler holds four (N, N) matrices indexed (post i, pre j): A+ and A- (amplitudes of the causal and
 anti-causal halves) and tau+ and tau- (time constants), plus a kernel:
@@ -9,7 +11,7 @@ anti-causal halves) and tau+ and tau- (time constants), plus a kernel:
 with x = t_post - t_pre and K(0) = 0.  The WS ruler has A+ = A- = a (gain a_ij ~ 1 + eta); the SAL
 ruler has A+ = -a', A- = +a' (causal pairs depress, anti-causal pairs potentiate).
 
-Accumulation (spec 5.3): walking the spikes in time order, a spike of i at t pairs with the stored
+Accumulation: walking the spikes in time order, a spike of i at t pairs with the stored
 spike times s of every other neuron j (Delta = t - s >= 0):
 ``S[i, j] += K(+Delta; ij)`` and ``S[j, i] += K(-Delta; ji)``; then t is pushed into i's store of
 depth L.  The caller normalises: S_hat = S t_ref / T.
@@ -77,7 +79,7 @@ class Ruler:
 
 
 def gain_matrix(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-    """Per-synapse gains as the reference assigns them (spec 5.2).
+    """Per-synapse gains as the reference assigns them.
 
     The forward matrix fills the strict upper triangle (j > i); the backward matrix then fills
     ``tril_indices(k=1)`` (j <= i + 1), overwriting the first super-diagonal.
@@ -130,7 +132,7 @@ def _pairbased(times, neurons, n, depth, kind, ap, am, taup, taum):
 
 
 def pairbased_stdp(times: np.ndarray, neurons: np.ndarray, n: int, ruler: Ruler, depth: int = 1) -> np.ndarray:
-    """Raw pair-based STDP sums S (N, N) of a spike train (spec 5.3); normalise with t_ref / T.
+    """Raw pair-based STDP sums S (N, N) of a spike train; normalise with t_ref / T.
 
     Parameters
     ----------

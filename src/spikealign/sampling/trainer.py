@@ -1,6 +1,8 @@
-"""Wake-sleep training of spiking sampling networks toward Boltzmann targets, with SAL (spec section 5).
+"""Wake-sleep training of spiking sampling networks toward Boltzmann targets, with SAL.
 
-One wake-sleep cycle (spec 5.4) for each run, given W, b and the phase length T:
+See docs/sampling.md, "Wake-sleep learning with SAL".
+
+One wake-sleep cycle for each run, given W, b and the phase length T:
 
 1. simulate the free network for T steps (the sleep phase; no state carried over);
 2. r_hat = spike counts t_ref / T, S_WS = WS-ruler sums t_ref / T, S_SAL = SAL-ruler sums t_ref / T
@@ -50,7 +52,8 @@ def symmetrize_upper(M: np.ndarray) -> np.ndarray:
 
 
 def truncated_normal(rng: np.random.Generator, scale: float, shape: tuple[int, int]) -> np.ndarray:
-    """N(0, scale^2) truncated to [-1.5 scale, 1.5 scale], drawn as the reference does (spec 5.1).
+    """N(0, scale^2) truncated to [-1.5 scale, 1.5 scale], drawn as the reference does
+    (docs/sampling.md, "Targets and initial values").
 
     Draw prod(shape) values with ``rng.normal``; while any lies outside the interval, redraw exactly
     those with one call of size = their number.  Bitwise equal to the reference for the same state.
@@ -77,7 +80,7 @@ def asymmetry(W: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Problem:
-    """Target, initial parameters and plasticity gains of one run (spec 5.1)."""
+    """Target, initial parameters and plasticity gains of one run."""
 
     W_target: np.ndarray
     b_target: np.ndarray
@@ -212,7 +215,7 @@ def phase_statistics(
     """Sleep-phase statistics of R networks from the fused kernel used by the trainer (no update).
 
     Returns raw (unnormalised) ``counts`` (R, N) spike counts, ``S`` (R, K, N, N) pair-based STDP sums of
-    the K rulers (depth 1, spec 5.3), and ``hist`` (R, 2^N) state counts at the sample steps
+    the K rulers (depth 1, docs/sampling.md, "STDP rulers"), and ``hist`` (R, 2^N) state counts at the sample steps
     0, sample_dt, ... (default t_ref // 2).  With the same seeds the spike trains are those of
     :func:`~spikealign.sampling.simulator.simulate_spikes`.
     """
