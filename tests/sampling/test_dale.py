@@ -216,6 +216,18 @@ def test_sal_field_antisymmetric_in_sign_around_effective_diagonal():
         assert predicted[name] * mean[k] > 3 * se[k], (name, mean[k], se[k])
 
 
+def test_measure_sal_progress_changes_no_number():
+    p = dale.noisy_parameters()
+    W, b = dale.ei_network(np.linspace(0.0, 2.0, 23), 1.0, p)
+    seeds = np.arange(23, dtype=np.uint64) + np.uint64(5)
+    S, counts = dale.measure_sal(W, b, 5_000, seeds)
+    done = []
+    S2, counts2 = dale.measure_sal(W, b, 5_000, seeds, progress=done.append)
+    assert sum(done) == 23 and len(done) >= 2
+    np.testing.assert_array_equal(S2, S)
+    np.testing.assert_array_equal(counts2, counts)
+
+
 def test_measure_sal_bad_input():
     W = np.zeros((2, 4, 4))
     b = np.zeros((2, 4))

@@ -148,3 +148,20 @@ def test_sal_aligns_and_improves_sampling_at_init_noise_08():
     dkl = np.array(dkl)
     assert np.all(np.isfinite(dkl))
     assert np.median(dkl[4:]) < np.median(dkl[:4]), dkl
+
+
+def test_progress_reports_every_cycle_and_changes_no_number():
+    probs = [draw_problem(N, s, 9004, init_noise=0.4, stdp_noise=0.03) for s in DISTR_SEEDS[:2]]
+    lr = np.array([0.01, 0.01, 0.01])
+    seeds = np.array([3, 4], dtype=np.uint64)
+    for sch in (Schedule(num_epochs=250, val_step=100, val_factor=2, dur=4),
+                Schedule(num_epochs=250, val_step=1, val_factor=2, dur=4)):  # fmt: skip
+        plain = train(probs, sch, lr, CLIP, seeds)
+        steps = []
+        reported = train(probs, sch, lr, CLIP, seeds, on_progress=steps.append)
+        assert sum(steps) == 250 and max(steps) <= 3  # pieces of at most ceil(250 / PROGRESS_UPDATES) cycles
+        np.testing.assert_array_equal(reported.W, plain.W)
+        np.testing.assert_array_equal(reported.rng, plain.rng)
+        for key in plain.records:
+            for a, c in zip(reported.records[key], plain.records[key], strict=True):
+                np.testing.assert_array_equal(a, c)

@@ -239,7 +239,7 @@ def phase_statistics(
     return {"counts": counts, "S": S, "hist": hist}
 
 
-#: at least this many progress updates per call of :func:`train` when ``on_progress`` is given
+#: about this many progress updates per call of :func:`train` when ``on_progress`` is given
 PROGRESS_UPDATES = 100
 RECORD_KEYS = ("iterations", "dkls", "all_distr", "all_weights", "all_biases", "all_asym")
 
@@ -294,8 +294,8 @@ def train(
     on_record : called with the state after each validation record (for checkpoints).
     stop_after : stop once this many iterations are done in total (for tests of resuming).
     on_progress : called with the number of iterations done by each compiled call (e.g. a bar's
-        ``update``); the training calls are then cut into >= PROGRESS_UPDATES pieces (the kernel
-        works in place, so the cut does not change any number).
+        ``update``); the training calls then do at most 1/PROGRESS_UPDATES of the cycles each (the
+        kernel works in place, so the cut does not change any number).
 
     Returns
     -------
