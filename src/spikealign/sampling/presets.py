@@ -19,7 +19,6 @@ DISTR_SEEDS = [4321, 4322, 4323, 4324, 4235]  # 4235 (sic) is what the reference
 INIT_SEEDS = [9002, 9003, 9004, 9005]
 SYN_NOISE_LEVELS = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
 PLAST_NOISE_LEVELS = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05]
-SIM_SEED = 7654
 
 
 def _base(**over: Any) -> dict[str, Any]:

@@ -161,7 +161,7 @@ def run_rate_check(config: DaleRateConfig, ctx) -> dict[str, float]:
     }
 
 
-SAL_EXPERIMENT = register_experiment(
+register_experiment(
     Experiment(
         kind="dale-sal",
         config_model=DaleSALConfig,
@@ -169,7 +169,7 @@ SAL_EXPERIMENT = register_experiment(
         summary="Dale's-law E/I circuit: SAL update of the E->E synapses on a grid of raw weights",
     )
 )
-RATE_EXPERIMENT = register_experiment(
+register_experiment(
     Experiment(
         kind="dale-rate",
         config_model=DaleRateConfig,

@@ -200,7 +200,7 @@ def draw_dale(results: dict, out_dir: Path) -> FigureOutput:
     return FigureOutput(files=files, numbers=numbers, checks=checks, notes=notes.format(**PANELS))
 
 
-DALE_FIGURE = register_figure(
+register_figure(
     Figure(
         id="dale",
         summary="Dale's law: SAL aligns the effective E->E weights of an E/I circuit (phase planes + rate check)",
