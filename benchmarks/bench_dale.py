@@ -1,4 +1,4 @@
-"""Benchmark: the Dale's-law E/I phase plane (spec sampling.md §11.4), 441 points x 2e6 steps.
+"""Benchmark: the Dale's-law E/I phase plane (docs/sampling.md, "Dale's-law E/I system"), 441 points x 2e6 steps.
 
 Measures the SAL measurement pipeline used by the ``dale-sal`` experiment (event-driven simulator
 + nearest-neighbour STDP, :func:`spikealign.sampling.dale.measure_sal`) on one grid row (21 points)
@@ -37,7 +37,7 @@ def _row(n_points: int) -> tuple[np.ndarray, np.ndarray]:
 def _stepwise_sal(W, b, n_steps, seeds) -> np.ndarray:
     st = simulate_spikes_stepwise(W, b, n_steps, t_ref=dale.T_REF, tau_syn=dale.TAU_SYN, seeds=seeds)
     a_plus, a_minus = dale.SAL_AMPLITUDES
-    return dale._nn_stdp_csr(st.times, st.neurons, st.offsets, 2, a_plus, a_minus, 25.0, 25.0) * (25 / n_steps)
+    return dale.nn_stdp_csr(st.times, st.neurons, st.offsets, 2, a_plus, a_minus, 25.0, 25.0) * (25 / n_steps)
 
 
 def run(quick: bool = False) -> dict:
@@ -89,7 +89,7 @@ def run(quick: bool = False) -> dict:
             "baseline_steps_per_point": base_steps,
             "baseline_seconds": base,
             "baseline_ns_per_network_step": base_per_step * 1e9,
-            "reference_documented": "sim_poisson_neurons ~0.8-0.9 us per step for N = 7 (spec sampling.md §13): "
+            "reference_documented": "sim_poisson_neurons ~0.8-0.9 us per step for N = 7 (docs/sampling.md, 'Speed'): "
             "the 8.8e8-step E/I grid would take ~700-800 core-seconds of simulation alone, plus the "
             "reference's pure-Python NN-STDP loop",
             "loadavg_before_after": [load_before, load_after],

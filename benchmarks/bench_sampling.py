@@ -1,7 +1,7 @@
 """Benchmark ``sampling``: network-steps per second of the SSN trainer (minimal-example network).
 
 Measures, for the minimal-example network (N = 7, t_ref = tau_syn = 50, WS + SAL STDP with noisy
-gains, parameter updates every 5e4 steps: the full per-cycle work of spec 5.4):
+gains, parameter updates every 5e4 steps: the full per-cycle work of a wake-sleep cycle, docs/sampling.md):
 
 * the fused training kernel for one run and for a batch of 120 runs (all cores, numba prange);
 * the bare event-driven simulator (``simulate_spikes``) for 120 replicas;
@@ -10,7 +10,7 @@ gains, parameter updates every 5e4 steps: the full per-cycle work of spec 5.4):
   steps, as a measured baseline.
 
 The headline ratio is against the reference's documented throughput with plasticity and state
-bookkeeping (~1.3 us per network-step on one core, spec sampling.md section 13).  The projected
+bookkeeping (~1.3 us per network-step on one core, docs/sampling.md, "Speed").  The projected
 wall times of the full Fig. 4 (syn_noise + syn_noise_sal, 240 runs) and Fig. 5 (plast_*, 240 runs)
 sweeps divide their network-step counts by the 120-run batch throughput.
 """
@@ -26,7 +26,7 @@ import numpy as np
 from spikealign.sampling import draw_problem, simulate_spikes, simulate_spikes_stepwise
 from spikealign.sampling.trainer import Schedule, train
 
-REFERENCE_US_PER_STEP = 1.3  # reference, with plasticity and state bookkeeping (spec 13)
+REFERENCE_US_PER_STEP = 1.3  # reference, with plasticity and state bookkeeping (docs/sampling.md, "Speed")
 REFERENCE_BARE_US_PER_STEP = 0.85
 FIG4_STEPS = 240 * (19_960 * 50_000 + 41 * 50_000_000)
 FIG5_STEPS = 240 * (149_925 * 50_000 + 76 * 50_000_000)
@@ -77,7 +77,7 @@ def run(quick: bool = False) -> dict:
         "unit": "network-steps/s",
         "baseline": {
             "what": "reference sal-code, ~1.3 us per network-step with plasticity and state bookkeeping on one core "
-            "(documented, spec sampling.md section 13)",
+            "(documented, docs/sampling.md, 'Speed')",
             "value": baseline,
         },
         "ratio": batch / baseline,

@@ -1,4 +1,4 @@
-"""Boltzmann targets, states from spikes, D_KL, STDP rulers and reference initialisation (spec 3-5.1)."""
+"""Boltzmann targets, states from spikes, D_KL, STDP rulers and reference initialisation (docs/sampling.md)."""
 
 import numpy as np
 import pytest
@@ -73,14 +73,14 @@ def test_states_from_spikes_half_open_window():
     assert q.sum() == pytest.approx(1.0) and q.size == 4
 
 
-def test_targets_and_initial_values_match_spec_check_values():
+def test_targets_and_initial_values_match_check_values():
     p = draw_problem(7, 4242, 4343, init_noise=0.2, stdp_noise=0.05)
     np.testing.assert_allclose(p.b_target, [0.5376, 0.8455, 0.3964, 0.3844, -0.6733, 0.5524, -0.9997], atol=5e-5)
     np.testing.assert_allclose(p.W_target[0, 1:4], [0.3900, 0.1316, -0.8272], atol=5e-5)
     assert np.array_equal(p.W_target, p.W_target.T) and np.all(np.diag(p.W_target) == 0)
     q = draw_problem(7, 4321, 9002)
     np.testing.assert_allclose(q.b_target, [0.5025, -0.5568, -0.1461, 0.1148, 0.9991, -0.9012, -0.9223], atol=5e-5)
-    # the RNG call order of spec 5.1, written out independently
+    # the RNG call order of docs/sampling.md, "Targets and initial values", written out independently
     t_rng, i_rng = np.random.default_rng(4242), np.random.default_rng(4343)
     M = np.triu(2 * t_rng.beta(1, 1, (7, 7)) - 1, 1)
     np.testing.assert_array_equal(p.W_target, M + M.T)
@@ -94,8 +94,8 @@ def test_targets_and_initial_values_match_spec_check_values():
         assert np.all(np.abs(g - 1) <= 0.075) and np.std(g) > 0.01
 
 
-def test_sweep_targets_match_spec_ranges():
-    """Spec 5.1: smallest state probability 4.4e-5 .. 1.6e-4, largest 0.05 .. 0.13, entropy 3.95 .. 4.27."""
+def test_sweep_targets_match_expected_ranges():
+    """Smallest state probability 4.4e-5 .. 1.6e-4, largest 0.05 .. 0.13, entropy 3.95 .. 4.27 (docs/sampling.md)."""
     lo, hi, ent = [], [], []
     for s in DISTR_SEEDS:
         p = draw_problem(7, s, 9002).p_target

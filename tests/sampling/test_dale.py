@@ -1,4 +1,7 @@
-"""Dale's-law E/I system (spec sampling.md §11): parameters, effective weights, NN-STDP, SAL field, figure."""
+"""Dale's-law E/I system: parameters, effective weights, NN-STDP, SAL field, figure.
+
+See docs/sampling.md, "Dale's-law E/I system".
+"""
 
 from __future__ import annotations
 
@@ -15,25 +18,25 @@ from spikealign.sampling import dale
 from spikealign.sweep import SerialExecutor, expand, run_sweep
 
 
-# --------------------------------------------------------------------------- parameters (§11.4 table)
-def test_noisy_parameters_match_spec_table():
+# --------------------------------------------------------------------------- parameters (the table of noisy parameters)
+def test_noisy_parameters_match_the_table():
     p = dale.noisy_parameters()
     got = (p.w_i1_e1, p.w_i2_e2, p.w_e2_i1, p.w_e1_i2, p.b_i1, p.b_i2)
-    table = (3.9479, 4.2320, -1.0426, -1.0985, -2.2544, -2.1838)  # spec §11.4, 4 decimals
+    table = (3.9479, 4.2320, -1.0426, -1.0985, -2.2544, -2.1838)  # docs/sampling.md table, 4 decimals
     np.testing.assert_allclose(got, table, atol=5e-5, rtol=0)
     assert (p.b_e1, p.b_e2) == (0.0, 0.0)
     # the six draws are rng.normal(loc, scale) in this order, bit for bit
     rng = np.random.default_rng(97)
     expected = [rng.normal(m, s) for m, s in ((4, 0.2), (4, 0.2), (-1, 0.1), (-1, 0.1), (-2, 0.2), (-2, 0.2))]
     assert list(got) == expected
-    # resulting offsets (spec: -0.8973 for e2<-e1 and -1.0613 for e1<-e2)
+    # resulting offsets (docs: -0.8973 for e2<-e1 and -1.0613 for e1<-e2)
     assert p.offset("e2_e1") == pytest.approx(-0.8973, abs=5e-5)
     assert p.offset("e1_e2") == pytest.approx(-1.0613, abs=5e-5)
     assert dale.noisy_parameters(98) != p
     assert dale.circuit_parameters("noise_free") == dale.EIParameters(4.0, 4.0, -1.0, -1.0, -2.0, -2.0, 0.0, 0.0)
 
 
-# --------------------------------------------------------------------------- effective weights (§11.2)
+# --------------------------------------------------------------------------- effective weights
 def test_effective_weight_formula_and_inverse():
     # noise-free: sigma(4 * 0.5 - 2) / 0.5 = 1, so the offset is exactly W(e2<-i1) = -1
     free = dale.circuit_parameters("noise_free")
@@ -73,7 +76,7 @@ def test_ei_network_layout():
         dale.ei_network(1.0, 1.0, p, zero=("e3_e1",))
 
 
-# --------------------------------------------------------------------------- nearest-neighbour STDP (§11.3)
+# --------------------------------------------------------------------------- nearest-neighbour STDP
 def _k(x, ap, am, tp, tm):
     return ap * math.exp(-x / tp) if x > 0 else (am * math.exp(x / tm) if x < 0 else 0.0)
 
@@ -108,7 +111,10 @@ def test_nn_stdp_hand_computed_three_neurons_asymmetric_window():
 
 
 def _nn_stdp_literal(spikes, n, ap, am, tp, tm):
-    """The rule of spec §11.3 written out literally: float times, 'previous spike' initialised to -1e10."""
+    """The nearest-neighbour rule of docs/sampling.md written out literally.
+
+    Float times, 'previous spike' initialised to -1e10.
+    """
     prev = [-1e10] * n
     S = np.zeros((n, n))
     for t, i in spikes:
@@ -154,7 +160,9 @@ def test_nn_stdp_bad_input():
 
 # --------------------------------------------------------------------------- simulation statistics
 def test_isolated_neuron_on_fraction_matches_renewal_formula():
-    """On-fraction (count x t_ref / T) of isolated neurons vs t_ref rho / (1 + t_ref rho) (spec §2.1).
+    """On-fraction (count x t_ref / T) of isolated neurons vs t_ref rho / (1 + t_ref rho).
+
+    The formula: docs/sampling.md, "Neurons that sample".
 
     Tolerance: the spike train is a renewal process with cycle C = t_ref + K, K ~ Geometric(rho) on
     {1, 2, ...}: mean mu = t_ref + 1/rho, variance s2 = (1 - rho) / rho^2.  For R independent runs of
@@ -173,7 +181,7 @@ def test_isolated_neuron_on_fraction_matches_renewal_formula():
     mu = t_ref + 1.0 / rho
     sd = t_ref * np.sqrt((1 - rho) / rho**2 / (R * T * mu**3))
     expected = dale.on_fraction_theory(bias, t_ref)
-    # the formula column of the spec §2.1 table (t_ref = 50)
+    # the formula column of the on-fraction table in docs/sampling.md (t_ref = 50)
     np.testing.assert_allclose(dale.on_fraction_theory(bias, 50), [0.2675, 0.4950, 0.7205, 0.8655], atol=5e-5)
     np.testing.assert_allclose(expected, t_ref * rho / (1 + t_ref * rho))
     assert np.all(np.abs(f - expected) <= 4 * sd + t_ref / T), (f, expected, sd)
@@ -206,6 +214,18 @@ def test_sal_field_antisymmetric_in_sign_around_effective_diagonal():
     se = dw.std(axis=1, ddof=1) / math.sqrt(R)
     for k, name in enumerate(points):
         assert predicted[name] * mean[k] > 3 * se[k], (name, mean[k], se[k])
+
+
+def test_measure_sal_progress_changes_no_number():
+    p = dale.noisy_parameters()
+    W, b = dale.ei_network(np.linspace(0.0, 2.0, 23), 1.0, p)
+    seeds = np.arange(23, dtype=np.uint64) + np.uint64(5)
+    S, counts = dale.measure_sal(W, b, 5_000, seeds)
+    done = []
+    S2, counts2 = dale.measure_sal(W, b, 5_000, seeds, progress=done.append)
+    assert sum(done) == 23 and len(done) >= 2
+    np.testing.assert_array_equal(S2, S)
+    np.testing.assert_array_equal(counts2, counts)
 
 
 def test_measure_sal_bad_input():
@@ -242,7 +262,7 @@ def test_configs_reject_bad_values():
         dale.circuit_parameters("other")
 
 
-def test_paper_profile_is_the_spec_grid():
+def test_paper_profile_is_the_paper_grid():
     fig = get_figure("dale")
     specs = {s.name: s for s in fig.sweeps("paper")}
     assert set(specs) == {"sal_noisy", "sal_noise_free", "eff_rate"}
@@ -272,9 +292,10 @@ def test_figure_draws_from_tiny_sweeps(tmp_path):
     np.testing.assert_array_equal(grid["w_e2_e1"], [0.0, 0.6, 1.2, 1.8])
     out = get_figure("dale").draw(results, tmp_path / "figures")
     names = {p.name for p in out.files}
-    for stem in ("dale_ppd_noised", "dale_ppd", "dale_eff_weight"):
-        for ext in ("png",):  # PNG only unless other formats are asked for
-            assert f"{stem}.{ext}" in names and (tmp_path / "figures" / f"{stem}.{ext}").stat().st_size > 0
+    assert set(dale.PANELS.values()) == {"dale_phase_plane_noisy", "dale_phase_plane_noise_free", "dale_rate_check"}
+    for stem in dale.PANELS.values():
+        assert f"{stem}.png" in names
+    assert all(p.parent == tmp_path / "figures" and p.stat().st_size > 0 for p in out.files)
     assert out.numbers["offset_e2_e1"] == pytest.approx(-0.8973, abs=5e-5)
     assert len(out.checks) == 5 and all(isinstance(c.met, bool) for c in out.checks)
     # strong asymmetry (|dW_eff| >= 0.3) already has the SAL sign in these short runs

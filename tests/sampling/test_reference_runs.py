@@ -1,4 +1,6 @@
-"""Learning curves against runs of the reference implementation (spec 14.6 d), statistically.
+"""Learning curves against runs of the reference implementation, statistically.
+
+Why only statistically: docs/sampling.md, "Differences from the reference".
 
 Check values: one run each of the reference's ``scripts/ssn/train_bm.py`` (sal-code d1c07c0, numba 0.68,
 numpy 2.4) on ``syn_noise_sal.yaml`` with init_noise 0.8, num_epochs 301, val_step 100, val_factor 20 and

@@ -1,4 +1,7 @@
-"""The neuron model of spec section 2: event-driven kernel, stepwise ground truth, fused kernel."""
+"""The neuron model: event-driven kernel, stepwise ground truth, fused kernel.
+
+See docs/sampling.md, "Neurons that sample".
+"""
 
 import numpy as np
 import pytest
@@ -42,7 +45,7 @@ def test_isolated_neuron_on_fraction(sim):
     sd = np.array([on_fraction_sd(r, T_REF, T) for r in rho])
     # 5 sd: a false failure has probability < 3e-6 per bias
     assert np.all(np.abs(measured - expected) < 5 * sd), (measured, expected, sd)
-    # the reference's measured values (spec 2.1, one run of the same length each): the difference of
+    # the reference's measured values (docs/sampling.md table, one run of the same length each): the difference of
     # two independent estimates has sd sqrt(2) sd
     reference = np.array([0.2655, 0.4948, 0.7192, 0.8653])
     assert np.all(np.abs(measured - reference) < 5 * np.sqrt(2) * sd + 5e-5)

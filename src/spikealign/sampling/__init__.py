@@ -1,7 +1,11 @@
-"""Spiking sampling networks (spec sampling.md): simulator, Boltzmann targets, STDP, wake-sleep + SAL trainer.
+"""Spiking sampling networks: simulator, Boltzmann targets, STDP, wake-sleep + SAL trainer (docs/sampling.md).
 
-Registration of the ``ssn`` experiment and of figures 4 and 5 lives in
-:mod:`spikealign.sampling.experiments`; the Dale's-law E/I system in :mod:`spikealign.sampling.dale`.
+Modules: ``simulator`` (the neurons), ``boltzmann`` (targets, states, D_KL), ``stdp`` (rulers and
+windows), ``trainer`` with its compiled ``trainer_kernels``, ``config``/``presets`` (the ``ssn``
+config and the reference's experiment types), ``plots``.  Registration of the ``ssn`` experiment and
+of figures 4 and 5 lives in :mod:`spikealign.sampling.experiments`.  The Dale's-law E/I system is
+the package :mod:`spikealign.sampling.dale`; importing it registers ``dale-sal`` and ``dale-rate``
+(in ``dale.experiments``) and the figure ``dale`` (in ``dale.figures``).
 """
 
 from .boltzmann import (

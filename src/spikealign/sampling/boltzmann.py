@@ -1,4 +1,6 @@
-"""Boltzmann targets by exact enumeration, binary states from spikes, and D_KL (spec sections 3-4).
+"""Boltzmann targets by exact enumeration, binary states from spikes, and D_KL.
+
+See docs/sampling.md, "Binary states and the Boltzmann target".
 
 State ordering everywhere: index ``i`` <-> binary expansion of ``i`` with neuron 0 as the most
 significant bit, i.e. (0,..,0), (0,..,0,1), ..., (1,..,1) (lexicographic order).
@@ -96,7 +98,7 @@ def _states(times, neurons, n, T, t_ref, dt):
 def states_from_spikes(
     times: np.ndarray, neurons: np.ndarray, n: int, n_steps: int, t_ref: int, sample_dt: int | None = None
 ) -> np.ndarray:
-    """Binary states (n_samples, n) at the sample steps s_m = m * sample_dt < n_steps (spec section 3).
+    """Binary states (n_samples, n) at the sample steps s_m = m * sample_dt < n_steps.
 
     z_k(s) = 1 iff neuron k has a spike t_sp with s - t_ref <= t_sp < s.  ``sample_dt`` defaults to
     t_ref // 2 (25 for t_ref = 50).  ``times`` must be sorted; ``neurons`` are 0-based.

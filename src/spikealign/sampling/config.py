@@ -16,7 +16,7 @@ Our config (``kind: ssn``)::
 
 The reference format (``scripts/ssn/*.yaml``: keys ``dim``, ``seed: {distr, init, sim}``,
 ``sim_params``, ``stdp: {ws, sal}``, ...) is recognised by :func:`detect_reference` and converted
-by :func:`from_reference`, reproducing the reference's reading of it (spec 5.2, section 7):
+by :func:`from_reference`, reproducing the reference's reading of it (docs/sampling.md, "Experiment types and sweeps"):
 the STDP time constant is ``stdp.ws.tau_minus`` for both halves, SAL amplitudes and noise come
 from the ``ws`` section, ``sim_params.num_last_spikes`` is ignored.
 """

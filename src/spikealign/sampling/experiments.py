@@ -1,7 +1,7 @@
 """Registration of the sampling experiments (``ssn``) and figures (fig4, fig5).
 
 ``ssn`` trains fully connected spiking sampling networks toward Boltzmann targets with wake-sleep
-STDP and optional SAL (spec sampling.md section 5); many runs with the same schedule are trained
+STDP and optional SAL (docs/sampling.md, "Wake-sleep learning with SAL"); many runs with the same schedule are trained
 in one compiled, batched call (``run_batch``).  Reference YAML files (``scripts/ssn/*.yaml``) are
 accepted unchanged.
 """
@@ -29,7 +29,10 @@ MAX_BATCH = 240
 
 # --------------------------------------------------------------------------- runs
 def problem_of(cfg: SSNConfig) -> Problem:
-    """Targets, initial values and gains of a config (reference RNG order, spec 5.1)."""
+    """Targets, initial values and gains of a config.
+
+    Reference RNG order: docs/sampling.md, "Targets and initial values".
+    """
     return draw_problem(
         cfg.dim,
         cfg.target.seed,
@@ -116,14 +119,21 @@ def run_batch(configs: list[SSNConfig], ctxs: list[RunContext]) -> list[dict[str
             for r, k in enumerate(idx):
                 ctxs[k].save_checkpoint(st.run_state(r))
 
-        state = train([problems[k] for k in idx], schedule_of(cfgs[0]), lr, clip, None, state=state, on_record=save)
+        schedule = schedule_of(cfgs[0])
+        desc = f"ssn x{len(idx)}" if len(idx) > 1 else "ssn"
+        bar = ctxs[idx[0]].progress(total=schedule.num_epochs - state.iteration, desc=desc, unit="cycle")
+        try:
+            state = train([problems[k] for k in idx], schedule, lr, clip, None, state=state, on_record=save,
+                          on_progress=bar.update)  # fmt: skip
+        finally:
+            bar.close()
         for r, k in enumerate(idx):
             summaries[k] = _finish(configs[k], ctxs[k], problems[k], state, r)
     return summaries
 
 
 def run(config: SSNConfig, ctx: RunContext) -> dict[str, Any]:
-    """Train one network (spec 5); writes ``records.npz``, a diagnostic figure and checkpoints."""
+    """Train one network; writes ``records.npz``, a diagnostic figure and checkpoints."""
     return run_batch([config], [ctx])[0]
 
 
@@ -174,6 +184,55 @@ def _median_final(d: dict[str, Any], key: str) -> float:
     return float(np.median(v))
 
 
+def _common_checks(numbers: dict[str, float], top: float) -> list[Check]:
+    """Checks of both figures: SAL lowers the asymmetry and D_KL at the top noise level."""
+    ratio = numbers["asym_ratio_nosal_over_sal"]
+    return [
+        Check(
+            f"SAL lowers Var(W - W^T) by orders of magnitude (noise {top})",
+            ratio >= 100,
+            f"median final asymmetry {numbers['nosal_final_asym']:.3g} without SAL vs {numbers['sal_final_asym']:.3g} "
+            f"with SAL (ratio {ratio:.3g}, expected >= 100)",
+        ),
+        Check(
+            "SAL ends with a lower D_KL than no SAL at the top noise level",
+            numbers["sal_final_dkl"] < numbers["nosal_final_dkl"],
+            f"median final D_KL {numbers['sal_final_dkl']:.4g} with SAL vs {numbers['nosal_final_dkl']:.4g} without",
+        ),
+        Check(
+            "with SAL the final D_KL is close to the noise-free baseline (within a factor 2)",
+            numbers["sal_final_dkl"] <= 2 * numbers["baseline_final_dkl"],
+            f"{numbers['sal_final_dkl']:.4g} vs baseline {numbers['baseline_final_dkl']:.4g}",
+        ),
+    ]
+
+
+def _fig4_checks(nosal: dict[float, dict[str, Any]]) -> list[Check]:
+    """Exact facts of Fig. 4: the baseline stays symmetric; without SAL the asymmetry is frozen."""
+    base_asym = nosal[0.0]["asym"]
+    checks = [Check("the noise-free baseline stays exactly symmetric", bool(np.all(base_asym == 0)),
+                    f"max Var(W - W^T) over runs and records: {float(np.max(base_asym)):.3g}")]  # fmt: skip
+    # without SAL and plasticity noise W - W^T changes only where clipping acts: compare the first and
+    # last records of every run whose recorded weights never reached the clip
+    rel = []
+    for lv, v in nosal.items():
+        a = v["asym"]
+        rel += [float(abs(a[k, -1] - a[k, 0]) / a[k, 0]) for k in range(a.shape[0]) if lv > 0 and not v["clipped"][k]]
+    worst = max(rel) if rel else float("nan")
+    checks.append(Check("without SAL (and without plasticity noise) the asymmetry never changes",
+                        bool(rel) and worst < 1e-6,
+                        f"largest relative change first -> last record {worst:.3g} over {len(rel)} runs whose "
+                        "weights never reached the clip (clipped runs excluded)"))  # fmt: skip
+    return checks
+
+
+def _fig5_checks(numbers: dict[str, float], nosal: dict[float, dict[str, Any]], top: float) -> list[Check]:
+    base = _median_final(nosal[0.0], "asym")
+    grow = numbers["nosal_final_asym"] > base
+    return [Check("without SAL, plasticity noise increases the asymmetry", grow,
+                  f"{numbers['nosal_final_asym']:.3g} at noise {top} vs {base:.3g} at 0")]  # fmt: skip
+
+
 def _draw(fig: str, results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     from .plots import plot_noise_figure
 
@@ -208,48 +267,8 @@ def _draw(fig: str, results: dict[str, SweepResult], out_dir: Path) -> FigureOut
         "sal_final_asym": _median_final(sal[top], "asym"),
         "top_noise_level": float(top),
     }
-    ratio = numbers["nosal_final_asym"] / max(numbers["sal_final_asym"], 1e-300)
-    numbers["asym_ratio_nosal_over_sal"] = ratio
-    checks = [
-        Check(
-            f"SAL lowers Var(W - W^T) by orders of magnitude (noise {top})",
-            ratio >= 100,
-            f"median final asymmetry {numbers['nosal_final_asym']:.3g} without SAL vs {numbers['sal_final_asym']:.3g} "
-            f"with SAL (ratio {ratio:.3g}, expected >= 100)",
-        ),
-        Check(
-            "SAL ends with a lower D_KL than no SAL at the top noise level",
-            numbers["sal_final_dkl"] < numbers["nosal_final_dkl"],
-            f"median final D_KL {numbers['sal_final_dkl']:.4g} with SAL vs {numbers['nosal_final_dkl']:.4g} without",
-        ),
-        Check(
-            "with SAL the final D_KL is close to the noise-free baseline (within a factor 2)",
-            numbers["sal_final_dkl"] <= 2 * numbers["baseline_final_dkl"],
-            f"{numbers['sal_final_dkl']:.4g} vs baseline {numbers['baseline_final_dkl']:.4g}",
-        ),
-    ]
-    if syn:
-        base_asym = nosal[0.0]["asym"]
-        checks.append(Check("the noise-free baseline stays exactly symmetric", bool(np.all(base_asym == 0)),
-                            f"max Var(W - W^T) over runs and records: {float(np.max(base_asym)):.3g}"))  # fmt: skip
-        # without SAL and plasticity noise W - W^T changes only where clipping acts: compare the first and
-        # last records of every run whose recorded weights never reached the clip
-        rel = []
-        for lv, v in nosal.items():
-            a = v["asym"]
-            rel += [
-                float(abs(a[k, -1] - a[k, 0]) / a[k, 0]) for k in range(a.shape[0]) if lv > 0 and not v["clipped"][k]
-            ]
-        worst = max(rel) if rel else float("nan")
-        checks.append(Check("without SAL (and without plasticity noise) the asymmetry never changes",
-                            bool(rel) and worst < 1e-6,
-                            f"largest relative change first -> last record {worst:.3g} over {len(rel)} runs whose "
-                            "weights never reached the clip (clipped runs excluded)"))  # fmt: skip
-    else:
-        grow = numbers["nosal_final_asym"] > _median_final(nosal[0.0], "asym")
-        checks.append(Check("without SAL, plasticity noise increases the asymmetry", grow,
-                            f"{numbers['nosal_final_asym']:.3g} at noise {top} vs "
-                            f"{_median_final(nosal[0.0], 'asym'):.3g} at 0"))  # fmt: skip
+    numbers["asym_ratio_nosal_over_sal"] = numbers["nosal_final_asym"] / max(numbers["sal_final_asym"], 1e-300)
+    checks = _common_checks(numbers, top) + (_fig4_checks(nosal) if syn else _fig5_checks(numbers, nosal, top))
     return FigureOutput(files=files, numbers=numbers, checks=checks)
 
 

@@ -1,4 +1,6 @@
-"""The reference's four experiment types, its minimal example, and their sweep grids (spec 6).
+"""The reference's four experiment types, its minimal example, and their sweep grids.
+
+See docs/sampling.md, "Experiment types and sweeps".
 
 ``PRESETS[name]`` is our ``ssn`` config mapping equal to the reference's ``scripts/ssn/<name>``
 YAML (converted as :func:`spikealign.sampling.config.from_reference` does).  ``paper_sweep(name)``
@@ -17,7 +19,6 @@ DISTR_SEEDS = [4321, 4322, 4323, 4324, 4235]  # 4235 (sic) is what the reference
 INIT_SEEDS = [9002, 9003, 9004, 9005]
 SYN_NOISE_LEVELS = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
 PLAST_NOISE_LEVELS = [0.0, 0.01, 0.02, 0.03, 0.04, 0.05]
-SIM_SEED = 7654
 
 
 def _base(**over: Any) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def preset(name: str) -> dict[str, Any]:
 
 
 def paper_sweep(name: str, levels: list[float] | None = None) -> SweepSpec:
-    """The reference's 120-run sweep of experiment type ``name`` (spec 6.2)."""
+    """The reference's 120-run sweep of experiment type ``name``."""
     base = preset(name)
     base["diagnostic_figure"] = False
     noise = levels if levels is not None else (SYN_NOISE_LEVELS if name.startswith("syn") else PLAST_NOISE_LEVELS)

@@ -1,4 +1,4 @@
-"""Batched, seeded simulator of the escape-noise sampling neurons (spec sampling.md section 2).
+"""Batched, seeded simulator of the escape-noise sampling neurons (see docs/sampling.md, "Neurons that sample").
 
 Model (discrete time, steps t = 0 .. T-1, weights ``W[post, pre]``)::
 
@@ -27,7 +27,8 @@ Two implementations of the same process are provided:
 
 Random numbers: each replica has its own xoshiro256** stream seeded from one uint64 seed through
 splitmix64, so results are bitwise reproducible for the same seeds on any machine, independent of
-the number of threads.  (The reference's spike trains are not reproducible; see spec 2.2.)
+the number of threads.  (The reference's spike trains are not reproducible; see docs/sampling.md,
+"Differences from the reference".)
 
 The event-driven algorithm assumes ``tau_syn <= t_ref + 1`` (a neuron's PSP has ended before it
 can spike again), which holds for every configuration of the paper (tau_syn = t_ref).
@@ -41,6 +42,7 @@ import numba as nb
 import numpy as np
 
 from ..errors import UserError
+from .stdp import window_at
 
 NEVER = np.int64(2**62)  # "no event": later than any phase end
 
@@ -110,20 +112,6 @@ def _draw_next(start: np.int64, lam: float, s: np.ndarray) -> np.int64:
     return start + np.int64(g)
 
 
-@nb.njit(cache=True, inline="always")
-def _stdp_kernel(kind: np.int64, x: float, ap: float, am: float, taup: float, taum: float) -> float:
-    """STDP window K(x), x = t_post - t_pre; 0 at x = 0. kind 0 = triangular, 1 = exponential."""
-    if x > 0.0:
-        if kind == 0:
-            return ap * (1.0 - x / taup) if x < taup else 0.0
-        return ap * np.exp(-x / taup)
-    if x < 0.0:
-        if kind == 0:
-            return am * (1.0 + x / taum) if -x < taum else 0.0
-        return am * np.exp(x / taum)
-    return 0.0
-
-
 TABLE_MAX_N = 10
 
 
@@ -167,7 +155,7 @@ def _event_phase(
 
         Records spikes into ``rec_times``/``rec_ids`` when those have non-zero length; adds spike counts
         to ``counts``; for each STDP ruler k (``kinds.size`` of them; ``rulers[k]`` = A+, A-, tau+, tau-,
-    each (N, N)) adds the pair-based sums of spec 5.3
+    each (N, N)) adds the pair-based sums (docs/sampling.md, "STDP rulers")
         with depth 1 (last spike of each neuron) to ``S[k]``; when ``hist`` is non-empty adds the binary
         state at the sample steps 0, sample_dt, 2 sample_dt, ... (< T) to ``hist`` (state index with
         neuron 0 as most significant bit; z_k(s) = 1 iff k spiked in [s - t_ref, s - 1]).
@@ -250,8 +238,8 @@ def _event_phase(
                         d = float(t - last[j])
                         for k in range(n_rulers):
                             rk = rulers[k]
-                            S[k, i, j] += _stdp_kernel(kinds[k], d, rk[0, i, j], rk[1, i, j], rk[2, i, j], rk[3, i, j])
-                            S[k, j, i] += _stdp_kernel(kinds[k], -d, rk[0, j, i], rk[1, j, i], rk[2, j, i], rk[3, j, i])
+                            S[k, i, j] += window_at(kinds[k], d, rk[0, i, j], rk[1, i, j], rk[2, i, j], rk[3, i, j])
+                            S[k, j, i] += window_at(kinds[k], -d, rk[0, j, i], rk[1, j, i], rk[2, j, i], rk[3, j, i])
                 last[i] = t
                 counts[i] += 1
                 if record:
@@ -325,52 +313,6 @@ def _simulate_batch_stepwise(W, b, T, t_ref, tau_syn, rng, times, ids, nspk):
                     ids[r, n] = i
                     n += 1
         nspk[r] = n
-
-
-# kernels of the trainer live here too: numba's cache only notices changes to a kernel's own file
-@nb.njit(cache=True, parallel=True)
-def _train_iterations(W, b, rng, n_iters, T, t_ref, tau_syn, C, m, kinds, rulers, lr, clip, hist, sample_dt):
-    """n_iters wake-sleep cycles for each run r (prange), in place on W, b, rng; hist (R, 2^N or 0)."""
-    R, N = b.shape
-    n_rulers = kinds.size
-    rec_t = np.zeros(0, dtype=np.int32)
-    rec_i = np.zeros(0, dtype=np.int16)
-    for r in nb.prange(R):
-        counts = np.zeros(N, dtype=np.int64)
-        S = np.zeros((n_rulers, N, N))
-        Wr = W[r]
-        br = b[r]
-        for _ in range(n_iters):
-            counts[:] = 0
-            S[:] = 0.0
-            _event_phase(
-                Wr, br, T, t_ref, tau_syn, rng[r], rec_t, rec_i, counts, kinds,
-                rulers[r], S, hist[r], sample_dt,
-            )  # fmt: skip
-            norm = t_ref / T
-            for i in range(N):
-                br[i] = br[i] + lr[r, 0] * (m[r, i] - counts[i] * norm)
-            for i in range(N):
-                for j in range(N):
-                    Wr[i, j] = Wr[i, j] + lr[r, 1] * (C[r, i, j] - S[0, i, j] * norm)
-            if n_rulers > 1:
-                for i in range(N):
-                    for j in range(N):
-                        Wr[i, j] = Wr[i, j] + lr[r, 2] * (S[1, i, j] * norm)
-            for i in range(N):
-                br[i] = min(max(br[i], -clip[r, 1]), clip[r, 1])
-                for j in range(N):
-                    Wr[i, j] = min(max(Wr[i, j], -clip[r, 0]), clip[r, 0])
-
-
-@nb.njit(cache=True, parallel=True)
-def _phase_stats(W, b, T, t_ref, tau_syn, rng, kinds, rulers, counts, S, hist, sample_dt):
-    R = b.shape[0]
-    rec_t = np.zeros(0, dtype=np.int32)
-    rec_i = np.zeros(0, dtype=np.int16)
-    for r in nb.prange(R):
-        _event_phase(W[r], b[r], T, t_ref, tau_syn, rng[r], rec_t, rec_i, counts[r], kinds, rulers[r], S[r], hist[r],
-                     sample_dt)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- public API
@@ -467,7 +409,7 @@ def simulate_spikes(
     seeds: np.ndarray,
     chunk: int = 64,
 ) -> SpikeTrains:
-    """Simulate R independent free-running networks of spec section 2 (exact event-driven kernel).
+    """Simulate R independent free-running networks (exact event-driven kernel).
 
     Parameters
     ----------

@@ -1,4 +1,6 @@
-"""Pair-based STDP with per-synapse amplitudes: the wake-sleep (WS) and SAL "rulers" (spec 5.2-5.3).
+"""Pair-based STDP with per-synapse amplitudes: the wake-sleep (WS) and SAL "rulers".
+
+See docs/sampling.md, "STDP rulers".
 
 A ruler holds four (N, N) matrices indexed (post i, pre j): A+ and A- (amplitudes of the causal and
 anti-causal halves) and tau+ and tau- (time constants), plus a kernel:
@@ -9,7 +11,7 @@ anti-causal halves) and tau+ and tau- (time constants), plus a kernel:
 with x = t_post - t_pre and K(0) = 0.  The WS ruler has A+ = A- = a (gain a_ij ~ 1 + eta); the SAL
 ruler has A+ = -a', A- = +a' (causal pairs depress, anti-causal pairs potentiate).
 
-Accumulation (spec 5.3): walking the spikes in time order, a spike of i at t pairs with the stored
+Accumulation: walking the spikes in time order, a spike of i at t pairs with the stored
 spike times s of every other neuron j (Delta = t - s >= 0):
 ``S[i, j] += K(+Delta; ij)`` and ``S[j, i] += K(-Delta; ji)``; then t is pushed into i's store of
 depth L.  The caller normalises: S_hat = S t_ref / T.
@@ -23,11 +25,27 @@ import numba as nb
 import numpy as np
 
 from ..errors import UserError
-from .simulator import _stdp_kernel
+from ..spiking.stdp import exp_window_at
 
 KERNELS = {"triangular": 0, "exponential": 1}
+TRIANGULAR = KERNELS["triangular"]
 
-__all__ = ["KERNELS", "Ruler", "gain_matrix", "pairbased_stdp", "sal_ruler", "ws_ruler"]
+__all__ = ["KERNELS", "Ruler", "gain_matrix", "pairbased_stdp", "sal_ruler", "window_at", "ws_ruler"]
+
+
+@nb.njit(cache=True, inline="always")
+def window_at(kind: np.int64, x: float, ap: float, am: float, taup: float, taum: float) -> float:
+    """STDP window K(x) of kernel ``kind`` (:data:`KERNELS`), x = t_post - t_pre; 0 at x = 0.
+
+    The exponential kernel is the shared :func:`spikealign.spiking.stdp.exp_window_at`.
+    """
+    if kind != TRIANGULAR:
+        return exp_window_at(x, ap, am, taup, taum)
+    if x > 0.0:
+        return ap * (1.0 - x / taup) if x < taup else 0.0
+    if x < 0.0:
+        return am * (1.0 + x / taum) if -x < taum else 0.0
+    return 0.0
 
 
 @dataclass
@@ -61,7 +79,7 @@ class Ruler:
 
 
 def gain_matrix(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
-    """Per-synapse gains as the reference assigns them (spec 5.2).
+    """Per-synapse gains as the reference assigns them.
 
     The forward matrix fills the strict upper triangle (j > i); the backward matrix then fills
     ``tril_indices(k=1)`` (j <= i + 1), overwriting the first super-diagonal.
@@ -106,15 +124,15 @@ def _pairbased(times, neurons, n, depth, kind, ap, am, taup, taum):
                 if s <= -(2**62):
                     continue
                 d = float(t - s)
-                S[i, j] += _stdp_kernel(kind, d, ap[i, j], am[i, j], taup[i, j], taum[i, j])
-                S[j, i] += _stdp_kernel(kind, -d, ap[j, i], am[j, i], taup[j, i], taum[j, i])
+                S[i, j] += window_at(kind, d, ap[i, j], am[i, j], taup[i, j], taum[i, j])
+                S[j, i] += window_at(kind, -d, ap[j, i], am[j, i], taup[j, i], taum[j, i])
         store[i, pos[i]] = t
         pos[i] = (pos[i] + 1) % depth
     return S
 
 
 def pairbased_stdp(times: np.ndarray, neurons: np.ndarray, n: int, ruler: Ruler, depth: int = 1) -> np.ndarray:
-    """Raw pair-based STDP sums S (N, N) of a spike train (spec 5.3); normalise with t_ref / T.
+    """Raw pair-based STDP sums S (N, N) of a spike train; normalise with t_ref / T.
 
     Parameters
     ----------

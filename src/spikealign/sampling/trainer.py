@@ -1,6 +1,8 @@
-"""Wake-sleep training of spiking sampling networks toward Boltzmann targets, with SAL (spec section 5).
+"""Wake-sleep training of spiking sampling networks toward Boltzmann targets, with SAL.
 
-One wake-sleep cycle (spec 5.4) for each run, given W, b and the phase length T:
+See docs/sampling.md, "Wake-sleep learning with SAL".
+
+One wake-sleep cycle for each run, given W, b and the phase length T:
 
 1. simulate the free network for T steps (the sleep phase; no state carried over);
 2. r_hat = spike counts t_ref / T, S_WS = WS-ruler sums t_ref / T, S_SAL = SAL-ruler sums t_ref / T
@@ -26,8 +28,9 @@ import numpy as np
 
 from ..errors import UserError
 from .boltzmann import MAX_EXACT_DIM, boltzmann_distribution, kl_divergence
-from .simulator import _phase_stats, _train_iterations, seed_states
+from .simulator import seed_states
 from .stdp import KERNELS, gain_matrix
+from .trainer_kernels import phase_stats_kernel, train_iterations_kernel
 
 __all__ = [
     "Problem",
@@ -49,7 +52,8 @@ def symmetrize_upper(M: np.ndarray) -> np.ndarray:
 
 
 def truncated_normal(rng: np.random.Generator, scale: float, shape: tuple[int, int]) -> np.ndarray:
-    """N(0, scale^2) truncated to [-1.5 scale, 1.5 scale], drawn as the reference does (spec 5.1).
+    """N(0, scale^2) truncated to [-1.5 scale, 1.5 scale], drawn as the reference does
+    (docs/sampling.md, "Targets and initial values").
 
     Draw prod(shape) values with ``rng.normal``; while any lies outside the interval, redraw exactly
     those with one call of size = their number.  Bitwise equal to the reference for the same state.
@@ -76,7 +80,7 @@ def asymmetry(W: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Problem:
-    """Target, initial parameters and plasticity gains of one run (spec 5.1)."""
+    """Target, initial parameters and plasticity gains of one run."""
 
     W_target: np.ndarray
     b_target: np.ndarray
@@ -159,12 +163,6 @@ class Schedule:
     def is_validation(self, it: int) -> bool:
         return self.val_step != 1 and it % self.val_step == 0
 
-    @property
-    def record_iterations(self) -> np.ndarray:
-        if self.val_step == 1:
-            return np.zeros(0, dtype=np.int64)
-        return np.arange(0, self.num_epochs, self.val_step)
-
 
 @dataclass
 class TrainState:
@@ -217,7 +215,7 @@ def phase_statistics(
     """Sleep-phase statistics of R networks from the fused kernel used by the trainer (no update).
 
     Returns raw (unnormalised) ``counts`` (R, N) spike counts, ``S`` (R, K, N, N) pair-based STDP sums of
-    the K rulers (depth 1, spec 5.3), and ``hist`` (R, 2^N) state counts at the sample steps
+    the K rulers (depth 1, docs/sampling.md, "STDP rulers"), and ``hist`` (R, 2^N) state counts at the sample steps
     0, sample_dt, ... (default t_ref // 2).  With the same seeds the spike trains are those of
     :func:`~spikealign.sampling.simulator.simulate_spikes`.
     """
@@ -235,11 +233,41 @@ def phase_statistics(
     hist = np.zeros((R, 2**N), dtype=np.int64)
     dt = np.int64(sample_dt if sample_dt is not None else max(1, t_ref // 2))
     rng = seed_states(np.asarray(seeds, dtype=np.uint64).reshape(R))
-    _phase_stats(W, b, np.int64(n_steps), np.int64(t_ref), np.int64(tau_syn), rng, kinds, rul, counts, S, hist, dt)
+    phase_stats_kernel(
+        W, b, np.int64(n_steps), np.int64(t_ref), np.int64(tau_syn), rng, kinds, rul, counts, S, hist, dt
+    )
     return {"counts": counts, "S": S, "hist": hist}
 
 
+#: about this many progress updates per call of :func:`train` when ``on_progress`` is given
+PROGRESS_UPDATES = 100
 RECORD_KEYS = ("iterations", "dkls", "all_distr", "all_weights", "all_biases", "all_asym")
+
+
+def _rulers(problems: list[Problem], schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel kinds (2,) and rulers (R, 2, 4, N, N): WS (A+ = A- = gains) and SAL (A+ = -gains, A- = gains)."""
+    R, N = len(problems), problems[0].W_init.shape[0]
+    rulers = np.empty((R, 2, 4, N, N))
+    for r, p in enumerate(problems):
+        rulers[r, 0, 0] = p.gains_ws
+        rulers[r, 0, 1] = p.gains_ws
+        rulers[r, 1, 0] = -p.gains_sal
+        rulers[r, 1, 1] = p.gains_sal
+    rulers[:, :, 2:] = float(schedule.stdp_tau)
+    return np.full(2, KERNELS[schedule.kernel], dtype=np.int64), rulers
+
+
+def _record(state: TrainState, it: int, hist: np.ndarray, ptarget: np.ndarray) -> None:
+    """Append the validation record of iteration ``it`` (q from the state counts ``hist``)."""
+    R = hist.shape[0]
+    q = hist / hist.sum(axis=1, keepdims=True)
+    rec = state.records
+    rec["iterations"].append(np.full(R, it, dtype=np.int64))
+    rec["dkls"].append(np.array([kl_divergence(ptarget[r], q[r]) for r in range(R)]))
+    rec["all_distr"].append(q)
+    rec["all_weights"].append(state.W.copy())
+    rec["all_biases"].append(state.b.copy())
+    rec["all_asym"].append(asymmetry(state.W))
 
 
 def train(
@@ -252,8 +280,9 @@ def train(
     state: TrainState | None = None,
     on_record: Callable[[TrainState], None] | None = None,
     stop_after: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> TrainState:
-    """Train a batch of runs with the same schedule (spec 5.4-5.6).
+    """Train a batch of runs with the same schedule (docs/sampling.md, "Wake-sleep learning with SAL").
 
     Parameters
     ----------
@@ -264,6 +293,9 @@ def train(
     state : continue from this state (a checkpoint) instead of the initial values.
     on_record : called with the state after each validation record (for checkpoints).
     stop_after : stop once this many iterations are done in total (for tests of resuming).
+    on_progress : called with the number of iterations done by each compiled call (e.g. a bar's
+        ``update``); the training calls then do at most 1/PROGRESS_UPDATES of the cycles each (the
+        kernel works in place, so the cut does not change any number).
 
     Returns
     -------
@@ -276,52 +308,36 @@ def train(
     lr = np.ascontiguousarray(np.broadcast_to(np.asarray(lr, dtype=np.float64), (R, 3)))
     clip = np.ascontiguousarray(np.broadcast_to(np.asarray(clip, dtype=np.float64), (R, 2)))
     if state is None:
-        state = TrainState(
-            np.stack([p.W_init for p in problems]).astype(np.float64),
-            np.stack([p.b_init for p in problems]).astype(np.float64),
-            seed_states(seeds),
-            0,
-            {k: [] for k in RECORD_KEYS},
-        )
+        W0 = np.stack([p.W_init for p in problems]).astype(np.float64)
+        b0 = np.stack([p.b_init for p in problems]).astype(np.float64)
+        state = TrainState(W0, b0, seed_states(seeds), 0, {k: [] for k in RECORD_KEYS})
     C = np.stack([p.C_target for p in problems])
     m = np.stack([p.m_target for p in problems])
     ptarget = np.stack([p.p_target for p in problems])
-    tau = float(schedule.stdp_tau)
-    rulers = np.empty((R, 2, 4, N, N))
-    for r, p in enumerate(problems):
-        rulers[r, 0, 0] = p.gains_ws
-        rulers[r, 0, 1] = p.gains_ws
-        rulers[r, 1, 0] = -p.gains_sal
-        rulers[r, 1, 1] = p.gains_sal
-    rulers[:, :, 2:] = tau
-    kinds = np.full(2, KERNELS[schedule.kernel], dtype=np.int64)
+    kinds, rulers = _rulers(problems, schedule)
     args = (np.int64(schedule.t_ref), np.int64(schedule.tau_syn), C, m, kinds, rulers, lr, clip)
     no_hist = np.zeros((R, 0), dtype=np.int64)
     sample_dt = np.int64(max(1, schedule.t_ref // 2))
     end = schedule.num_epochs if stop_after is None else min(schedule.num_epochs, stop_after)
+    piece = max(1, -(-(end - state.iteration) // PROGRESS_UPDATES)) if on_progress is not None else end
     while state.iteration < end:
         it = state.iteration
         if schedule.is_validation(it):
-            T = schedule.T * schedule.val_factor
             hist = np.zeros((R, 2**N), dtype=np.int64)
-            _train_iterations(state.W, state.b, state.rng, 1, np.int64(T), *args, hist, sample_dt)
-            q = hist / hist.sum(axis=1, keepdims=True)
-            rec = state.records
-            rec["iterations"].append(np.full(R, it, dtype=np.int64))
-            rec["dkls"].append(np.array([kl_divergence(ptarget[r], q[r]) for r in range(R)]))
-            rec["all_distr"].append(q)
-            rec["all_weights"].append(state.W.copy())
-            rec["all_biases"].append(state.b.copy())
-            rec["all_asym"].append(asymmetry(state.W))
+            T = np.int64(schedule.T * schedule.val_factor)
+            train_iterations_kernel(state.W, state.b, state.rng, 1, T, *args, hist, sample_dt)
+            _record(state, it, hist, ptarget)
             state.iteration = it + 1
             if on_record is not None:
                 on_record(state)
         else:
-            n = end - it
+            n = min(end - it, piece)
             if schedule.val_step != 1:
                 n = min(n, schedule.val_step - it % schedule.val_step)
-            _train_iterations(state.W, state.b, state.rng, n, np.int64(schedule.T), *args, no_hist, sample_dt)
+            train_iterations_kernel(state.W, state.b, state.rng, n, np.int64(schedule.T), *args, no_hist, sample_dt)
             state.iteration = it + n
+        if on_progress is not None:
+            on_progress(state.iteration - it)
     return state
 
 
