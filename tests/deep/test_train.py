@@ -65,7 +65,8 @@ def test_model_shapes_for_both_image_sizes():
         assert out.shape == (4, 10)
         torch.testing.assert_close(out.sum(1), torch.ones(4))  # faithful: probabilities
         assert net.fc1.weight.shape == (384, flat_features(s)) and net.fc1.feedback.shape == net.fc1.weight.shape
-    assert not hasattr(ConvNet(1, 28, get_method("bp")).fc1, "feedback")
+    bp_fc1 = ConvNet(1, 28, get_method("bp")).fc1
+    assert bp_fc1.feedback is None and "feedback" not in bp_fc1.state_dict()
     net = ConvNet(1, 28, get_method("bp_w_fa"), softmax_output=False)
     assert net.conv2.kind == "fa" and net.fc1.kind == "bp"
 

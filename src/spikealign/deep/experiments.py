@@ -4,24 +4,21 @@
 :class:`~spikealign.deep.train.DeepConfig`) or the reference's ``exp_settings.yaml``
 (:func:`detect_reference` / :func:`from_reference`, options ``section``, ``dataset``, ``n_epochs``).
 
-Fig. 8: test accuracy and FC alignment angles against epoch for every registered method (the
-list is read from the method registry when ``sweeps(profile)`` is called, so methods that the
-spiking-estimator module registers are included).
+Fig. 8: test accuracy and FC alignment angles against epoch for every method of the table in
+:mod:`spikealign.deep.methods` marked ``in_fig8`` (all but ``brsf``).
 
 * quick: the bundled MNIST 5k subset (4,000 train / 1,000 test), 6 epochs, one seed, faithful
   mode; about 40 s per baseline method on 2 CPU cores.
 * paper: 100 epochs on MNIST, Fashion-MNIST, CIFAR-10 and SVHN (the data must be present, see
   :mod:`spikealign.deep.data`); one seed; meant for a GPU or a cluster.
 
-Estimator methods get their settings for a profile from the optional hook
-``spikealign.deep.estimators.profile_settings(estimator_name, profile) -> dict`` when it exists;
-otherwise the quick profile uses the small :data:`QUICK_ESTIMATOR_FALLBACK` settings (if the
-estimator accepts them) and the paper profile the estimator's defaults.
+Estimator methods get their settings for a profile from
+``spikealign.deep.estimators.profile_settings(estimator_name, profile)``: the estimator class's
+``quick_settings`` for the quick profile, its defaults for the paper profile.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -127,46 +124,24 @@ EXPERIMENT = register_experiment(
 
 
 # --------------------------------------------------------------------------- Fig. 8
-def _all_methods() -> list[str]:
-    try:  # the estimator package registers its methods on import
-        importlib.import_module("spikealign.deep.estimators")
-    except ImportError:
-        pass
-    return method_names()
-
-
-#: fallback quick-profile settings for estimators when the estimator package offers no ``profile_settings``
-QUICK_ESTIMATOR_FALLBACK: dict[str, dict[str, Any]] = {
-    "sal": {"n_iterations": 2, "batch_size": 8},
-    "rdd": {"rdd_time": 3.0},
-    "stdwi": {"seconds": 2.0},
-}
+def fig8_methods() -> list[str]:
+    """The methods Fig. 8 trains: every method of the table with ``in_fig8``."""
+    return [m for m in method_names() if get_method(m).in_fig8]
 
 
 def _estimator_settings(method: str, profile: str) -> dict[str, Any]:
-    """Settings of ``method``'s estimator for ``profile``: the estimator package's
-    ``profile_settings(name, profile)`` when it exists; else, for ``quick``, a small fallback kept only
-    if the estimator's ``validate_settings`` accepts it; else ``{}`` (the estimator's defaults)."""
+    """Settings of ``method``'s estimator for ``profile`` (``{}`` for methods without one)."""
     est = get_method(method).estimator
     if est is None:
         return {}
-    module = importlib.import_module("spikealign.deep.estimators")
-    hook = getattr(module, "profile_settings", None)
-    if callable(hook):
-        return dict(hook(est, profile))
-    fallback = QUICK_ESTIMATOR_FALLBACK.get(est, {}) if profile == "quick" else {}
-    validate_settings = getattr(module, "validate_settings", None)
-    if fallback and callable(validate_settings):
-        try:
-            validate_settings(est, dict(fallback))
-        except ValueError:
-            return {}
-    return dict(fallback)
+    from .estimators.registry import profile_settings
+
+    return profile_settings(est, profile)
 
 
 def fig8_sweeps(profile: str) -> list[SweepSpec]:
     """One sweep per dataset over all registered methods (zipped with their estimator settings)."""
-    methods = _all_methods()
+    methods = fig8_methods()
     if profile == "quick":
         datasets, n_epochs = ("mnist5k",), QUICK_EPOCHS
     elif profile == "paper":

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import FeedbackConv2d, FeedbackLinear
+from .layers import FeedbackConv2d, FeedbackLinear, link_dfa
 from .methods import Method
 
 N_CHANNELS = 64
@@ -78,6 +78,7 @@ class ConvNet(nn.Module):
         self.fc2 = FeedbackLinear(sizes[1], sizes[2], kind=fc_kind, **gens)
         self.bn4 = nn.BatchNorm1d(sizes[2])
         self.fc3 = FeedbackLinear(sizes[2], sizes[3], kind=fc_kind, **gens)
+        link_dfa(self)
 
     @property
     def fc_layers(self) -> list[FeedbackLinear]:

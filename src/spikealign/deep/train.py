@@ -99,14 +99,9 @@ class DeepConfig(RunConfig):
             if v:
                 raise ValueError(f"method {name!r} has no spiking estimator; remove the 'estimator' settings")
             return v
-        try:
-            from . import estimators
-        except ImportError as exc:  # pragma: no cover - the package exists in the repo
-            raise ValueError(f"cannot import spikealign.deep.estimators: {exc}") from None
-        validate_settings = getattr(estimators, "validate_settings", None)
-        if validate_settings is None:
-            raise ValueError(f"method {name!r} needs spikealign.deep.estimators.validate_settings (not available)")
-        return dict(validate_settings(method.estimator, dict(v)))
+        from . import estimators
+
+        return dict(estimators.validate_settings(method.estimator, dict(v)))
 
     @model_validator(mode="after")
     def _dataset_available(self) -> DeepConfig:
@@ -221,11 +216,8 @@ def make_estimator(config: DeepConfig, model: ConvNet, ctx: RunContext, device: 
         return None
     from . import estimators
 
-    factory = getattr(estimators, "make_estimator", None)
-    if factory is None:
-        raise UserError(f"method {config.method!r} needs spikealign.deep.estimators.make_estimator (not available)")
     seed = int(ctx.seed_sequence("estimator").generate_state(1, dtype=np.uint64)[0])
-    return factory(method.estimator, model.fc_layers, dict(config.estimator), seed, device)
+    return estimators.make_estimator(method.estimator, model.fc_layers, dict(config.estimator), seed, device)
 
 
 # --------------------------------------------------------------------------- run

@@ -51,6 +51,7 @@ at the start of every phase in the deep-net protocol (faithful).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -87,39 +88,52 @@ def _kdot(ring, j, kap, slots):
     return acc
 
 
+class RDDLayout(NamedTuple):
+    """Where each layer lives in the flat arrays, and the synaptic kernel (fixed for a net)."""
+
+    offs: np.ndarray  # (L + 1,) start of layer k's units; offs[-1] = number of units
+    woffs: np.ndarray  # (L + 1,) start of layer k's forward block (n_{k-1} x n_k, transposed) in wflat
+    moffs: np.ndarray  # (L,) start of layer k's (n_k x n_{k+1}) regression block
+    kap: np.ndarray  # (MEM,) kappa(1..MEM)
+
+
+class RDDParams(NamedTuple):
+    """Rescaled forward weights and the per-synapse regression parameters (persist across phases)."""
+
+    wflat: np.ndarray
+    a1: np.ndarray
+    c1: np.ndarray
+    a0: np.ndarray
+    c0: np.ndarray
+    beta: np.ndarray
+
+
+class RDDState(NamedTuple):
+    """The spiking state (reset at the start of a deep-net phase)."""
+
+    v: np.ndarray
+    u: np.ndarray
+    r: np.ndarray
+    w: np.ndarray
+    max_u: np.ndarray
+    n_spk: np.ndarray
+    hist: np.ndarray
+    dhist: np.ndarray
+    qring: np.ndarray
+    rpre: np.ndarray
+    spike_count: np.ndarray
+    last: np.ndarray
+    dlast: np.ndarray
+
+
 @nb.njit(cache=True)
-def _rdd_steps(
-    n_steps,
-    t0,
-    driven,
-    drive,
-    offs,
-    woffs,
-    moffs,
-    wflat,
-    fb_flat,
-    v,
-    u,
-    r,
-    w,
-    max_u,
-    n_spk,
-    hist,
-    dhist,
-    qring,
-    rpre,
-    a1,
-    c1,
-    a0,
-    c0,
-    beta,
-    kap,
-    spike_count,
-    last,
-    dlast,
-    learn,
-):
+def _rdd_steps(n_steps, t0, driven, drive, layout, params, state, learn):
     """Advance ``n_steps`` steps from global step ``t0``; layer ``driven`` gets ``drive[s, :]``."""
+    offs, woffs, moffs, kap = layout.offs, layout.woffs, layout.moffs, layout.kap
+    wflat, a1, c1, a0, c0, beta = params.wflat, params.a1, params.c1, params.a0, params.c0, params.beta
+    v, u, r, w, max_u, n_spk = state.v, state.u, state.r, state.w, state.max_u, state.n_spk
+    hist, dhist, qring, rpre = state.hist, state.dhist, state.qring, state.rpre
+    spike_count, last, dlast = state.spike_count, state.last, state.dlast
     L = offs.shape[0] - 1
     cur = np.empty(MEM, dtype=np.int64)  # lags 1..MEM counting the current step as lag 1
     prev = np.empty(MEM, dtype=np.int64)  # lags 1..MEM before the current step
@@ -324,6 +338,18 @@ class RDDNet:
         self.last = np.full(N, -(1 << 40), dtype=np.int64)  # step of the last spike
         self.dlast = np.full(N, -(1 << 40), dtype=np.int64)  # step of the last nonzero drive
 
+    def layout(self) -> RDDLayout:
+        """The kernel's view of the layer layout."""
+        return RDDLayout(self.offs, self.woffs, self.moffs, self.kap)
+
+    def params(self) -> RDDParams:
+        """The kernel's view of the weights and regression parameters (the arrays themselves, not copies)."""
+        return RDDParams(self.wflat, self.a1, self.c1, self.a0, self.c0, self.beta)
+
+    def spiking_state(self) -> RDDState:
+        """The kernel's view of the spiking state (the arrays themselves, not copies)."""
+        return RDDState(*(getattr(self, name) for name in RDDState._fields))
+
     _STATE = ("v", "u", "r", "w", "max_u", "n_spk", "hist", "dhist", "qring", "rpre", "spike_count", "last", "dlast")
     _PARAMS = ("wflat", "fb", "a1", "c1", "a0", "c0", "beta")
 
@@ -424,12 +450,7 @@ class RDDNet:
             steps = end - i
             drive = np.zeros((steps, self.sizes[driven]), dtype=np.int64)
             drive[:, idx] = self.rng.poisson(self.input_rate, size=(steps, idx.size))
-            _rdd_steps(
-                steps, self.t, driven, drive, self.offs, self.woffs, self.moffs, self.wflat, self.fb,
-                self.v, self.u, self.r, self.w, self.max_u, self.n_spk, self.hist, self.dhist, self.qring, self.rpre,
-                self.a1, self.c1, self.a0, self.c0, self.beta, self.kap, self.spike_count,
-                self.last, self.dlast, learn,
-            )  # fmt: skip
+            _rdd_steps(steps, self.t, driven, drive, self.layout(), self.params(), self.spiking_state(), learn)
             self.t += steps
             self.total_steps += steps
             i = end
