@@ -13,7 +13,7 @@ Modules
 -------
 :mod:`.methods`      the table of methods (bp, fa, bp_w_fa, kp, scfa, dfa, usf, brsf, frsf, sal, rdd, stdwi)
 :mod:`.layers`       feedback linear/conv layers (autograd functions for every feedback kind)
-:mod:`.convert`      :func:`convert`
+:mod:`.conversion`   :func:`convert`
 :mod:`.model`        the reference ConvNet (2 conv + 3 FC layers)
 :mod:`.data`         offline datasets (bundled MNIST 5k, MNIST/F-MNIST IDX, CIFAR-10, SVHN) and augmentation
 :mod:`.metrics`      alignment between W and the feedback
@@ -28,7 +28,7 @@ import importlib
 from pathlib import Path
 
 _EXPORTS = {
-    "convert": ".convert",
+    "convert": ".conversion",
     "list_methods": ".methods",
     "get_method": ".methods",
     "Method": ".methods",

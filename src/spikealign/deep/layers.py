@@ -16,8 +16,8 @@ alignment'.  The forward pass is the ordinary layer, ``y = x W^T + b`` (linear) 
 redrawn at every training forward pass (``feedback`` holds the last ``|M|``); ``usf``
 ``sign(W) / sqrt(fan_in)`` (no stored tensor).  ``dfa`` layers take their input gradient from the
 network's output error ``e`` instead: ``dL/dx = e @ B_l`` with a fixed random ``B_l`` of shape
-(n_out, *x.shape[1:]) per layer; the last ``dfa`` layer (the output layer) behaves as ``fa`` and
-records ``e`` (see :func:`link_dfa`).
+(n_out, *x.shape[1:]) per layer, entries ~ U(+-1/sqrt(x[0].numel())); the last ``dfa`` layer
+(the output layer) behaves as ``fa`` and records ``e`` (see :func:`link_dfa`).
 
 Initialisation (PyTorch's ``kaiming_uniform(a=sqrt(5))``): every weight, feedback and bias entry
 ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_features or C_in * kh * kw.  Weights and
@@ -36,7 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-FEEDBACK_LAYER_KINDS = ("bp", "fa", "kp", "scfa", "dfa", "usf", "brsf", "frsf")
+from .methods import FEEDBACK_KINDS as FEEDBACK_LAYER_KINDS
+
 #: kinds whose stored ``feedback`` is a magnitude ``|B0|`` combined with ``sign(W)``
 _SIGN_KINDS = ("scfa", "frsf", "brsf")
 
@@ -149,7 +150,9 @@ class DirectFeedbackFunction(torch.autograd.Function):
         e = ctx.holder.error
         if e is None or e.shape[0] != ctx.x_shape[0]:
             raise RuntimeError("dfa: no output error of this batch recorded; the loss must depend on the output layer")
-        grad_x = (e.to(grad_out.dtype) @ feedback.reshape(feedback.shape[0], -1).to(grad_out.dtype)).reshape(ctx.x_shape)
+        grad_x = (e.to(grad_out.dtype) @ feedback.reshape(feedback.shape[0], -1).to(grad_out.dtype)).reshape(
+            ctx.x_shape
+        )
         return grad_x, None, None
 
 
@@ -228,14 +231,17 @@ class _FeedbackMixin:
         if self.kind != "dfa" or self.dfa_output or not x.requires_grad:
             return x
         if self.dfa is None:
-            raise RuntimeError("dfa layer is not linked to an output layer: use convert(model, 'dfa') or link_dfa(model)")
+            raise RuntimeError(
+                "dfa layer is not linked to an output layer: use convert(model, 'dfa') or link_dfa(model)"
+            )
         if self.feedback is None:
             self._make_dfa_feedback(tuple(x.shape[1:]), x.device, x.dtype)
         return DirectFeedbackFunction.apply(x, self.feedback.detach(), self.dfa)
 
     def _make_dfa_feedback(self, input_shape: tuple[int, ...], device=None, dtype=None) -> None:
         gen = torch.Generator().manual_seed(self._feedback_seed)
-        fb = _uniform_(torch.empty((self.dfa.n_out, *input_shape)), 1.0 / math.sqrt(self.fan_in), gen)
+        # U(+-1/sqrt(n)), n = input entries per sample: the init of a layer mapping the input to n_out units
+        fb = _uniform_(torch.empty((self.dfa.n_out, *input_shape)), 1.0 / math.sqrt(math.prod(input_shape)), gen)
         self.feedback = nn.Parameter(fb.to(device=device or self.weight.device, dtype=dtype), requires_grad=False)
 
     def _record_output_error(self, y: torch.Tensor) -> torch.Tensor:

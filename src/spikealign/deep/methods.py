@@ -26,9 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UserError
-from .layers import FEEDBACK_LAYER_KINDS
 
-FEEDBACK_KINDS = FEEDBACK_LAYER_KINDS
+#: feedback kinds of a layer (see :mod:`spikealign.deep.layers`)
+FEEDBACK_KINDS = ("bp", "fa", "kp", "scfa", "dfa", "usf", "brsf", "frsf")
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,9 @@ METHODS: tuple[Method, ...] = (
     Method("bp_w_fa", "fa", "bp", summary="exact FC backprop, fixed random conv feedback (upper bound)"),
     Method("kp", "fa", "kp", aliases=("akrout",), summary="Kolen-Pollack: FC feedback gets W's gradient plus decay"),
     Method("scfa", "fa", "scfa", summary="sign-concordant FA: FC feedback |B0| * sign(W), fixed random conv feedback"),
-    Method("dfa", "dfa", "dfa", summary="direct feedback alignment: each layer gets the output error through a fixed B"),
+    Method(
+        "dfa", "dfa", "dfa", summary="direct feedback alignment: each layer gets the output error through a fixed B"
+    ),
     Method("usf", "usf", "usf", summary="uniform sign-concordant feedback sign(W) / sqrt(fan_in) in all layers"),
     Method("brsf", "brsf", "brsf", summary="|M| * sign(W), M redrawn every batch, in all layers", in_fig8=False),
     Method("frsf", "frsf", "frsf", summary="fixed random magnitude |B0| * sign(W) in all layers"),

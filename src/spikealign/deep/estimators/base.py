@@ -8,6 +8,8 @@ estimator cannot drive with one line (see docs/deep.md, 'SAL in your own model')
 
 from __future__ import annotations
 
+from itertools import pairwise
+from types import MappingProxyType
 from typing import ClassVar
 
 import torch
@@ -27,7 +29,9 @@ def _describe(layer, where: str) -> str | None:
         return f"{where} is a FeedbackConv2d; this estimator drives FC layers only"
     kind = getattr(layer, "kind", None)
     if isinstance(layer, nn.Linear):
-        return f"{where} is a plain nn.Linear without a feedback matrix; convert the model first (convert(model, 'sal'))"
+        return (
+            f"{where} is a plain nn.Linear without a feedback matrix; convert the model first (convert(model, 'sal'))"
+        )
     if kind is not None and kind not in DRIVABLE_KINDS:
         return f"{where} has feedback kind {kind!r}; estimators drive kind 'fa' layers only"
     weight, feedback = getattr(layer, "weight", None), getattr(layer, "feedback", None)
@@ -50,7 +54,7 @@ def select_layers(model_or_layers, chain: bool) -> list:
         No layers, a layer that cannot be driven, or (``chain``) layers that do not form a chain.
     """
     if isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, (nn.Linear, FeedbackLinear)):
-        named = [(n, m) for n, m in model_or_layers.named_modules() if isinstance(m, FeedbackLinear)]
+        named = [(f"layer {n!r}", m) for n, m in model_or_layers.named_modules() if isinstance(m, FeedbackLinear)]
         if not named:
             plain = [n for n, m in model_or_layers.named_modules() if isinstance(m, nn.Linear)]
             hint = f" (plain nn.Linear: {', '.join(plain)}; use convert(model, 'sal'))" if plain else ""
@@ -61,14 +65,15 @@ def select_layers(model_or_layers, chain: bool) -> list:
         if not named:
             raise UserError("an estimator needs at least one FC feedback layer")
     for where, layer in named:
-        problem = _describe(layer, where if where.startswith("layer") else f"layer {where!r}")
+        problem = _describe(layer, where)
         if problem:
             raise UserError(problem)
     if chain:
-        for (name_a, a), (name_b, b) in zip(named, named[1:]):
-            if b.weight.shape[1] != a.weight.shape[0]:
+        for (name_a, a), (name_b, b) in pairwise(named):
+            n_in, n_out = b.weight.shape[1], a.weight.shape[0]
+            if n_in != n_out:
                 raise UserError(
-                    f"{name_b} (in={b.weight.shape[1]}) does not take the output of {name_a} (out={a.weight.shape[0]}): "
+                    f"{name_b} (in={n_in}) does not take the output of {name_a} (out={n_out}): "
                     "this estimator needs a chain of layers; pass the chain explicitly as a list"
                 )
     return [layer for _, layer in named]
@@ -83,7 +88,7 @@ class Estimator:
 
     name: ClassVar[str] = ""
     settings_model: ClassVar[type[EstimatorSettings]] = EstimatorSettings
-    quick_settings: ClassVar[dict] = {}
+    quick_settings: ClassVar[MappingProxyType] = MappingProxyType({})
     needs_chain: ClassVar[bool] = True
 
     def __init__(self, model_or_layers, settings: dict | None, seed: int, device=None):

@@ -29,8 +29,8 @@ from ...registry import Check, Experiment, Figure, FigureOutput, register_experi
 from ...runs import RunContext
 from ...sweep import SweepResult, SweepSpec
 from ..metrics import alignment_metrics
-from .connection import PAIR_DEFAULTS, estimate, random_connection
 from .common import torch_seed
+from .connection import PAIR_DEFAULTS, estimate, random_connection
 from .sal import SALNet
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from ... import seeding
 from .base import Estimator
 from .common import to_numpy
@@ -34,7 +36,7 @@ class RDDEstimator(Estimator):
 
     name = "rdd"
     settings_model = RDDSettings
-    quick_settings = {"rdd_time": 3.0, "update_interval_s": 1.0}
+    quick_settings = MappingProxyType({"rdd_time": 3.0, "update_interval_s": 1.0})
 
     def __init__(self, model_or_layers, settings=None, seed: int = 0, device=None):
         super().__init__(model_or_layers, settings, seed, device)

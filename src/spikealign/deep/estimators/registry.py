@@ -51,7 +51,7 @@ def profile_settings(name: str, profile: str) -> dict:
     ``quick``: the class's ``quick_settings``; any other profile: the defaults (the reference's).
     """
     cls = estimator_class(name)
-    return validate_settings(name, cls.quick_settings if profile == "quick" else {})
+    return validate_settings(name, dict(cls.quick_settings) if profile == "quick" else {})
 
 
 def make_estimator(name: str, model_or_layers, settings: dict | None = None, seed: int = 0, device=None) -> Estimator:

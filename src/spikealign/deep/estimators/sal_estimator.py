@@ -6,6 +6,8 @@ Uses only the public interface of :class:`~.sal.SALNet` (constructor, ``W``/``B`
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import torch
 
 from ... import seeding
@@ -43,7 +45,7 @@ class SALEstimator(Estimator):
 
     name = "sal"
     settings_model = SALSettings
-    quick_settings = {"n_iterations": 2, "batch_size": 8}
+    quick_settings = MappingProxyType({"n_iterations": 2, "batch_size": 8})
 
     def __init__(self, model_or_layers, settings=None, seed: int = 0, device=None):
         super().__init__(model_or_layers, settings, seed, device)

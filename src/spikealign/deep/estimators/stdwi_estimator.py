@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from ... import seeding
 from .base import Estimator
 from .common import to_numpy
@@ -43,7 +45,7 @@ class STDWIEstimator(Estimator):
 
     name = "stdwi"
     settings_model = STDWISettings
-    quick_settings = {"seconds": 2.0}
+    quick_settings = MappingProxyType({"seconds": 2.0})
     needs_chain = False
 
     def __init__(self, model_or_layers, settings=None, seed: int = 0, device=None):

@@ -18,15 +18,16 @@ from .layers import FeedbackConv2d, FeedbackLinear, link_dfa
 from .methods import Method, get_method
 
 
-def _linear(old: nn.Linear, kind: str, copy_weights: bool) -> FeedbackLinear:
+def _linear(old: nn.Linear | FeedbackLinear, kind: str, copy_weights: bool) -> FeedbackLinear:
     new = FeedbackLinear(old.in_features, old.out_features, bias=old.bias is not None, kind=kind)
     return _finish(new, old, copy_weights)
 
 
-def _conv(name: str, old: nn.Conv2d, kind: str, copy_weights: bool) -> FeedbackConv2d:
-    if isinstance(old.padding, str) or old.padding_mode != "zeros":
+def _conv(name: str, old: nn.Conv2d | FeedbackConv2d, kind: str, copy_weights: bool) -> FeedbackConv2d:
+    padding_mode = getattr(old, "padding_mode", "zeros")
+    if isinstance(old.padding, str) or padding_mode != "zeros":
         raise UserError(
-            f"convert: conv layer {name!r} uses padding={old.padding!r}, padding_mode={old.padding_mode!r}; "
+            f"convert: conv layer {name!r} uses padding={old.padding!r}, padding_mode={padding_mode!r}; "
             "only numeric zero padding is supported"
         )
     new = FeedbackConv2d(
@@ -47,19 +48,22 @@ def _finish(new, old, copy_weights: bool):
     return new
 
 
+_LINEAR = (nn.Linear, FeedbackLinear)
+_CONV = (nn.Conv2d, FeedbackConv2d)
+
+
 def convertible_layers(model: nn.Module) -> list[str]:
-    """Qualified names of the ``nn.Linear``/``nn.Conv2d`` modules of ``model`` that :func:`convert` replaces."""
-    return [
-        name
-        for name, m in model.named_modules()
-        if isinstance(m, (nn.Linear, nn.Conv2d)) and not isinstance(m, (FeedbackLinear, FeedbackConv2d))
-    ]
+    """Qualified names of the linear and conv modules of ``model`` (plain or feedback layers)."""
+    return [name for name, m in model.named_modules() if isinstance(m, _LINEAR + _CONV)]
 
 
 def convert(
     model: nn.Module, method: str | Method, *, layers: list[str] | None = None, copy_weights: bool = True
 ) -> nn.Module:
     """A copy of ``model`` whose linear and conv layers use the feedback kinds of ``method``.
+
+    Plain ``nn.Linear``/``nn.Conv2d`` modules and existing feedback layers (e.g. of a ConvNet built
+    for another method) are replaced.
 
     Parameters
     ----------
@@ -79,18 +83,18 @@ def convert(
         For an unknown method, an unknown layer name or an unsupported conv padding.
     """
     method = get_method(method)
-    if isinstance(model, (nn.Linear, nn.Conv2d)):
+    if isinstance(model, _LINEAR + _CONV):
         raise UserError("convert: pass a model containing the layer (e.g. nn.Sequential(layer)), not the layer itself")
     available = convertible_layers(model)
     selected = available if layers is None else list(layers)
     unknown = [n for n in selected if n not in available]
     if unknown:
-        raise UserError(f"convert: no nn.Linear/nn.Conv2d called {unknown[0]!r} (convertible: {', '.join(available)})")
+        raise UserError(f"convert: no linear or conv layer called {unknown[0]!r} (convertible: {', '.join(available)})")
     new_model = copy.deepcopy(model)
     modules = dict(new_model.named_modules())
     for name in selected:
         old = modules[name]
-        if isinstance(old, nn.Conv2d):
+        if isinstance(old, _CONV):
             new = _conv(name, old, method.conv_feedback, copy_weights)
         else:
             new = _linear(old, method.fc_feedback, copy_weights)
