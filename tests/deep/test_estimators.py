@@ -458,7 +458,7 @@ def test_sal_evolution_resume_continues_exactly(tmp_path):
 
 @pytest.mark.slow
 def test_fig7_paper_expectations_sal_far_below_45_degrees():
-    # spec 2.5: within 100 simulated seconds SAL brings the 50x50 angle far below 45 degrees and
+    # docs/deep.md, 'One connection': within 100 simulated seconds SAL brings the 50x50 angle far below 45 degrees and
     # the slope of B on W approaches 1 (measured: 14.5 degrees, slope 0.82, seed 0)
     W, B = random_connection(50, seed=43)
     Bn, hist = estimate("sal", W, B, 100.0, seed=0, record_every_s=10.0)

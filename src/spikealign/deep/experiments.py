@@ -49,7 +49,7 @@ def detect_reference(raw: dict[str, Any]) -> bool:
 
 
 def reference_method(section: dict[str, Any], where: str = "section") -> str:
-    """The method a reference section selects (flag logic of the reference's ``ConvNet``, spec 1.5)."""
+    """The method a reference section selects (flag logic in docs/deep.md, 'Methods')."""
     params = section.get("params") or {}
     sal = bool((section.get("sal_params") or {}).get("use_sal", False))
     rdd = bool((section.get("rdd_params") or {}).get("use_rdd", False))
@@ -225,8 +225,39 @@ def _checks(ds: str, data: dict[str, dict[str, np.ndarray]]) -> list[Check]:
                         f"{m} {angle[m]:.1f}° vs fa {angle['fa']:.1f}°",
                     )
                 )
+    checks += _new_method_checks(ds, final_acc, angle)
     if "kp" in angle and n_epochs >= 50:
         checks.append(Check(f"{ds}: KP's FC angles go to ~0 (mean < 10°)", angle["kp"] < 10.0, f"{angle['kp']:.1f}°"))
+    return checks
+
+
+#: methods beyond the paper (see docs/deep.md, 'Feedback layers'), judged against chance, BP and FA
+NEW_METHODS = ("dfa", "usf", "frsf")
+#: accuracy a method must exceed on a 10-class dataset to count as learning (chance: 10 %)
+LEARNS_ABOVE = 50.0
+
+
+def _new_method_checks(ds: str, final_acc: dict[str, float], angle: dict[str, float]) -> list[Check]:
+    checks = []
+    for m in NEW_METHODS:
+        if m not in final_acc:
+            continue
+        checks.append(
+            Check(
+                f"{ds}: {m} learns (final test accuracy above {LEARNS_ABOVE:.0f} %, chance 10 %)",
+                final_acc[m] > LEARNS_ABOVE,
+                f"{m} {final_acc[m]:.2f} %",
+            )
+        )
+        # sign-concordant feedback shares W's signs, so its angle to W is far below FA's random ~90°
+        if m in ("usf", "frsf") and "fa" in angle and np.isfinite(angle.get(m, np.nan)):
+            checks.append(
+                Check(
+                    f"{ds}: {m}'s FC angles are below FA's",
+                    angle[m] < angle["fa"],
+                    f"{m} {angle[m]:.1f}° vs fa {angle['fa']:.1f}°",
+                )
+            )
     return checks
 
 
@@ -252,7 +283,9 @@ def fig8_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
                 ax[k].plot(s["angle_epoch"], s[layer], label=method)
             if len(s["test_accuracy"]):
                 output.numbers[f"{ds}/{method}/final_test_accuracy"] = float(s["test_accuracy"][-1])
-                output.numbers[f"{ds}/{method}/final_fc_angle_mean"] = _final_fc_angle(s)
+                fc_angle = _final_fc_angle(s)  # NaN for dfa: hidden layers have no W-B angle
+                if np.isfinite(fc_angle):
+                    output.numbers[f"{ds}/{method}/final_fc_angle_mean"] = fc_angle
         axes[row][0].set_ylabel(f"{ds}\ntest accuracy [%]")
         for k, layer in enumerate(FC_LAYERS, start=1):
             axes[row][k].set_ylabel(f"∠(W, B) {layer} [°]")

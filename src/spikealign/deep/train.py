@@ -1,4 +1,4 @@
-"""Training the ConvNet with a feedback method (spec deep.md 5): config, loop, metrics, resume.
+"""Training the ConvNet with a feedback method (docs/deep.md, 'Training'): config, loop, metrics, resume.
 
 Protocol per epoch ``e = 0 .. n_epochs - 1``:
 
@@ -16,7 +16,7 @@ Protocol per epoch ``e = 0 .. n_epochs - 1``:
 ``train_images_per_s``, ``<layer>/{angle,var,corr,sign}``, and for estimator methods
 ``estimator/*`` and ``after_estimator/<layer>/*``), plus ``method``, ``dataset``, ``mode``,
 ``n_train``, ``n_test``, ``layer_sizes``.  Losses are means over images (the reference logged sums
-of batch means, spec 10.11).
+of batch means).
 
 Modes: ``faithful`` (the reference; paper configs) keeps softmax + cross-entropy, horizontal flips
 on digit datasets and KP's decay of the forward weights; ``corrected`` feeds logits to the
@@ -24,7 +24,7 @@ cross-entropy, does not flip digits and decays only the KP mismatch.  Both keep 
 architecture (BatchNorm after ReLU, no conv bias).
 
 Kolen-Pollack (``kp`` layers): faithful mode = the reference: SGD weight decay ``kp_weight_decay``
-on the kp layers' weights AND feedback (so the forward weights are decayed too, spec 10.10);
+on the kp layers' weights AND feedback (so the forward weights are decayed too; docs/deep.md, 'Training');
 with identical gradients the mismatch obeys ``D <- D - lr * lambda * D`` (momentum-filtered).
 Corrected mode: no decay on W; B's gradient gets ``+ kp_weight_decay * (B - W)``, which gives the
 same geometric decay of ``D = W - B`` without regularising the forward weights.

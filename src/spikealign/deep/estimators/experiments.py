@@ -3,8 +3,8 @@
 Experiments
 -----------
 ``estimator-connection``  one connection (W, B), one estimator, a simulated duration (Fig. 7 runs).
-``sal-evolution``         pure SAL in an FC-shaped spiking net, no ANN and no data (reference
-                          ``salnet_symm.py``, spec 2.6): angle and correlation per layer over epochs.
+``sal-evolution``         pure SAL in an FC-shaped spiking net, no ANN and no data (docs/deep.md,
+                          'SAL evolution'): angle and correlation per layer over epochs.
 
 Figures
 -------
@@ -241,7 +241,7 @@ def fig7_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
         final = numbers["sal_final_angle_deg"]
         checks.append(
             Check(
-                "SAL brings the angle below 45 degrees (spec 2.5; 100 s in the paper profile)",
+                "SAL brings the angle below 45 degrees (docs/deep.md, 'One connection'; 100 s in the paper profile)",
                 bool(final < 45.0),
                 f"{final:.1f} deg after {secs:.0f} s",
             )

@@ -1,4 +1,4 @@
-r"""Regression-discontinuity (RDD) feedback estimation (Guerguiev et al. 2020), spec deep.md 3.
+r"""Regression-discontinuity (RDD) feedback estimation (Guerguiev et al. 2020); see docs/deep.md, 'RDD estimator'.
 
 A network of leaky integrate-and-fire layers ``0..L-1`` mirrors an FC stack.  Layer ``k`` has a
 forward matrix ``W_k`` (n_k, n_{k-1}) for ``k >= 1`` and, for ``k <= L-2``, a top-down feedback
@@ -9,7 +9,7 @@ Time step 1 ms.  Synaptic kernel over the last ``mem = 30`` steps:
 
 (the most recent spike gets :math:`\kappa(1)`).  Per step, layers in order ``0..L-1``; forward
 inputs see the lower layer's spikes of the current step, the apical input ``q`` sees the upper
-layer's spikes up to the previous step.  For one layer (spec 3.3):
+layer's spikes up to the previous step.  For one layer:
 
 1. ``ending = (w == 1)``; where ``w > 0``: ``max_u = max(max_u, u)``;  2. ``r = max(r-1, 0)``;
 3. basal input ``Bas = alpha kappa.drive`` if driven, else ``W~ (kappa.lower)`` (forward
@@ -25,7 +25,7 @@ layer's spikes up to the previous step.  For one layer (spec 3.3):
 9. ``w = max(w-1, 0)``; ``u = v`` where ``w == 0``;  10. a window of 30 steps opens where
    ``|1 - u| <= 0.1`` and ``w == 0``;  11. window spike count and resets;  12. history.
 
-Cumulative-sum formulation (spec 9.2): ``q`` is the same for every neuron of a layer and every
+Cumulative-sum formulation: ``q`` is the same for every neuron of a layer and every
 window lasts exactly 30 steps, so ``R_i`` at the end of a window is the sum of the last 30
 values of ``q``: a ring of the last 31 ``q`` vectors per layer replaces the (n x n_upper) matrix
 ``R`` (summed in time order, so ``y`` is bit-identical to the reference's).  ``R_pre_i`` is
@@ -39,7 +39,7 @@ to 1e-18.
 Update clock: the reference's deep-net phase updates every 10 s of a clock that restarts with
 each phase (``update_clock="phase"``, faithful; with ``rdd_time = 90`` this is the same as a
 running clock).  Its Fig. 7 notebook runs 1-s "epochs" with that per-phase clock, so the update
-never fires and RDD's ``B`` never changes (spec 10.8); ``update_clock="cumulative"`` (our default
+never fires and RDD's ``B`` never changes (docs/deep.md, 'RDD estimator'); ``update_clock="cumulative"`` (our default
 for single connections) counts steps over all phases so that RDD learns.
 
 Feedback update (every ``update_interval_s``): entries with ``beta != 0`` are REPLACED by
@@ -258,7 +258,7 @@ def _rdd_steps(n_steps, t0, driven, drive, layout, params, state, learn):
 
 
 class RDDNet:
-    """RDD network mirroring an FC stack (spec 3.2).
+    """RDD network mirroring an FC stack (docs/deep.md, 'RDD estimator').
 
     Parameters
     ----------
@@ -404,7 +404,7 @@ class RDDNet:
         return self.beta[self.moffs[k] : self.moffs[k + 1]].reshape(self.sizes[k], self.sizes[k + 1]).copy()
 
     def update_feedback(self) -> None:
-        r"""``F_k[beta != 0] = beta sigma_B / std(beta[beta != 0])`` for every RDD layer (spec 3.5)."""
+        r"""``F_k[beta != 0] = beta sigma_B / std(beta[beta != 0])`` for every RDD layer."""
         for k in range(self.L - 1):
             sl = slice(int(self.moffs[k]), int(self.moffs[k + 1]))
             b = self.beta[sl]
@@ -420,7 +420,7 @@ class RDDNet:
         return self.rng.choice(n, size=int(self.stim_ratio * n), replace=False)
 
     def run_phase(self, seconds: float, parts: Sequence[int] | None = None, learn: bool = True) -> None:
-        """Simulate one phase of ``seconds`` (spec 3.6).
+        """Simulate one phase of ``seconds`` (docs/deep.md, 'RDD estimator').
 
         The phase is cut into equal parts; part ``p`` drives layer ``parts[p]`` (default: layers
         ``0..L-2`` in order, one third each for the 4-layer net) with Poisson input on a random
