@@ -221,8 +221,8 @@ def make_estimator(config: DeepConfig, model: ConvNet, ctx: RunContext, device: 
 
 
 # --------------------------------------------------------------------------- run
-def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
-    """Train for ``n_epochs``; write ``metrics.json`` after every epoch; return the final summary."""
+def _setup(config: DeepConfig, ctx: RunContext):
+    """Device, dataset (subsets applied), model, optimizer, data generator and estimator of a run."""
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
@@ -231,14 +231,12 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
         torch.backends.cudnn.benchmark = False
     ds = datamod.load_dataset(config.dataset, config.data_dir)
     subset_rng = ctx.rng("subset")
-    train_x, train_y = _subset(ds.train_x, ds.train_y, config.max_train, subset_rng)
-    test_x, test_y = _subset(ds.test_x, ds.test_y, config.max_test, subset_rng)
-
-    method = get_method(config.method)
+    train = _subset(ds.train_x, ds.train_y, config.max_train, subset_rng)
+    test = _subset(ds.test_x, ds.test_y, config.max_test, subset_rng)
     model = ConvNet(
         ds.in_channels,
         ds.image_size,
-        method,
+        get_method(config.method),
         softmax_output=config.mode == "faithful",
         generator=torch_generator(ctx, "init", "forward"),
         feedback_generator=torch_generator(ctx, "init", "feedback"),
@@ -246,7 +244,29 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
     optimizer = build_optimizer(model, config)
     data_gen = torch_generator(ctx, "data")
     estimator = make_estimator(config, model, ctx, device)
+    return device, ds, train, test, model, optimizer, data_gen, estimator
 
+
+def _train_and_test(config, ctx, epoch, model, optimizer, train, test, ds, data_gen, device) -> dict[str, float]:
+    """One epoch of training and the test pass; the epoch's losses, accuracies and throughput."""
+    t0 = time.perf_counter()
+    desc = f"epoch {epoch}"
+    bar = (lambda it, desc=desc: ctx.progress(it, desc=desc, unit="batch")) if ctx.show_progress else None
+    train_loss, train_acc = train_epoch(model, optimizer, *train, ds, config, data_gen, device, bar)
+    dt = time.perf_counter() - t0
+    test_loss, test_acc = evaluate(model, *test, ds, config.test_batch_size, device)
+    return {
+        "train_loss": train_loss,
+        "train_accuracy": train_acc,
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "train_images_per_s": len(train[1]) / dt if dt > 0 else float("nan"),
+    }
+
+
+def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
+    """Train for ``n_epochs``; write ``metrics.json`` after every epoch; return the final summary."""
+    device, ds, train, test, model, optimizer, data_gen, estimator = _setup(config, ctx)
     epochs: list[dict[str, float]] = []
     start = 0
     state = ctx.load_checkpoint()
@@ -263,17 +283,15 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
         initial = layer_alignment(model.feedback_layers())
     ctx.save_metrics(
         {
-            "method": method.name,
+            "method": model.method.name,
             "dataset": ds.name,
             "mode": config.mode,
-            "n_train": len(train_y),
-            "n_test": len(test_y),
+            "n_train": len(train[1]),
+            "n_test": len(test[1]),
             "layer_sizes": list(model.layer_sizes),
             "initial": initial,
         }
     )
-
-    train_time = 0.0
     for epoch in range(start, config.n_epochs):
         record: dict[str, float] = {"epoch": epoch}
         if estimator is not None:
@@ -281,22 +299,7 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
             record.update({f"estimator/{k}": float(v) for k, v in est_metrics.items()})
             pre = layer_alignment(model.feedback_layers())
             record.update({f"after_estimator/{k}": v for k, v in pre.items()})
-        t0 = time.perf_counter()
-        desc = f"epoch {epoch}"
-        bar = (lambda it, desc=desc: ctx.progress(it, desc=desc, unit="batch")) if ctx.show_progress else None
-        train_loss, train_acc = train_epoch(model, optimizer, train_x, train_y, ds, config, data_gen, device, bar)
-        dt = time.perf_counter() - t0
-        train_time += dt
-        test_loss, test_acc = evaluate(model, test_x, test_y, ds, config.test_batch_size, device)
-        record.update(
-            {
-                "train_loss": train_loss,
-                "train_accuracy": train_acc,
-                "test_loss": test_loss,
-                "test_accuracy": test_acc,
-                "train_images_per_s": len(train_y) / dt if dt > 0 else float("nan"),
-            }
-        )
+        record.update(_train_and_test(config, ctx, epoch, model, optimizer, train, test, ds, data_gen, device))
         record.update(layer_alignment(model.feedback_layers()))
         epochs.append(record)
         ctx.save_metrics({"epochs": epochs})
