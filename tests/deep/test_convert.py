@@ -234,3 +234,19 @@ def test_method_table_needs_no_estimator_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+def test_an_estimator_of_conv_feedback_gets_the_conv_layers_of_a_model():
+    # how a conv estimator (e.g. SAL on conv feedback) plugs in: one class that also names FeedbackConv2d
+    from spikealign.deep.estimators import Estimator, SALSettings
+
+    class ConvProbe(Estimator):
+        name = "probe"
+        settings_model = SALSettings
+        layer_types = (FeedbackConv2d, FeedbackLinear)
+
+    net = convert(ConvNet(1, 28, get_method("bp")), "sal")
+    probe = ConvProbe(net, {}, seed=0)
+    assert probe.fc_layers == [net.conv1, net.conv2, net.fc1, net.fc2, net.fc3]
+    with pytest.raises(UserError, match="layer '0' has feedback kind 'frsf'"):
+        ConvProbe(convert(nn.Sequential(nn.Conv2d(1, 2, 3)), "frsf"), {}, seed=0)

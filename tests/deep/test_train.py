@@ -11,6 +11,7 @@ import torch
 from spikealign.config import validate
 from spikealign.deep import estimators, methods
 from spikealign.deep.data import ImageDataset
+from spikealign.deep.layers import FeedbackLinear
 from spikealign.deep.methods import Method, get_method, method_names, register_method
 from spikealign.deep.model import ConvNet, flat_features
 from spikealign.deep.train import DeepConfig, build_optimizer, run, train_epoch
@@ -157,8 +158,9 @@ def test_scfa_metrics_use_effective_feedback(tmp_path):
 class FakeEstimator:
     """Sets every FC feedback to ``alpha * W`` before each epoch; counts its calls."""
 
-    def __init__(self, fc_layers, settings, seed, device):
-        self.fc_layers, self.alpha, self.seed, self.device = fc_layers, settings["alpha"], seed, device
+    def __init__(self, model, settings, seed, device):
+        self.fc_layers = [m for m in model.modules() if isinstance(m, FeedbackLinear)]  # the driven layers
+        self.alpha, self.seed, self.device = settings["alpha"], seed, device
         self.calls: list[int] = []
         self.loaded = None
 
@@ -188,8 +190,8 @@ def fake_estimator(monkeypatch):
             raise ValueError(f"unknown estimator setting {sorted(unknown)[0]!r}")
         return {"alpha": 1.0, **settings}
 
-    def make_estimator(name, fc_layers, settings, seed, device):
-        est = FakeEstimator(fc_layers, settings, seed, device)
+    def make_estimator(name, model, settings, seed, device):
+        est = FakeEstimator(model, settings, seed, device)
         made.append(est)
         return est
 

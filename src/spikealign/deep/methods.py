@@ -13,8 +13,9 @@ Hook contract for estimator methods:
 * a training config with that method carries ``estimator: {...}`` settings; at config load the
   validator calls ``spikealign.deep.estimators.validate_settings(estimator, settings)`` (it returns
   the completed settings dict, or raises ``ValueError`` naming the bad key);
-* the training loop calls ``spikealign.deep.estimators.make_estimator(estimator, fc_layers,
-  settings, seed, device)`` once; before every epoch (epoch 0 included) it calls
+* the training loop calls ``spikealign.deep.estimators.make_estimator(estimator, model,
+  settings, seed, device)`` once with the ConvNet (the estimator picks the layers it drives, see
+  ``Estimator.layer_types``); before every epoch (epoch 0 included) it calls
   ``estimator.before_epoch(epoch) -> dict[str, float]`` which updates ``.feedback`` in place under
   ``torch.no_grad()``; the returned floats are logged under ``estimator/<key>``;
   ``estimator.state_dict()`` is stored in every checkpoint and ``estimator.load_state_dict(state)``

@@ -58,7 +58,7 @@ class DeepConfig(RunConfig):
     """One training run of the ConvNet (``kind: deep``)."""
 
     kind: Literal["deep"] = "deep"
-    method: str = Field("bp", description="registered method name (bp, fa, bp_w_fa, kp/akrout, scfa, ...)")
+    method: str = Field("bp", description="method name, see spikealign.deep.list_methods() (bp, fa, kp, dfa, sal, ...)")
     dataset: Literal["mnist5k", "mnist", "fmnist", "cifar10", "svhn"] = "mnist5k"
     data_dir: str | None = Field(None, description="folder with the dataset files (default: $SPIKEALIGN_DATA)")
     mode: Mode = Field(
@@ -217,7 +217,7 @@ def make_estimator(config: DeepConfig, model: ConvNet, ctx: RunContext, device: 
     from . import estimators
 
     seed = int(ctx.seed_sequence("estimator").generate_state(1, dtype=np.uint64)[0])
-    return estimators.make_estimator(method.estimator, model.fc_layers, dict(config.estimator), seed, device)
+    return estimators.make_estimator(method.estimator, model, dict(config.estimator), seed, device)
 
 
 # --------------------------------------------------------------------------- run

@@ -23,10 +23,12 @@ from .settings import EstimatorSettings, validate
 DRIVABLE_KINDS = ("fa",)
 
 
-def _describe(layer, where: str) -> str | None:
-    """Why ``layer`` cannot be driven, or ``None``."""
-    if isinstance(layer, FeedbackConv2d):
+def _describe(layer, where: str, conv: bool) -> str | None:
+    """Why ``layer`` cannot be driven (``conv``: conv layers too), or ``None``."""
+    if isinstance(layer, FeedbackConv2d) and not conv:
         return f"{where} is a FeedbackConv2d; this estimator drives FC layers only"
+    if isinstance(layer, nn.Conv2d):
+        return f"{where} is a plain nn.Conv2d without a feedback kernel; convert the model first"
     kind = getattr(layer, "kind", None)
     if isinstance(layer, nn.Linear):
         return (
@@ -37,24 +39,29 @@ def _describe(layer, where: str) -> str | None:
     weight, feedback = getattr(layer, "weight", None), getattr(layer, "feedback", None)
     if weight is None or feedback is None:
         return f"{where} ({type(layer).__name__}) has no .weight and .feedback"
-    if weight.dim() != 2 or tuple(weight.shape) != tuple(feedback.shape):
-        return f"{where}: weight {tuple(weight.shape)} and feedback {tuple(feedback.shape)} must be equal 2-D shapes"
+    ndim = 4 if isinstance(layer, FeedbackConv2d) else 2
+    if weight.dim() != ndim or tuple(weight.shape) != tuple(feedback.shape):
+        return (
+            f"{where}: weight {tuple(weight.shape)} and feedback {tuple(feedback.shape)} must be equal {ndim}-D shapes"
+        )
     return None
 
 
-def select_layers(model_or_layers, chain: bool) -> list:
+def select_layers(model_or_layers, chain: bool, layer_types: tuple[type, ...] = (FeedbackLinear,)) -> list:
     """The layers an estimator drives, in forward order.
 
-    ``model_or_layers``: an ``nn.Module`` (every :class:`FeedbackLinear` in it, registration order)
-    or a list of layers.  With ``chain``, layer ``k`` must take the output of layer ``k - 1``.
+    ``model_or_layers``: an ``nn.Module`` (every layer of ``layer_types`` in it, registration order)
+    or a list of layers.  With ``chain``, layer ``k`` must take the output of layer ``k - 1``
+    (checked for consecutive linear layers).
 
     Raises
     ------
     UserError
         No layers, a layer that cannot be driven, or (``chain``) layers that do not form a chain.
     """
-    if isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, (nn.Linear, FeedbackLinear)):
-        named = [(f"layer {n!r}", m) for n, m in model_or_layers.named_modules() if isinstance(m, FeedbackLinear)]
+    single = (nn.Linear, nn.Conv2d, FeedbackLinear, FeedbackConv2d)
+    if isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, single):
+        named = [(f"layer {n!r}", m) for n, m in model_or_layers.named_modules() if isinstance(m, layer_types)]
         if not named:
             plain = [n for n, m in model_or_layers.named_modules() if isinstance(m, nn.Linear)]
             hint = f" (plain nn.Linear: {', '.join(plain)}; use convert(model, 'sal'))" if plain else ""
@@ -65,13 +72,13 @@ def select_layers(model_or_layers, chain: bool) -> list:
         if not named:
             raise UserError("an estimator needs at least one FC feedback layer")
     for where, layer in named:
-        problem = _describe(layer, where)
+        problem = _describe(layer, where, conv=FeedbackConv2d in layer_types)
         if problem:
             raise UserError(problem)
     if chain:
         for (name_a, a), (name_b, b) in pairwise(named):
             n_in, n_out = b.weight.shape[1], a.weight.shape[0]
-            if n_in != n_out:
+            if a.weight.dim() == b.weight.dim() == 2 and n_in != n_out:
                 raise UserError(
                     f"{name_b} (in={n_in}) does not take the output of {name_a} (out={n_out}): "
                     "this estimator needs a chain of layers; pass the chain explicitly as a list"
@@ -82,17 +89,19 @@ def select_layers(model_or_layers, chain: bool) -> list:
 class Estimator:
     """Base of the deep-net hooks: ``before_epoch``, ``state_dict``, ``load_state_dict``.
 
-    A subclass sets ``name``, ``settings_model``, ``quick_settings`` (Fig. 8's quick profile) and
-    ``needs_chain`` and implements the three hooks.
+    A subclass sets ``name``, ``settings_model``, ``quick_settings`` (Fig. 8's quick profile),
+    ``needs_chain`` and ``layer_types`` (the layer classes it drives in a model; an estimator of
+    conv feedback adds :class:`FeedbackConv2d`) and implements the three hooks.
     """
 
     name: ClassVar[str] = ""
     settings_model: ClassVar[type[EstimatorSettings]] = EstimatorSettings
     quick_settings: ClassVar[MappingProxyType] = MappingProxyType({})
     needs_chain: ClassVar[bool] = True
+    layer_types: ClassVar[tuple[type, ...]] = (FeedbackLinear,)
 
     def __init__(self, model_or_layers, settings: dict | None, seed: int, device=None):
-        self.fc_layers = select_layers(model_or_layers, self.needs_chain)
+        self.fc_layers = select_layers(model_or_layers, self.needs_chain, self.layer_types)
         self.settings = validate(self.settings_model, self.name, settings)
         self.seed = int(seed)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
