@@ -101,8 +101,7 @@ def test_plain_state_dict_loads_into_a_converted_resnet(method):
         if before[name] is not None:  # brsf redraws its magnitude in training forward passes
             assert layer.kind == "brsf" or torch.equal(layer.feedback, before[name])
     # and a converted model's own checkpoint round-trips, feedback included
-    again = convert(_SmallResNet(), method, copy_weights=False)
-    again(x)
+    again = convert(_SmallResNet(), method, copy_weights=False)  # no forward pass: dfa conv B comes from the file
     again.load_state_dict(converted.state_dict())
     for name, layer in feedback_layers(again).items():
         other = feedback_layers(converted)[name].feedback

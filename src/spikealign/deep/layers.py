@@ -252,7 +252,8 @@ class _FeedbackMixin:
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, msgs):
         key = prefix + "feedback"
         if key in state_dict and self.feedback is None and self.kind == "dfa":
-            self.feedback = nn.Parameter(torch.empty_like(state_dict[key]), requires_grad=False)
+            shape = state_dict[key].shape  # a hidden conv dfa layer's B, shaped by an earlier first input
+            self.feedback = nn.Parameter(self.weight.new_empty(shape), requires_grad=False)
         n_missing = len(missing_keys)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, msgs)
         # a plain layer's state_dict has no feedback: keep the initial one (initialised per kind)
