@@ -69,9 +69,11 @@ class DeepConfig(RunConfig):
     n_epochs: int = Field(100, ge=1)
     batch_size: int = Field(128, ge=1)
     test_batch_size: int = Field(256, ge=1)
-    lr: float = Field(0.01, gt=0)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    kp_weight_decay: float = Field(0.001, ge=0, description="decay of Kolen-Pollack layers (reference 0.001)")
+    lr: float = Field(0.01, gt=0, allow_inf_nan=False)
+    momentum: float = Field(0.9, ge=0, lt=1, allow_inf_nan=False)
+    kp_weight_decay: float = Field(
+        0.001, ge=0, allow_inf_nan=False, description="decay of Kolen-Pollack layers (reference 0.001)"
+    )
     max_train: int | None = Field(None, ge=1, description="use a seeded random subset of this many training images")
     max_test: int | None = Field(None, ge=1, description="use a seeded random subset of this many test images")
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -6,14 +6,12 @@ make no sense; :func:`validate` turns a pydantic error into one ``ValueError`` n
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import math
+from typing import Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from ...config import StrictModel, describe_validation_error
-
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-
 
 class EstimatorSettings(StrictModel):
     """Base of the settings models: finite numbers only."""
@@ -27,7 +25,7 @@ class SALSettings(EstimatorSettings):
     n_iterations: int = Field(5, ge=0, description="SAL iterations (feedback updates) per epoch")
     t_ref: int = Field(10, ge=1, description="refractory period = PSP length, ticks")
     len_epoch: int = Field(200, ge=1, description="ticks per iteration / t_ref")
-    sal_lr: NonNegative | list[NonNegative] = Field(0.04, description="eta >= 0, one value or one per FC layer")
+    sal_lr: float | list[float] = Field(0.04, description="eta >= 0, one value or one per FC layer")
     batch_size: int = Field(32, ge=1, description="independent replicas")
     buffer_length: int = Field(2, ge=1, description="trace length in units of t_ref")
     chunk: int = Field(50, ge=1, description="ticks per accumulation GEMM (speed only; changes the RNG stream)")
@@ -35,6 +33,14 @@ class SALSettings(EstimatorSettings):
     reset_state: bool = Field(False, description="reset the spiking state every epoch (reference: never)")
     dtype: Literal["float32", "float64"] = "float32"
     threads: int = Field(1, ge=0, description="torch CPU threads during the SAL phase (0 = torch's setting)")
+
+    @field_validator("sal_lr")
+    @classmethod
+    def _finite_non_negative(cls, v: float | list[float]) -> float | list[float]:
+        for x in v if isinstance(v, list) else [v]:
+            if not math.isfinite(x) or x < 0:
+                raise ValueError("must be a finite number >= 0 or a list of them")
+        return v
 
 
 class RDDSettings(EstimatorSettings):
