@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from ...config import StrictModel, describe_validation_error
 
+
 class EstimatorSettings(StrictModel):
     """Base of the settings models: finite numbers only."""
 
