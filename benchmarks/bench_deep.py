@@ -1,4 +1,4 @@
-"""Deep-network benchmark: ConvNet training throughput on CPU for BP and FA (and KP, SCFA).
+"""Deep-network benchmark: ConvNet training throughput on CPU for BP and FA (and KP, SCFA, DFA, uSF, frSF).
 
 ``value`` is FA's training throughput in images per CPU-second with one torch thread (MNIST-sized
 28 x 28 inputs, batch 128, SGD step included, augmentation excluded; ``time.process_time``, which
@@ -8,8 +8,8 @@ methods are timed in short interleaved rounds (2 steps each) and the median roun
 clock throughput with 2 threads (median and best round) is recorded in ``details`` as well; it is
 only meaningful on an otherwise idle machine.  Warm-up steps are excluded.
 
-Unless ``quick``, the Fig. 8 quick profile (every registered method on the bundled MNIST 5k subset)
-is also run with the local executor, and its wall time and final test accuracies are recorded.
+Unless ``quick``, the Fig. 8 quick profile (every method marked for Fig. 8, on the bundled MNIST 5k
+subset) is also run with the local executor, and its wall time and final test accuracies are recorded.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from spikealign.deep.methods import get_method
 from spikealign.deep.model import ConvNet
 from spikealign.deep.train import DeepConfig, build_optimizer
 
-METHODS = ("bp", "fa", "kp", "scfa")
+METHODS = ("bp", "fa", "kp", "scfa", "dfa", "usf", "frsf")
 
 
 def _setup(method: str, x: torch.Tensor, y: torch.Tensor):
@@ -107,12 +107,13 @@ def run(quick: bool = False) -> dict:
         "images_per_cpu_s_1_thread": {m: r["median"] for m, r in cpu.items()},
         "fa_overhead_vs_bp": bp_cpu / fa_cpu,
         "fa_overhead_below_1.3": bp_cpu / fa_cpu < 1.3,
+        "overhead_vs_bp": {m: bp_cpu / r["median"] for m, r in cpu.items()},
         "wall_images_per_s_2_threads_median": {m: r["median"] for m, r in wall.items()},
         "wall_images_per_s_2_threads_best": {m: max(r["rounds"]) for m, r in wall.items()},
         "wall_rounds_2_threads": {m: r["rounds"] for m, r in wall.items()},
-        "setup": "ConvNet (spec 1.1) on 1x28x28, batch 128, faithful mode, SGD step, CPU. Primary: images per "
-        "CPU-second with 1 torch thread (time.process_time; robust to other load on the machine). Wall clock "
-        "with 2 threads is recorded too but is only meaningful on an otherwise idle machine.",
+        "setup": "ConvNet (docs/deep.md, 'The ConvNet') on 1x28x28, batch 128, faithful mode, SGD step, CPU. "
+        "Primary: images per CPU-second with 1 torch thread (time.process_time; robust to other load on the "
+        "machine). Wall clock with 2 threads is recorded too but is only meaningful on an otherwise idle machine.",
     }
     if not quick:
         details["fig8_quick_profile"] = quick_profile()

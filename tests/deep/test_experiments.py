@@ -82,12 +82,14 @@ def test_reference_format_conversion(tmp_path):
         dx.from_reference(bad, path, {})
 
 
-def test_fig8_sweeps_take_methods_from_registry_at_call_time():
+def test_fig8_sweeps_take_methods_from_the_table_at_call_time():
     register_method(Method("late_method", "fa", "fa"))
     try:
         (spec,) = dx.fig8_sweeps("quick")
         assert "late_method" in spec.zip["method"]
-        assert set(methods.method_names()) == set(spec.zip["method"])
+        assert set(methods.method_names()) - {"brsf"} == set(spec.zip["method"])  # brsf: in_fig8=False
+        sal = spec.zip["estimator"][spec.zip["method"].index("sal")]
+        assert (sal["n_iterations"], sal["batch_size"]) == (2, 8)  # SALEstimator.quick_settings
         assert spec.base["dataset"] == "mnist5k"
     finally:
         methods._METHODS.pop("late_method")
@@ -114,3 +116,18 @@ def test_fig8_tiny_sweep_and_draw(tmp_path):
     fa_check = next(c for c in out.checks if "FA's FC angles stay far from 0" in c.description)
     assert fa_check.met  # 2 short epochs cannot align random feedback
     assert not any("go to ~0" in d for d in descriptions)  # only judged for long runs
+
+
+def test_fig8_checks_of_the_new_methods():
+    def series(acc, fc_angle):
+        s = {"test_accuracy": np.array([acc])}
+        s.update({layer: np.array([90.0, fc_angle]) for layer in dx.FC_LAYERS})
+        return s
+
+    nan = float("nan")
+    data = {"bp": series(96.0, 0.0), "fa": series(88.0, 80.0), "dfa": series(12.0, nan), "usf": series(95.0, 30.0)}
+    checks = {c.description: c.met for c in dx._checks("mnist5k", data)}
+    assert checks["mnist5k: dfa learns (final test accuracy above 50 %, chance 10 %)"] is False  # 12 % is near chance
+    assert checks["mnist5k: usf learns (final test accuracy above 50 %, chance 10 %)"] is True
+    assert checks["mnist5k: usf's FC angles are below FA's"] is True
+    assert not any("dfa's FC angles" in d for d in checks)  # dfa's hidden layers have no W-B angle

@@ -192,3 +192,123 @@ def test_init_bounds_follow_fan_in():
 def test_forward_weights_do_not_depend_on_kind():
     ws = [FeedbackLinear(10, 6, kind=k, generator=_gen(3), feedback_generator=_gen(4)).weight for k in ("bp", "fa")]
     assert torch.equal(ws[0], ws[1])
+
+
+# --------------------------------------------------------------------------- sign-symmetry kinds and DFA
+def test_usf_input_gradient_uses_sign_of_w_with_uniform_magnitude():
+    layer = _linear("usf")
+    assert layer.feedback is None and "feedback" not in layer.state_dict()
+    x = torch.randn(6, 7, dtype=torch.float64, generator=_gen(1))
+    delta = torch.randn(6, 5, dtype=torch.float64, generator=_gen(2))
+    gx, gw, _ = _grads(layer, x, delta)
+    B = torch.sign(layer.weight.detach()) / 7**0.5  # magnitude 1/sqrt(fan_in), the init bound
+    torch.testing.assert_close(gx, delta @ B, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gw, delta.T @ x, rtol=1e-12, atol=1e-12)  # true weight gradient
+
+
+def test_usf_conv_input_gradient():
+    conv = _conv("usf", padding=1)
+    x = torch.randn(2, 3, 6, 6, dtype=torch.float64, generator=_gen(1))
+    delta = torch.randn(2, 4, 6, 6, dtype=torch.float64, generator=_gen(2))
+    gx, _, _ = _grads(conv, x, delta)
+    B = torch.sign(conv.weight.detach()) / 27**0.5  # fan_in = 3 * 3 * 3
+    torch.testing.assert_close(gx, torch.nn.grad.conv2d_input(x.shape, B, delta, 1, 1), rtol=1e-12, atol=1e-12)
+
+
+def test_frsf_keeps_a_fixed_magnitude_and_follows_sign_of_w():
+    layer = _linear("frsf")
+    m0 = layer.feedback.detach().clone()
+    assert (m0 > 0).all() and m0.max() <= 1 / 7**0.5
+    x = torch.randn(4, 7, dtype=torch.float64, generator=_gen(5))
+    delta = torch.randn(4, 5, dtype=torch.float64, generator=_gen(6))
+    for _ in range(2):
+        gx, _, _ = _grads(layer, x, delta)
+        torch.testing.assert_close(gx, delta @ (m0 * torch.sign(layer.weight.detach())), rtol=1e-12, atol=1e-12)
+        with torch.no_grad():
+            layer.weight.neg_()  # the sign follows W, the magnitude stays
+    assert torch.equal(layer.feedback.detach(), m0)
+
+
+def test_brsf_redraws_the_magnitude_every_training_batch():
+    layer = _linear("brsf")
+    x = torch.randn(4, 7, dtype=torch.float64, generator=_gen(5))
+    delta = torch.randn(4, 5, dtype=torch.float64, generator=_gen(6))
+    drawn = []
+    for _ in range(3):
+        gx, _, _ = _grads(layer, x, delta)
+        m = layer.feedback.detach().clone()
+        assert (m >= 0).all() and m.max() <= 1 / 7**0.5
+        torch.testing.assert_close(gx, delta @ (m * torch.sign(layer.weight.detach())), rtol=1e-12, atol=1e-12)
+        drawn.append(m)
+    assert not torch.equal(drawn[0], drawn[1]) and not torch.equal(drawn[1], drawn[2])
+    layer.eval()
+    layer(x)
+    assert torch.equal(layer.feedback.detach(), drawn[-1])  # no redraw outside training
+
+
+def _dfa_mlp(seed: int = 0):
+    from torch import nn
+
+    from spikealign.deep.layers import link_dfa
+
+    g, fg = _gen(seed), _gen(seed + 100)
+    layers = [
+        FeedbackLinear(n_in, n_out, kind="dfa", generator=g, feedback_generator=fg)
+        for n_in, n_out in ((7, 6), (6, 4), (4, 3))
+    ]
+    net = nn.Sequential(layers[0], nn.ReLU(), layers[1], nn.ReLU(), layers[2]).to(torch.float64)
+    link_dfa(net)
+    return net, layers
+
+
+def test_dfa_hidden_layers_receive_the_output_error_through_their_own_matrix():
+    net, (l0, l1, l2) = _dfa_mlp()
+    assert l1.feedback.shape == (3, 6) and l2.feedback.shape == (3, 4) and l0.feedback.shape == (3, 7)
+    x = torch.randn(5, 7, dtype=torch.float64, generator=_gen(1))
+    e = torch.randn(5, 3, dtype=torch.float64, generator=_gen(2))  # dL/dy at the output
+    net(x).backward(e)
+    with torch.no_grad():
+        a1 = x @ l0.weight.T + l0.bias
+        h1 = a1.clamp(min=0)
+        a2 = h1 @ l1.weight.T + l1.bias
+        h2 = a2.clamp(min=0)
+        d2 = (e @ l2.feedback) * (a2 > 0)  # the output layer's own feedback (as in FA)
+        d1 = (e @ l1.feedback) * (a1 > 0)  # DFA: e through layer 1's matrix, not d2 @ B
+    torch.testing.assert_close(l2.weight.grad, e.T @ h2, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(l1.weight.grad, d2.T @ h1, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(l0.weight.grad, d1.T @ x, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(l0.bias.grad, d1.sum(0), rtol=1e-12, atol=1e-12)
+
+
+def test_dfa_conv_input_gradient_is_output_error_times_feedback():
+    from torch import nn
+
+    from spikealign.deep.layers import link_dfa
+
+    conv = FeedbackConv2d(2, 3, 3, kind="dfa", generator=_gen(0), feedback_generator=_gen(1))
+    fc = FeedbackLinear(3 * 4 * 4, 5, kind="dfa", generator=_gen(2), feedback_generator=_gen(3))
+    net = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), fc).to(torch.float64)
+    link_dfa(net)
+    assert conv.feedback is None  # shaped by the first input
+    x = torch.randn(4, 2, 6, 6, dtype=torch.float64, generator=_gen(4), requires_grad=True)
+    e = torch.randn(4, 5, dtype=torch.float64, generator=_gen(5))
+    net(x).backward(e)
+    assert conv.feedback.shape == (5, 2, 6, 6)
+    torch.testing.assert_close(x.grad, (e @ conv.feedback.reshape(5, -1)).reshape(x.shape), rtol=1e-12, atol=1e-12)
+
+
+def test_unlinked_dfa_layer_says_how_to_link_it():
+    layer = FeedbackLinear(4, 3, kind="dfa")
+    with pytest.raises(RuntimeError, match="link_dfa"):
+        layer(torch.randn(2, 4, requires_grad=True))
+
+
+@pytest.mark.parametrize("kind", ["fa", "kp", "scfa", "frsf", "brsf"])
+def test_plain_state_dict_loads_and_keeps_the_feedback(kind):
+    plain = torch.nn.Linear(7, 5).to(torch.float64)
+    layer = _linear(kind)
+    fb = layer.feedback.detach().clone()
+    layer.load_state_dict(plain.state_dict())  # strict: the missing 'feedback' is not an error
+    assert torch.equal(layer.weight.detach(), plain.weight.detach()) and torch.equal(layer.feedback.detach(), fb)
+    with pytest.raises(RuntimeError, match="Unexpected key"):
+        layer.load_state_dict({**plain.state_dict(), "other": torch.zeros(1)})

@@ -11,6 +11,7 @@ import torch
 from spikealign.config import validate
 from spikealign.deep import estimators, methods
 from spikealign.deep.data import ImageDataset
+from spikealign.deep.layers import FeedbackLinear
 from spikealign.deep.methods import Method, get_method, method_names, register_method
 from spikealign.deep.model import ConvNet, flat_features
 from spikealign.deep.train import DeepConfig, build_optimizer, run, train_epoch
@@ -65,7 +66,8 @@ def test_model_shapes_for_both_image_sizes():
         assert out.shape == (4, 10)
         torch.testing.assert_close(out.sum(1), torch.ones(4))  # faithful: probabilities
         assert net.fc1.weight.shape == (384, flat_features(s)) and net.fc1.feedback.shape == net.fc1.weight.shape
-    assert not hasattr(ConvNet(1, 28, get_method("bp")).fc1, "feedback")
+    bp_fc1 = ConvNet(1, 28, get_method("bp")).fc1
+    assert bp_fc1.feedback is None and "feedback" not in bp_fc1.state_dict()
     net = ConvNet(1, 28, get_method("bp_w_fa"), softmax_output=False)
     assert net.conv2.kind == "fa" and net.fc1.kind == "bp"
 
@@ -156,8 +158,9 @@ def test_scfa_metrics_use_effective_feedback(tmp_path):
 class FakeEstimator:
     """Sets every FC feedback to ``alpha * W`` before each epoch; counts its calls."""
 
-    def __init__(self, fc_layers, settings, seed, device):
-        self.fc_layers, self.alpha, self.seed, self.device = fc_layers, settings["alpha"], seed, device
+    def __init__(self, model, settings, seed, device):
+        self.fc_layers = [m for m in model.modules() if isinstance(m, FeedbackLinear)]  # the driven layers
+        self.alpha, self.seed, self.device = settings["alpha"], seed, device
         self.calls: list[int] = []
         self.loaded = None
 
@@ -187,8 +190,8 @@ def fake_estimator(monkeypatch):
             raise ValueError(f"unknown estimator setting {sorted(unknown)[0]!r}")
         return {"alpha": 1.0, **settings}
 
-    def make_estimator(name, fc_layers, settings, seed, device):
-        est = FakeEstimator(fc_layers, settings, seed, device)
+    def make_estimator(name, model, settings, seed, device):
+        est = FakeEstimator(model, settings, seed, device)
         made.append(est)
         return est
 

@@ -1,24 +1,51 @@
 """Deep networks trained with exact or approximate feedback (Fig. 8 of the paper).
 
+Public API (importing this package is cheap; torch is imported on first use of these names):
+
+* :func:`convert` -- turn any torch model's linear/conv layers into feedback layers of a method;
+* :func:`list_methods` -- every method with a one-line description; :func:`get_method`;
+* :func:`make_estimator` -- attach a spiking estimator (``sal``, ``rdd``, ``stdwi``) to a converted
+  model; ``before_epoch(epoch)`` runs a spiking phase that updates the feedback matrices;
+* :func:`alignment_metrics` -- angle, variance, correlation, sign agreement and slope of W and B;
+* :class:`FeedbackLinear`, :class:`FeedbackConv2d`, :func:`feedback_layers`.
+
 Modules
 -------
-:mod:`.methods`      registry of methods (bp, fa, bp_w_fa, kp/akrout, scfa; estimator methods such as
-                     sal, rdd, stdwi are registered by :mod:`.estimators`) and the estimator hook contract
-:mod:`.layers`       feedback-alignment linear/conv layers (autograd functions; FA, KP, SCFA)
+:mod:`.methods`      the table of methods (bp, fa, bp_w_fa, kp, scfa, dfa, usf, brsf, frsf, sal, rdd, stdwi)
+:mod:`.layers`       feedback linear/conv layers (autograd functions for every feedback kind)
+:mod:`.conversion`   :func:`convert`
 :mod:`.model`        the reference ConvNet (2 conv + 3 FC layers)
 :mod:`.data`         offline datasets (bundled MNIST 5k, MNIST/F-MNIST IDX, CIFAR-10, SVHN) and augmentation
-:mod:`.metrics`      alignment between W and the feedback (angle, variance, correlation, sign)
+:mod:`.metrics`      alignment between W and the feedback
 :mod:`.train`        ``kind: deep`` config and training loop (metrics per epoch, checkpoints, resume)
 :mod:`.experiments`  registration of ``kind: deep``, the reference-YAML converter and Fig. 8
-
-Importing this package is cheap; torch is imported by the submodules.
+:mod:`.estimators`   the spiking estimators
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from .. import _needs_deep  # noqa: F401  (one-line error when the [deep] extra, torch, is missing)
+
+_EXPORTS = {
+    "convert": ".conversion",
+    "list_methods": ".methods",
+    "get_method": ".methods",
+    "Method": ".methods",
+    "make_estimator": ".estimators.registry",
+    "alignment_metrics": ".metrics",
+    "FeedbackLinear": ".layers",
+    "FeedbackConv2d": ".layers",
+    "feedback_layers": ".layers",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def dataset_locations(data_dir: str | Path | None = None) -> dict[str, str | None]:
@@ -28,4 +55,4 @@ def dataset_locations(data_dir: str | Path | None = None) -> dict[str, str | Non
     return _locations(data_dir)
 
 
-__all__ = ["dataset_locations"]
+__all__ = ["dataset_locations", *_EXPORTS]

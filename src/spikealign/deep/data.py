@@ -19,7 +19,7 @@ Datasets (``name``: where the files are looked for, first match wins):
              ``data_dir/svhn``, ``data_dir/SVHN`` or ``data_dir``; label 10 means digit 0 and
              becomes 0.
 
-Normalisation (spec 5.2): ``x = (pixel/255 - mean) / std`` per channel.  Training augmentation
+Normalisation (docs/deep.md, 'Training'): ``x = (pixel/255 - mean) / std`` per channel.  Training augmentation
 (reference): CIFAR-10 and SVHN random crop 32 with 4 px zero padding then random horizontal flip;
 MNIST and Fashion-MNIST only random horizontal flips (``flip_digits``; the corrected mode switches
 them off).  Test data are only normalised.
@@ -45,7 +45,7 @@ DATASETS = ("mnist5k", "mnist", "fmnist", "cifar10", "svhn")
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DATA_DIR_ENV = "SPIKEALIGN_DATA"
 
-#: per-channel mean and std of spec 5.2
+#: per-channel mean and std (docs/deep.md, 'Training')
 NORMALISATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "mnist5k": ((0.13,), (0.30,)),
     "mnist": ((0.13,), (0.30,)),

@@ -4,24 +4,21 @@
 :class:`~spikealign.deep.train.DeepConfig`) or the reference's ``exp_settings.yaml``
 (:func:`detect_reference` / :func:`from_reference`, options ``section``, ``dataset``, ``n_epochs``).
 
-Fig. 8: test accuracy and FC alignment angles against epoch for every registered method (the
-list is read from the method registry when ``sweeps(profile)`` is called, so methods that the
-spiking-estimator module registers are included).
+Fig. 8: test accuracy and FC alignment angles against epoch for every method of the table in
+:mod:`spikealign.deep.methods` marked ``in_fig8`` (all but ``brsf``).
 
 * quick: the bundled MNIST 5k subset (4,000 train / 1,000 test), 6 epochs, one seed, faithful
   mode; about 40 s per baseline method on 2 CPU cores.
 * paper: 100 epochs on MNIST, Fashion-MNIST, CIFAR-10 and SVHN (the data must be present, see
   :mod:`spikealign.deep.data`); one seed; meant for a GPU or a cluster.
 
-Estimator methods get their settings for a profile from the optional hook
-``spikealign.deep.estimators.profile_settings(estimator_name, profile) -> dict`` when it exists;
-otherwise the quick profile uses the small :data:`QUICK_ESTIMATOR_FALLBACK` settings (if the
-estimator accepts them) and the paper profile the estimator's defaults.
+Estimator methods get their settings for a profile from
+``spikealign.deep.estimators.profile_settings(estimator_name, profile)``: the estimator class's
+``quick_settings`` for the quick profile, its defaults for the paper profile.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +49,7 @@ def detect_reference(raw: dict[str, Any]) -> bool:
 
 
 def reference_method(section: dict[str, Any], where: str = "section") -> str:
-    """The method a reference section selects (flag logic of the reference's ``ConvNet``, spec 1.5)."""
+    """The method a reference section selects (flag logic in docs/deep.md, 'Methods')."""
     params = section.get("params") or {}
     sal = bool((section.get("sal_params") or {}).get("use_sal", False))
     rdd = bool((section.get("rdd_params") or {}).get("use_rdd", False))
@@ -127,46 +124,24 @@ EXPERIMENT = register_experiment(
 
 
 # --------------------------------------------------------------------------- Fig. 8
-def _all_methods() -> list[str]:
-    try:  # the estimator package registers its methods on import
-        importlib.import_module("spikealign.deep.estimators")
-    except ImportError:
-        pass
-    return method_names()
-
-
-#: fallback quick-profile settings for estimators when the estimator package offers no ``profile_settings``
-QUICK_ESTIMATOR_FALLBACK: dict[str, dict[str, Any]] = {
-    "sal": {"n_iterations": 2, "batch_size": 8},
-    "rdd": {"rdd_time": 3.0},
-    "stdwi": {"seconds": 2.0},
-}
+def fig8_methods() -> list[str]:
+    """The methods Fig. 8 trains: every method of the table with ``in_fig8``."""
+    return [m for m in method_names() if get_method(m).in_fig8]
 
 
 def _estimator_settings(method: str, profile: str) -> dict[str, Any]:
-    """Settings of ``method``'s estimator for ``profile``: the estimator package's
-    ``profile_settings(name, profile)`` when it exists; else, for ``quick``, a small fallback kept only
-    if the estimator's ``validate_settings`` accepts it; else ``{}`` (the estimator's defaults)."""
+    """Settings of ``method``'s estimator for ``profile`` (``{}`` for methods without one)."""
     est = get_method(method).estimator
     if est is None:
         return {}
-    module = importlib.import_module("spikealign.deep.estimators")
-    hook = getattr(module, "profile_settings", None)
-    if callable(hook):
-        return dict(hook(est, profile))
-    fallback = QUICK_ESTIMATOR_FALLBACK.get(est, {}) if profile == "quick" else {}
-    validate_settings = getattr(module, "validate_settings", None)
-    if fallback and callable(validate_settings):
-        try:
-            validate_settings(est, dict(fallback))
-        except ValueError:
-            return {}
-    return dict(fallback)
+    from .estimators.registry import profile_settings
+
+    return profile_settings(est, profile)
 
 
 def fig8_sweeps(profile: str) -> list[SweepSpec]:
     """One sweep per dataset over all registered methods (zipped with their estimator settings)."""
-    methods = _all_methods()
+    methods = fig8_methods()
     if profile == "quick":
         datasets, n_epochs = ("mnist5k",), QUICK_EPOCHS
     elif profile == "paper":
@@ -250,8 +225,39 @@ def _checks(ds: str, data: dict[str, dict[str, np.ndarray]]) -> list[Check]:
                         f"{m} {angle[m]:.1f}° vs fa {angle['fa']:.1f}°",
                     )
                 )
+    checks += _new_method_checks(ds, final_acc, angle)
     if "kp" in angle and n_epochs >= 50:
         checks.append(Check(f"{ds}: KP's FC angles go to ~0 (mean < 10°)", angle["kp"] < 10.0, f"{angle['kp']:.1f}°"))
+    return checks
+
+
+#: methods beyond the paper (see docs/deep.md, 'Feedback layers'), judged against chance, BP and FA
+NEW_METHODS = ("dfa", "usf", "frsf")
+#: accuracy a method must exceed on a 10-class dataset to count as learning (chance: 10 %)
+LEARNS_ABOVE = 50.0
+
+
+def _new_method_checks(ds: str, final_acc: dict[str, float], angle: dict[str, float]) -> list[Check]:
+    checks = []
+    for m in NEW_METHODS:
+        if m not in final_acc:
+            continue
+        checks.append(
+            Check(
+                f"{ds}: {m} learns (final test accuracy above {LEARNS_ABOVE:.0f} %, chance 10 %)",
+                final_acc[m] > LEARNS_ABOVE,
+                f"{m} {final_acc[m]:.2f} %",
+            )
+        )
+        # sign-concordant feedback shares W's signs, so its angle to W is far below FA's random ~90°
+        if m in ("usf", "frsf") and "fa" in angle and np.isfinite(angle.get(m, np.nan)):
+            checks.append(
+                Check(
+                    f"{ds}: {m}'s FC angles are below FA's",
+                    angle[m] < angle["fa"],
+                    f"{m} {angle[m]:.1f}° vs fa {angle['fa']:.1f}°",
+                )
+            )
     return checks
 
 
@@ -277,7 +283,9 @@ def fig8_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
                 ax[k].plot(s["angle_epoch"], s[layer], label=method)
             if len(s["test_accuracy"]):
                 output.numbers[f"{ds}/{method}/final_test_accuracy"] = float(s["test_accuracy"][-1])
-                output.numbers[f"{ds}/{method}/final_fc_angle_mean"] = _final_fc_angle(s)
+                fc_angle = _final_fc_angle(s)  # NaN for dfa: hidden layers have no W-B angle
+                if np.isfinite(fc_angle):
+                    output.numbers[f"{ds}/{method}/final_fc_angle_mean"] = fc_angle
         axes[row][0].set_ylabel(f"{ds}\ntest accuracy [%]")
         for k, layer in enumerate(FC_LAYERS, start=1):
             axes[row][k].set_ylabel(f"∠(W, B) {layer} [°]")

@@ -1,29 +1,31 @@
 """Linear and conv layers whose backward pass routes the error through a feedback matrix.
 
-The forward pass is the ordinary layer, ``y = x W^T + b`` (linear) or ``y = conv(x, W) + b``.
-Weights are indexed (post, pre): ``W`` has shape (out, in) or (C_out, C_in, kh, kw).  Every
-feedback layer holds a tensor ``feedback`` of the same shape as ``weight`` (an ``nn.Parameter``,
-so it is in the ``state_dict``; it requires grad only for Kolen-Pollack).  With
-``delta = dL/dy`` the backward pass is
+See docs/deep.md, 'Feedback layers' (kinds, equations, initialisation) and 'Direct feedback
+alignment'.  The forward pass is the ordinary layer, ``y = x W^T + b`` (linear) or
+``y = conv(x, W) + b``.  Weights are indexed (post, pre): ``W`` has shape (out, in) or
+(C_out, C_in, kh, kw).  With ``delta = dL/dy`` the backward pass is
 
 * input gradient: ``dL/dx = delta @ B_eff`` (linear) or the transposed convolution of
   ``delta`` with ``B_eff`` (conv), i.e. ``B_eff`` is used in place of ``W``;
 * weight gradient: the true local gradient ``dL/dW = delta^T x`` (conv: ``conv2d_weight``);
 * bias gradient: ``sum_b delta``;
-* feedback gradient: ``dL/dB := dL/dW`` for ``kp`` (Kolen-Pollack: B receives the same update as
-  W; with equal weight decay on both the mismatch W - B decays geometrically), none otherwise.
+* feedback gradient: ``dL/dB := dL/dW`` for ``kp`` (Kolen-Pollack), none otherwise.
 
-``B_eff`` is ``B`` for ``fa``/``kp`` and ``|B0| * sign(W)`` for ``scfa`` (the stored ``feedback``
-is ``|B0|``, fixed; the sign follows the *current* W at every step).  With ``B_eff == W`` all kinds
-give exactly the backprop gradients.
+``B_eff`` per kind: ``bp`` W; ``fa``/``kp`` the stored ``feedback``; ``scfa``/``frsf``
+``|B0| * sign(W)`` (``feedback`` holds the fixed ``|B0|``); ``brsf`` ``|M| * sign(W)`` with ``M``
+redrawn at every training forward pass (``feedback`` holds the last ``|M|``); ``usf``
+``sign(W) / sqrt(fan_in)`` (no stored tensor).  ``dfa`` layers take their input gradient from the
+network's output error ``e`` instead: ``dL/dx = e @ B_l`` with a fixed random ``B_l`` of shape
+(n_out, *x.shape[1:]) per layer, entries ~ U(+-1/sqrt(x[0].numel())); the last ``dfa`` layer
+(the output layer) behaves as ``fa`` and records ``e`` (see :func:`link_dfa`).
 
-Initialisation (spec 1.2, PyTorch's ``kaiming_uniform(a=sqrt(5))``): every weight, feedback and
-bias entry ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_features or C_in * kh * kw.  Weights
-and biases are drawn from one generator, feedback tensors from another, so that a given seed gives
+Initialisation (PyTorch's ``kaiming_uniform(a=sqrt(5))``): every weight, feedback and bias entry
+~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_features or C_in * kh * kw.  Weights and
+biases are drawn from one generator, feedback tensors from another, so that a given seed gives
 the same forward weights for every method.
 
-Only public PyTorch APIs are used (``torch.autograd.Function``, ``torch.nn.grad.conv2d_input``,
-``torch.nn.grad.conv2d_weight``).
+A layer whose kind has a stored feedback accepts a ``state_dict`` without the ``feedback`` key (a
+plain ``nn.Linear``/``nn.Conv2d`` checkpoint): the feedback keeps its initial value.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-FEEDBACK_LAYER_KINDS = ("bp", "fa", "kp", "scfa")
+from .methods import FEEDBACK_KINDS as FEEDBACK_LAYER_KINDS
+
+#: kinds whose stored ``feedback`` is a magnitude ``|B0|`` combined with ``sign(W)``
+_SIGN_KINDS = ("scfa", "frsf", "brsf")
 
 
 class LinearFeedbackFunction(torch.autograd.Function):
@@ -111,6 +116,46 @@ class Conv2dFeedbackFunction(torch.autograd.Function):
         return grad_x, grad_w, grad_b, grad_fb, None, None, None, None, None
 
 
+class OutputError:
+    """Holder of the network's output error ``e = dL/dy_out``, shared by the ``dfa`` layers of one model."""
+
+    def __init__(self, n_out: int):
+        self.n_out = int(n_out)
+        self.error: torch.Tensor | None = None
+
+    def record(self, grad: torch.Tensor) -> None:
+        self.error = grad.detach()
+
+
+class DirectFeedbackFunction(torch.autograd.Function):
+    """Identity in the forward pass; the backward pass replaces the incoming gradient by ``e @ B``.
+
+    ``e`` (batch, n_out) is the output error recorded by the output layer's hook, ``B`` has shape
+    (n_out, *x.shape[1:]); the result is reshaped to ``x``'s shape.
+    """
+
+    @staticmethod
+    def forward(x, feedback, holder):
+        return x.view_as(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, feedback, holder = inputs
+        ctx.save_for_backward(feedback)
+        ctx.holder, ctx.x_shape = holder, x.shape
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (feedback,) = ctx.saved_tensors
+        e = ctx.holder.error
+        if e is None or e.shape[0] != ctx.x_shape[0]:
+            raise RuntimeError("dfa: no output error of this batch recorded; the loss must depend on the output layer")
+        grad_x = (e.to(grad_out.dtype) @ feedback.reshape(feedback.shape[0], -1).to(grad_out.dtype)).reshape(
+            ctx.x_shape
+        )
+        return grad_x, None, None
+
+
 def _uniform_(tensor: torch.Tensor, bound: float, generator: torch.Generator | None) -> torch.Tensor:
     with torch.no_grad():
         return tensor.uniform_(-bound, bound, generator=generator)
@@ -122,36 +167,97 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
+def _pair(v) -> tuple[int, int]:
+    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
 class _FeedbackMixin:
-    """Shared logic: which tensor is the effective feedback."""
+    """Shared logic: feedback initialisation, the effective feedback, optional ``feedback`` on load."""
 
     kind: str
     weight: nn.Parameter
-    feedback: nn.Parameter
+    feedback: nn.Parameter | None
+    fan_in: int
+    dfa: OutputError | None
+    dfa_output: bool
 
-    @property
-    def has_feedback(self) -> bool:
-        return self.kind != "bp"
+    def _init_feedback(self, generator: torch.Generator | None) -> None:
+        self.dfa, self.dfa_output = None, False
+        # one integer per layer from the feedback stream: brsf redraws and lazy dfa tensors start from it
+        drawn = self.kind in ("brsf", "dfa")  # other kinds leave the feedback stream as it was
+        self._feedback_seed = int(torch.randint(0, 2**62, (1,), generator=generator)) if drawn else 0
+        if self.kind in ("bp", "usf", "dfa"):  # dfa: shaped by link_dfa
+            self.feedback = None
+            return
+        fb = _uniform_(torch.empty_like(self.weight), 1.0 / math.sqrt(self.fan_in), generator)
+        if self.kind in _SIGN_KINDS:
+            fb = fb.abs()
+        self.feedback = nn.Parameter(fb, requires_grad=self.kind == "kp")
 
     def effective_feedback(self) -> torch.Tensor:
         """The matrix used in place of W in the backward pass (W itself for ``bp``).
 
-        ``scfa``: ``|B0| * sign(W)`` (``feedback`` holds ``|B0|``); ``fa``/``kp``: ``feedback``.
+        ``scfa``/``frsf``/``brsf``: ``feedback * sign(W)``; ``usf``: ``sign(W) / sqrt(fan_in)``;
+        ``fa``/``kp``/``dfa``: ``feedback`` (a hidden ``dfa`` layer's has shape (n_out, *input)).
         """
+        w = self.weight.detach()
         if self.kind == "bp":
-            return self.weight.detach()
-        if self.kind == "scfa":
-            return self.feedback.detach() * torch.sign(self.weight.detach())
+            return w
+        if self.kind == "usf":
+            return torch.sign(w) / math.sqrt(self.fan_in)
+        if self.kind in _SIGN_KINDS:
+            return self.feedback.detach() * torch.sign(w)
         return self.feedback
 
-    def _init_feedback(self, fan_in: int, generator: torch.Generator | None) -> None:
-        if self.kind == "bp":
-            return
-        fb = torch.empty_like(self.weight)
-        _uniform_(fb, 1.0 / math.sqrt(fan_in), generator)
-        if self.kind == "scfa":
-            fb = fb.abs()
-        self.feedback = nn.Parameter(fb, requires_grad=self.kind == "kp")
+    def _redraw_brsf(self) -> None:
+        gen = torch.Generator().manual_seed(self._feedback_seed)
+        self._feedback_seed = int(torch.randint(0, 2**62, (1,), generator=gen))
+        fresh = _uniform_(torch.empty(self.weight.shape), 1.0 / math.sqrt(self.fan_in), gen).abs()
+        with torch.no_grad():
+            self.feedback.copy_(fresh)
+
+    def _backward_feedback(self) -> torch.Tensor:
+        """The tensor handed to the autograd function (kp: the live parameter, so it gets a gradient)."""
+        if self.kind == "brsf" and self.training and torch.is_grad_enabled():
+            self._redraw_brsf()
+        if self.kind == "kp":
+            return self.feedback
+        if self.kind == "dfa" and not self.dfa_output:
+            return self.weight.detach()  # the input gradient is replaced by DirectFeedbackFunction
+        return self.effective_feedback().detach()
+
+    def _direct_feedback_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden ``dfa`` layers: route ``e @ B`` to ``x`` (creating ``B`` at the first call for conv layers)."""
+        if self.kind != "dfa" or self.dfa_output or not x.requires_grad:
+            return x
+        if self.dfa is None:
+            raise RuntimeError(
+                "dfa layer is not linked to an output layer: use convert(model, 'dfa') or link_dfa(model)"
+            )
+        if self.feedback is None:
+            self._make_dfa_feedback(tuple(x.shape[1:]), x.device, x.dtype)
+        return DirectFeedbackFunction.apply(x, self.feedback.detach(), self.dfa)
+
+    def _make_dfa_feedback(self, input_shape: tuple[int, ...], device=None, dtype=None) -> None:
+        gen = torch.Generator().manual_seed(self._feedback_seed)
+        # U(+-1/sqrt(n)), n = input entries per sample: the init of a layer mapping the input to n_out units
+        fb = _uniform_(torch.empty((self.dfa.n_out, *input_shape)), 1.0 / math.sqrt(math.prod(input_shape)), gen)
+        self.feedback = nn.Parameter(fb.to(device=device or self.weight.device, dtype=dtype), requires_grad=False)
+
+    def _record_output_error(self, y: torch.Tensor) -> torch.Tensor:
+        if self.kind == "dfa" and self.dfa_output and self.dfa is not None and y.requires_grad:
+            y.register_hook(self.dfa.record)
+        return y
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, msgs):
+        key = prefix + "feedback"
+        if key in state_dict and self.feedback is None and self.kind == "dfa":
+            shape = state_dict[key].shape  # a hidden conv dfa layer's B, shaped by an earlier first input
+            self.feedback = nn.Parameter(self.weight.new_empty(shape), requires_grad=False)
+        n_missing = len(missing_keys)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, msgs)
+        # a plain layer's state_dict has no feedback: keep the initial one (initialised per kind)
+        missing_keys[n_missing:] = [k for k in missing_keys[n_missing:] if k != key]
 
 
 class FeedbackLinear(_FeedbackMixin, nn.Module):
@@ -161,7 +267,7 @@ class FeedbackLinear(_FeedbackMixin, nn.Module):
     ----------
     in_features, out_features : sizes; ``weight`` and ``feedback`` have shape (out, in).
     bias : whether to add a bias.
-    kind : ``bp`` (exact backprop, no ``feedback``), ``fa``, ``kp`` or ``scfa``.
+    kind : one of :data:`FEEDBACK_LAYER_KINDS` (``bp``, ``usf`` and unlinked ``dfa``: no ``feedback``).
     generator, feedback_generator : torch generators for the forward (weight, bias) and feedback
         initialisation (``None``: the global torch RNG).
     """
@@ -178,16 +284,19 @@ class FeedbackLinear(_FeedbackMixin, nn.Module):
         super().__init__()
         self.kind = _check_kind(kind)
         self.in_features, self.out_features = in_features, out_features
+        self.fan_in = in_features
         bound = 1.0 / math.sqrt(in_features)
         self.weight = nn.Parameter(_uniform_(torch.empty(out_features, in_features), bound, generator))
         self.bias = nn.Parameter(_uniform_(torch.empty(out_features), bound, generator)) if bias else None
-        self._init_feedback(in_features, feedback_generator)
+        self._init_feedback(feedback_generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kind == "bp":
             return F.linear(x, self.weight, self.bias)
-        fb = self.feedback if self.kind == "kp" else self.effective_feedback().detach()
-        return LinearFeedbackFunction.apply(x, self.weight, self.bias, fb, self.kind == "kp")
+        x = self._direct_feedback_input(x)
+        fb = self._backward_feedback()
+        y = LinearFeedbackFunction.apply(x, self.weight, self.bias, fb, self.kind == "kp")
+        return self._record_output_error(y)
 
     def extra_repr(self) -> str:
         return f"in={self.in_features}, out={self.out_features}, bias={self.bias is not None}, kind={self.kind}"
@@ -199,16 +308,17 @@ class FeedbackConv2d(_FeedbackMixin, nn.Module):
     ``weight`` and ``feedback`` have shape (C_out, C_in / groups, kh, kw); the input gradient is
     ``conv2d_input(x.shape, B_eff, delta)``, the weight gradient the true ``conv2d_weight``.
     When the input does not require grad (the first layer), the feedback is never used.
+    ``kernel_size``, ``stride``, ``padding`` and ``dilation`` are ints or pairs (zero padding).
     """
 
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size: int,
-        stride: int = 1,
-        padding: int = 0,
-        dilation: int = 1,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
         groups: int = 1,
         bias: bool = False,
         kind: str = "fa",
@@ -219,23 +329,54 @@ class FeedbackConv2d(_FeedbackMixin, nn.Module):
         self.kind = _check_kind(kind)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        fan_in = (in_channels // groups) * kernel_size * kernel_size
-        bound = 1.0 / math.sqrt(fan_in)
-        shape = (out_channels, in_channels // groups, kernel_size, kernel_size)
+        kh, kw = _pair(kernel_size)
+        self.fan_in = (in_channels // groups) * kh * kw
+        bound = 1.0 / math.sqrt(self.fan_in)
+        shape = (out_channels, in_channels // groups, kh, kw)
         self.weight = nn.Parameter(_uniform_(torch.empty(shape), bound, generator))
         self.bias = nn.Parameter(_uniform_(torch.empty(out_channels), bound, generator)) if bias else None
-        self._init_feedback(fan_in, feedback_generator)
+        self._init_feedback(feedback_generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv = (self.stride, self.padding, self.dilation, self.groups)
         if self.kind == "bp":
-            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        fb = self.feedback if self.kind == "kp" else self.effective_feedback().detach()
-        return Conv2dFeedbackFunction.apply(
-            x, self.weight, self.bias, fb, self.kind == "kp", self.stride, self.padding, self.dilation, self.groups
-        )
+            return F.conv2d(x, self.weight, self.bias, *conv)
+        x = self._direct_feedback_input(x)
+        fb = self._backward_feedback()
+        y = Conv2dFeedbackFunction.apply(x, self.weight, self.bias, fb, self.kind == "kp", *conv)
+        return self._record_output_error(y)
 
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
             f"padding={self.padding}, bias={self.bias is not None}, kind={self.kind}"
         )
+
+
+def feedback_layers(model: nn.Module) -> dict[str, FeedbackLinear | FeedbackConv2d]:
+    """Every feedback layer of ``model`` by qualified name, in registration order."""
+    return {name: m for name, m in model.named_modules() if isinstance(m, (FeedbackLinear, FeedbackConv2d))}
+
+
+def link_dfa(model: nn.Module) -> None:
+    """Connect the ``dfa`` layers of ``model``: the last one (registration order) is the output layer.
+
+    The output layer keeps an (out, in) feedback like ``fa`` and records the output error ``e``
+    in its backward pass; every other ``dfa`` layer gets a fixed random ``B`` of shape
+    (n_out, *input shape) (linear layers now, conv layers at their first forward pass).
+    """
+    layers = [m for m in feedback_layers(model).values() if m.kind == "dfa"]
+    if not layers:
+        return
+    out = layers[-1]
+    if not isinstance(out, FeedbackLinear):
+        raise ValueError("dfa: the last dfa layer (the output layer) must be a linear layer")
+    holder = OutputError(out.out_features)
+    for layer in layers:
+        layer.dfa, layer.dfa_output = holder, layer is out
+        if layer is out and layer.feedback is None:
+            gen = torch.Generator().manual_seed(layer._feedback_seed)
+            fb = _uniform_(torch.empty(layer.weight.shape), 1.0 / math.sqrt(layer.fan_in), gen)
+            layer.feedback = nn.Parameter(fb.to(layer.weight), requires_grad=False)
+        elif isinstance(layer, FeedbackLinear) and layer is not out and layer.feedback is None:
+            layer._make_dfa_feedback((layer.in_features,), layer.weight.device, layer.weight.dtype)

@@ -1,30 +1,43 @@
-"""Alignment between forward weights W and the feedback actually used (spec deep.md 5.4).
+"""Alignment between a forward matrix W and a feedback matrix B (see docs/deep.md, 'Alignment metrics').
 
-For W and B of equal shape, flattened to vectors w and b:
+The one implementation used everywhere in the deep family (training logs, estimators, figures).
+W and B have the same shape and the same orientation (out, in); they are flattened to vectors
+w and b:
 
 * angle = arccos(<w, b> / (|w| |b|)) in degrees (computed as 2 atan2(|u - v|, |u + v|) with unit
   vectors u, v, which is exact near 0; 90 when a norm is 0);
 * var   = unbiased variance of the entries of w - b;
 * corr  = Pearson correlation of the entries (0 when an entry set is constant);
-* sign  = mean(sign(w) * sign(b)).
+* sign  = mean(sign(w) * sign(b)) (zeros count 0);
+* slope = least-squares slope of the entries of b regressed on those of w, cov(w, b) / var(w)
+  (0 when w is constant).
 
-``B`` is the *effective* feedback (``layer.effective_feedback()``): ``|B0| * sign(W)`` for SCFA
-(the reference measured the stored ``|B0|``, spec 10.4) and W itself for BP layers (angle 0).
+For a layer, B is the *effective* feedback (``layer.effective_feedback()``): ``|B0| * sign(W)``
+for SCFA and W itself for BP layers (angle 0).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 
-def alignment(weight: torch.Tensor, feedback: torch.Tensor) -> dict[str, float]:
-    """Angle (degrees), variance of W - B, correlation and sign agreement of two equal-shape tensors."""
-    if weight.shape != feedback.shape:
-        raise ValueError(f"weight {tuple(weight.shape)} and feedback {tuple(feedback.shape)} differ in shape")
-    w = weight.detach().reshape(-1).double()
-    b = feedback.detach().reshape(-1).double()
+def _vector(a) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):
+        return a.detach().reshape(-1).double().cpu()
+    return torch.from_numpy(np.asarray(a, dtype=np.float64).reshape(-1))
+
+
+def alignment_metrics(weight, feedback) -> dict[str, float]:
+    """``angle`` (degrees), ``var`` (of W - B), ``corr``, ``sign`` and ``slope`` of two equal-shape matrices.
+
+    Accepts torch tensors or array-likes; see the module docstring for the definitions.
+    """
+    if tuple(np.shape(weight)) != tuple(np.shape(feedback)):
+        raise ValueError(f"weight {tuple(np.shape(weight))} and feedback {tuple(np.shape(feedback))} differ in shape")
+    w, b = _vector(weight), _vector(feedback)
     nw, nb = w.norm(), b.norm()
     if nw > 0 and nb > 0:
         # 2 atan2(|u - v|, |u + v|) for unit vectors u, v equals arccos(u . v) but stays exact near 0
@@ -35,15 +48,25 @@ def alignment(weight: torch.Tensor, feedback: torch.Tensor) -> dict[str, float]:
     var = float((w - b).var(unbiased=True)) if w.numel() > 1 else 0.0
     wc, bc = w - w.mean(), b - b.mean()
     denom = float(wc.norm() * bc.norm())
-    corr = float(wc @ bc) / denom if denom > 0 else 0.0
+    cov = float(wc @ bc)
+    corr = cov / denom if denom > 0 else 0.0
+    ww = float(wc @ wc)
+    slope = cov / ww if ww > 0 else 0.0
     sign = float((torch.sign(w) * torch.sign(b)).mean())
-    return {"angle": angle, "var": var, "corr": corr, "sign": sign}
+    return {"angle": angle, "var": var, "corr": corr, "sign": sign, "slope": slope}
 
 
 def layer_alignment(layers: dict[str, torch.nn.Module]) -> dict[str, float]:
-    """``{"<layer>/<metric>": value}`` for each named layer, using its effective feedback."""
+    """``{"<layer>/<metric>": value}`` for each named layer, using its effective feedback.
+
+    Layers whose feedback does not have the weight's shape (hidden ``dfa`` layers: B maps the
+    output error, not the layer's own delta) have no W-B alignment and are left out.
+    """
     out: dict[str, float] = {}
     for name, layer in layers.items():
-        for key, value in alignment(layer.weight, layer.effective_feedback()).items():
+        feedback = layer.effective_feedback()
+        if feedback is None or tuple(feedback.shape) != tuple(layer.weight.shape):
+            continue
+        for key, value in alignment_metrics(layer.weight, feedback).items():
             out[f"{name}/{key}"] = value
     return out

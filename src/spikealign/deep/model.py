@@ -1,4 +1,4 @@
-"""The ConvNet trained for every method of Fig. 8 (spec deep.md 1.1-1.2).
+"""The ConvNet trained for every method of Fig. 8 (see docs/deep.md, 'The ConvNet').
 
 Architecture (64 channels, 5x5 kernels, stride 1, no padding, no conv bias)::
 
@@ -10,7 +10,7 @@ Architecture (64 channels, 5x5 kernels, stride 1, no padding, no conv bias)::
     fc3 192->10 (+bias) [-> softmax in the faithful mode]
 
 In the faithful mode the model outputs probabilities and the loss is ``cross_entropy`` applied to
-them (the reference's double softmax, spec 10.1); in the corrected mode the model outputs logits.
+them (the reference's double softmax, docs/deep.md 'The ConvNet'); in the corrected mode the model outputs logits.
 :meth:`ConvNet.loss` hides the difference.  The conv layers use ``method.conv_feedback``, the FC
 layers ``method.fc_feedback`` (see :mod:`spikealign.deep.layers`).  BatchNorm uses PyTorch
 defaults (eps 1e-5, momentum 0.1, gamma 1, beta 0).
@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import FeedbackConv2d, FeedbackLinear
+from .layers import FeedbackConv2d, FeedbackLinear, link_dfa
 from .methods import Method
 
 N_CHANNELS = 64
@@ -78,6 +78,7 @@ class ConvNet(nn.Module):
         self.fc2 = FeedbackLinear(sizes[1], sizes[2], kind=fc_kind, **gens)
         self.bn4 = nn.BatchNorm1d(sizes[2])
         self.fc3 = FeedbackLinear(sizes[2], sizes[3], kind=fc_kind, **gens)
+        link_dfa(self)
 
     @property
     def fc_layers(self) -> list[FeedbackLinear]:

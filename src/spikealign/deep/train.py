@@ -1,4 +1,4 @@
-"""Training the ConvNet with a feedback method (spec deep.md 5): config, loop, metrics, resume.
+"""Training the ConvNet with a feedback method (docs/deep.md, 'Training'): config, loop, metrics, resume.
 
 Protocol per epoch ``e = 0 .. n_epochs - 1``:
 
@@ -16,7 +16,7 @@ Protocol per epoch ``e = 0 .. n_epochs - 1``:
 ``train_images_per_s``, ``<layer>/{angle,var,corr,sign}``, and for estimator methods
 ``estimator/*`` and ``after_estimator/<layer>/*``), plus ``method``, ``dataset``, ``mode``,
 ``n_train``, ``n_test``, ``layer_sizes``.  Losses are means over images (the reference logged sums
-of batch means, spec 10.11).
+of batch means).
 
 Modes: ``faithful`` (the reference; paper configs) keeps softmax + cross-entropy, horizontal flips
 on digit datasets and KP's decay of the forward weights; ``corrected`` feeds logits to the
@@ -24,7 +24,7 @@ cross-entropy, does not flip digits and decays only the KP mismatch.  Both keep 
 architecture (BatchNorm after ReLU, no conv bias).
 
 Kolen-Pollack (``kp`` layers): faithful mode = the reference: SGD weight decay ``kp_weight_decay``
-on the kp layers' weights AND feedback (so the forward weights are decayed too, spec 10.10);
+on the kp layers' weights AND feedback (so the forward weights are decayed too; docs/deep.md, 'Training');
 with identical gradients the mismatch obeys ``D <- D - lr * lambda * D`` (momentum-filtered).
 Corrected mode: no decay on W; B's gradient gets ``+ kp_weight_decay * (B - W)``, which gives the
 same geometric decay of ``D = W - B`` without regularising the forward weights.
@@ -58,7 +58,7 @@ class DeepConfig(RunConfig):
     """One training run of the ConvNet (``kind: deep``)."""
 
     kind: Literal["deep"] = "deep"
-    method: str = Field("bp", description="registered method name (bp, fa, bp_w_fa, kp/akrout, scfa, ...)")
+    method: str = Field("bp", description="method name, see spikealign.deep.list_methods() (bp, fa, kp, dfa, sal, ...)")
     dataset: Literal["mnist5k", "mnist", "fmnist", "cifar10", "svhn"] = "mnist5k"
     data_dir: str | None = Field(None, description="folder with the dataset files (default: $SPIKEALIGN_DATA)")
     mode: Mode = Field(
@@ -69,9 +69,11 @@ class DeepConfig(RunConfig):
     n_epochs: int = Field(100, ge=1)
     batch_size: int = Field(128, ge=1)
     test_batch_size: int = Field(256, ge=1)
-    lr: float = Field(0.01, gt=0)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    kp_weight_decay: float = Field(0.001, ge=0, description="decay of Kolen-Pollack layers (reference 0.001)")
+    lr: float = Field(0.01, gt=0, allow_inf_nan=False)
+    momentum: float = Field(0.9, ge=0, lt=1, allow_inf_nan=False)
+    kp_weight_decay: float = Field(
+        0.001, ge=0, allow_inf_nan=False, description="decay of Kolen-Pollack layers (reference 0.001)"
+    )
     max_train: int | None = Field(None, ge=1, description="use a seeded random subset of this many training images")
     max_test: int | None = Field(None, ge=1, description="use a seeded random subset of this many test images")
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -99,14 +101,9 @@ class DeepConfig(RunConfig):
             if v:
                 raise ValueError(f"method {name!r} has no spiking estimator; remove the 'estimator' settings")
             return v
-        try:
-            from . import estimators
-        except ImportError as exc:  # pragma: no cover - the package exists in the repo
-            raise ValueError(f"cannot import spikealign.deep.estimators: {exc}") from None
-        validate_settings = getattr(estimators, "validate_settings", None)
-        if validate_settings is None:
-            raise ValueError(f"method {name!r} needs spikealign.deep.estimators.validate_settings (not available)")
-        return dict(validate_settings(method.estimator, dict(v)))
+        from . import estimators
+
+        return dict(estimators.validate_settings(method.estimator, dict(v)))
 
     @model_validator(mode="after")
     def _dataset_available(self) -> DeepConfig:
@@ -221,16 +218,13 @@ def make_estimator(config: DeepConfig, model: ConvNet, ctx: RunContext, device: 
         return None
     from . import estimators
 
-    factory = getattr(estimators, "make_estimator", None)
-    if factory is None:
-        raise UserError(f"method {config.method!r} needs spikealign.deep.estimators.make_estimator (not available)")
     seed = int(ctx.seed_sequence("estimator").generate_state(1, dtype=np.uint64)[0])
-    return factory(method.estimator, model.fc_layers, dict(config.estimator), seed, device)
+    return estimators.make_estimator(method.estimator, model, dict(config.estimator), seed, device)
 
 
 # --------------------------------------------------------------------------- run
-def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
-    """Train for ``n_epochs``; write ``metrics.json`` after every epoch; return the final summary."""
+def _setup(config: DeepConfig, ctx: RunContext):
+    """Device, dataset (subsets applied), model, optimizer, data generator and estimator of a run."""
     if config.threads:
         torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
@@ -239,14 +233,12 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
         torch.backends.cudnn.benchmark = False
     ds = datamod.load_dataset(config.dataset, config.data_dir)
     subset_rng = ctx.rng("subset")
-    train_x, train_y = _subset(ds.train_x, ds.train_y, config.max_train, subset_rng)
-    test_x, test_y = _subset(ds.test_x, ds.test_y, config.max_test, subset_rng)
-
-    method = get_method(config.method)
+    train = _subset(ds.train_x, ds.train_y, config.max_train, subset_rng)
+    test = _subset(ds.test_x, ds.test_y, config.max_test, subset_rng)
     model = ConvNet(
         ds.in_channels,
         ds.image_size,
-        method,
+        get_method(config.method),
         softmax_output=config.mode == "faithful",
         generator=torch_generator(ctx, "init", "forward"),
         feedback_generator=torch_generator(ctx, "init", "feedback"),
@@ -254,7 +246,29 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
     optimizer = build_optimizer(model, config)
     data_gen = torch_generator(ctx, "data")
     estimator = make_estimator(config, model, ctx, device)
+    return device, ds, train, test, model, optimizer, data_gen, estimator
 
+
+def _train_and_test(config, ctx, epoch, model, optimizer, train, test, ds, data_gen, device) -> dict[str, float]:
+    """One epoch of training and the test pass; the epoch's losses, accuracies and throughput."""
+    t0 = time.perf_counter()
+    desc = f"epoch {epoch}"
+    bar = (lambda it, desc=desc: ctx.progress(it, desc=desc, unit="batch")) if ctx.show_progress else None
+    train_loss, train_acc = train_epoch(model, optimizer, *train, ds, config, data_gen, device, bar)
+    dt = time.perf_counter() - t0
+    test_loss, test_acc = evaluate(model, *test, ds, config.test_batch_size, device)
+    return {
+        "train_loss": train_loss,
+        "train_accuracy": train_acc,
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "train_images_per_s": len(train[1]) / dt if dt > 0 else float("nan"),
+    }
+
+
+def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
+    """Train for ``n_epochs``; write ``metrics.json`` after every epoch; return the final summary."""
+    device, ds, train, test, model, optimizer, data_gen, estimator = _setup(config, ctx)
     epochs: list[dict[str, float]] = []
     start = 0
     state = ctx.load_checkpoint()
@@ -271,17 +285,15 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
         initial = layer_alignment(model.feedback_layers())
     ctx.save_metrics(
         {
-            "method": method.name,
+            "method": model.method.name,
             "dataset": ds.name,
             "mode": config.mode,
-            "n_train": len(train_y),
-            "n_test": len(test_y),
+            "n_train": len(train[1]),
+            "n_test": len(test[1]),
             "layer_sizes": list(model.layer_sizes),
             "initial": initial,
         }
     )
-
-    train_time = 0.0
     for epoch in range(start, config.n_epochs):
         record: dict[str, float] = {"epoch": epoch}
         if estimator is not None:
@@ -289,22 +301,7 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
             record.update({f"estimator/{k}": float(v) for k, v in est_metrics.items()})
             pre = layer_alignment(model.feedback_layers())
             record.update({f"after_estimator/{k}": v for k, v in pre.items()})
-        t0 = time.perf_counter()
-        desc = f"epoch {epoch}"
-        bar = (lambda it, desc=desc: ctx.progress(it, desc=desc, unit="batch")) if ctx.show_progress else None
-        train_loss, train_acc = train_epoch(model, optimizer, train_x, train_y, ds, config, data_gen, device, bar)
-        dt = time.perf_counter() - t0
-        train_time += dt
-        test_loss, test_acc = evaluate(model, test_x, test_y, ds, config.test_batch_size, device)
-        record.update(
-            {
-                "train_loss": train_loss,
-                "train_accuracy": train_acc,
-                "test_loss": test_loss,
-                "test_accuracy": test_acc,
-                "train_images_per_s": len(train_y) / dt if dt > 0 else float("nan"),
-            }
-        )
+        record.update(_train_and_test(config, ctx, epoch, model, optimizer, train, test, ds, data_gen, device))
         record.update(layer_alignment(model.feedback_layers()))
         epochs.append(record)
         ctx.save_metrics({"epochs": epochs})

@@ -3,16 +3,15 @@
 Experiments
 -----------
 ``estimator-connection``  one connection (W, B), one estimator, a simulated duration (Fig. 7 runs).
-``sal-evolution``         pure SAL in an FC-shaped spiking net, no ANN and no data (reference
-                          ``salnet_symm.py``, spec 2.6): angle and correlation per layer over epochs.
+``sal-evolution``         pure SAL in an FC-shaped spiking net, no ANN and no data (docs/deep.md,
+                          'SAL evolution'): angle and correlation per layer over epochs.
 
 Figures
 -------
 ``fig7``           SAL vs RDD vs STDWI on one 50x50 connection: W-B scatter per method, angle vs time.
 ``sal-evolution``  SAL's time evolution in [1600, 384, 192, 10].
 
-The deep-net methods ``sal``, ``rdd`` and ``stdwi`` are registered when the package
-:mod:`spikealign.deep.estimators` is imported.
+The deep-net methods ``sal``, ``rdd`` and ``stdwi`` are listed in :mod:`spikealign.deep.methods`.
 """
 
 from __future__ import annotations
@@ -29,8 +28,10 @@ from ...config import RunConfig, StrictModel
 from ...registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
 from ...runs import RunContext
 from ...sweep import SweepResult, SweepSpec
-from . import PAIR_DEFAULTS, SALNet, estimate, random_connection
-from .common import alignment_metrics, torch_seed
+from ..metrics import alignment_metrics
+from .common import torch_seed
+from .connection import PAIR_DEFAULTS, estimate, random_connection
+from .sal import SALNet
 
 
 # --------------------------------------------------------------------------- one connection
@@ -82,7 +83,7 @@ def run_connection(config: ConnectionConfig, ctx: RunContext) -> dict[str, float
         "initial_angle": float(hist["angle"][0]),
         "final_angle": final["angle"],
         "final_slope": final["slope"],
-        "final_corrcoef": final["corrcoef"],
+        "final_corr": final["corr"],
         "final_sign": final["sign"],
         "sim_wall_s": wall,
     }
@@ -124,7 +125,7 @@ def _evo_point(net: SALNet) -> tuple[list[float], list[float]]:
     for l in range(net.L - 1):
         m = alignment_metrics(net.W[l + 1].cpu().numpy(), net.B[l].T.cpu().numpy())
         angles.append(m["angle"])
-        corrs.append(m["corrcoef"])
+        corrs.append(m["corr"])
     return angles, corrs
 
 
@@ -149,12 +150,12 @@ def run_sal_evolution(config: SALEvolutionConfig, ctx: RunContext) -> dict[str, 
         corrs.append(c)
         ctx.save_checkpoint({"net": net.state_dict(), "angles": angles, "corrs": corrs, "epoch": e + 1})
     ang, cor = np.asarray(angles), np.asarray(corrs)
-    ctx.save_arrays("evolution", epoch=np.arange(len(angles)), angle=ang, corrcoef=cor)
+    ctx.save_arrays("evolution", epoch=np.arange(len(angles)), angle=ang, corr=cor)
     out: dict[str, float] = {}
     for l in range(ang.shape[1]):
         out[f"initial_angle_{l}"] = float(ang[0, l])
         out[f"final_angle_{l}"] = float(ang[-1, l])
-        out[f"final_corrcoef_{l}"] = float(cor[-1, l])
+        out[f"final_corr_{l}"] = float(cor[-1, l])
     out["mean_rate"] = float(np.mean(net.rates()))
     return out
 
@@ -226,7 +227,7 @@ def fig7_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
         numbers[f"{method}_initial_angle_deg"] = float(arr["angle"][0])
         numbers[f"{method}_final_angle_deg"] = m["angle"]
         numbers[f"{method}_slope"] = m["slope"]
-        numbers[f"{method}_corrcoef"] = m["corrcoef"]
+        numbers[f"{method}_corr"] = m["corr"]
         checks.append(
             Check(
                 f"{label} lowers the angle between W and B",
@@ -240,7 +241,7 @@ def fig7_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
         final = numbers["sal_final_angle_deg"]
         checks.append(
             Check(
-                "SAL brings the angle below 45 degrees (spec 2.5; 100 s in the paper profile)",
+                "SAL brings the angle below 45 degrees (docs/deep.md, 'One connection'; 100 s in the paper profile)",
                 bool(final < 45.0),
                 f"{final:.1f} deg after {secs:.0f} s",
             )
@@ -292,13 +293,13 @@ def evo_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     checks: list[Check] = []
     if len(table):
         arr = res.arrays(table.iloc[0]["run_id"], "evolution")
-        ep, ang, cor = arr["epoch"], arr["angle"], arr["corrcoef"]
+        ep, ang, cor = arr["epoch"], arr["angle"], arr["corr"]
         for l in range(ang.shape[1]):
             a1.plot(ep, ang[:, l], label=f"layer {l}")
             a2.plot(ep, cor[:, l], label=f"layer {l}")
             numbers[f"initial_angle_{l}_deg"] = float(ang[0, l])
             numbers[f"final_angle_{l}_deg"] = float(ang[-1, l])
-            numbers[f"final_corrcoef_{l}"] = float(cor[-1, l])
+            numbers[f"final_corr_{l}"] = float(cor[-1, l])
             checks.append(
                 Check(
                     f"SAL lowers the angle of feedback matrix {l}",
@@ -309,7 +310,7 @@ def evo_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     a1.set_xlabel("epoch")
     a1.set_ylabel("angle(W, B) [deg]")
     a2.set_xlabel("epoch")
-    a2.set_ylabel("corrcoef(W, B)")
+    a2.set_ylabel("corr(W, B)")
     a1.legend(frameon=False)
     fig.tight_layout()
     files = save_figure(fig, out_dir, "sal-evolution")

@@ -1,4 +1,4 @@
-r"""Regression-discontinuity (RDD) feedback estimation (Guerguiev et al. 2020), spec deep.md 3.
+r"""Regression-discontinuity (RDD) feedback estimation (Guerguiev et al. 2020); see docs/deep.md, 'RDD estimator'.
 
 A network of leaky integrate-and-fire layers ``0..L-1`` mirrors an FC stack.  Layer ``k`` has a
 forward matrix ``W_k`` (n_k, n_{k-1}) for ``k >= 1`` and, for ``k <= L-2``, a top-down feedback
@@ -9,7 +9,7 @@ Time step 1 ms.  Synaptic kernel over the last ``mem = 30`` steps:
 
 (the most recent spike gets :math:`\kappa(1)`).  Per step, layers in order ``0..L-1``; forward
 inputs see the lower layer's spikes of the current step, the apical input ``q`` sees the upper
-layer's spikes up to the previous step.  For one layer (spec 3.3):
+layer's spikes up to the previous step.  For one layer:
 
 1. ``ending = (w == 1)``; where ``w > 0``: ``max_u = max(max_u, u)``;  2. ``r = max(r-1, 0)``;
 3. basal input ``Bas = alpha kappa.drive`` if driven, else ``W~ (kappa.lower)`` (forward
@@ -25,7 +25,7 @@ layer's spikes up to the previous step.  For one layer (spec 3.3):
 9. ``w = max(w-1, 0)``; ``u = v`` where ``w == 0``;  10. a window of 30 steps opens where
    ``|1 - u| <= 0.1`` and ``w == 0``;  11. window spike count and resets;  12. history.
 
-Cumulative-sum formulation (spec 9.2): ``q`` is the same for every neuron of a layer and every
+Cumulative-sum formulation: ``q`` is the same for every neuron of a layer and every
 window lasts exactly 30 steps, so ``R_i`` at the end of a window is the sum of the last 30
 values of ``q``: a ring of the last 31 ``q`` vectors per layer replaces the (n x n_upper) matrix
 ``R`` (summed in time order, so ``y`` is bit-identical to the reference's).  ``R_pre_i`` is
@@ -39,7 +39,7 @@ to 1e-18.
 Update clock: the reference's deep-net phase updates every 10 s of a clock that restarts with
 each phase (``update_clock="phase"``, faithful; with ``rdd_time = 90`` this is the same as a
 running clock).  Its Fig. 7 notebook runs 1-s "epochs" with that per-phase clock, so the update
-never fires and RDD's ``B`` never changes (spec 10.8); ``update_clock="cumulative"`` (our default
+never fires and RDD's ``B`` never changes (docs/deep.md, 'RDD estimator'); ``update_clock="cumulative"`` (our default
 for single connections) counts steps over all phases so that RDD learns.
 
 Feedback update (every ``update_interval_s``): entries with ``beta != 0`` are REPLACED by
@@ -51,6 +51,7 @@ at the start of every phase in the deep-net protocol (faithful).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -87,39 +88,52 @@ def _kdot(ring, j, kap, slots):
     return acc
 
 
+class RDDLayout(NamedTuple):
+    """Where each layer lives in the flat arrays, and the synaptic kernel (fixed for a net)."""
+
+    offs: np.ndarray  # (L + 1,) start of layer k's units; offs[-1] = number of units
+    woffs: np.ndarray  # (L + 1,) start of layer k's forward block (n_{k-1} x n_k, transposed) in wflat
+    moffs: np.ndarray  # (L,) start of layer k's (n_k x n_{k+1}) regression block
+    kap: np.ndarray  # (MEM,) kappa(1..MEM)
+
+
+class RDDParams(NamedTuple):
+    """Rescaled forward weights and the per-synapse regression parameters (persist across phases)."""
+
+    wflat: np.ndarray
+    a1: np.ndarray
+    c1: np.ndarray
+    a0: np.ndarray
+    c0: np.ndarray
+    beta: np.ndarray
+
+
+class RDDState(NamedTuple):
+    """The spiking state (reset at the start of a deep-net phase)."""
+
+    v: np.ndarray
+    u: np.ndarray
+    r: np.ndarray
+    w: np.ndarray
+    max_u: np.ndarray
+    n_spk: np.ndarray
+    hist: np.ndarray
+    dhist: np.ndarray
+    qring: np.ndarray
+    rpre: np.ndarray
+    spike_count: np.ndarray
+    last: np.ndarray
+    dlast: np.ndarray
+
+
 @nb.njit(cache=True)
-def _rdd_steps(
-    n_steps,
-    t0,
-    driven,
-    drive,
-    offs,
-    woffs,
-    moffs,
-    wflat,
-    fb_flat,
-    v,
-    u,
-    r,
-    w,
-    max_u,
-    n_spk,
-    hist,
-    dhist,
-    qring,
-    rpre,
-    a1,
-    c1,
-    a0,
-    c0,
-    beta,
-    kap,
-    spike_count,
-    last,
-    dlast,
-    learn,
-):
+def _rdd_steps(n_steps, t0, driven, drive, layout, params, state, learn):
     """Advance ``n_steps`` steps from global step ``t0``; layer ``driven`` gets ``drive[s, :]``."""
+    offs, woffs, moffs, kap = layout.offs, layout.woffs, layout.moffs, layout.kap
+    wflat, a1, c1, a0, c0, beta = params.wflat, params.a1, params.c1, params.a0, params.c0, params.beta
+    v, u, r, w, max_u, n_spk = state.v, state.u, state.r, state.w, state.max_u, state.n_spk
+    hist, dhist, qring, rpre = state.hist, state.dhist, state.qring, state.rpre
+    spike_count, last, dlast = state.spike_count, state.last, state.dlast
     L = offs.shape[0] - 1
     cur = np.empty(MEM, dtype=np.int64)  # lags 1..MEM counting the current step as lag 1
     prev = np.empty(MEM, dtype=np.int64)  # lags 1..MEM before the current step
@@ -244,7 +258,7 @@ def _rdd_steps(
 
 
 class RDDNet:
-    """RDD network mirroring an FC stack (spec 3.2).
+    """RDD network mirroring an FC stack (docs/deep.md, 'RDD estimator').
 
     Parameters
     ----------
@@ -324,6 +338,18 @@ class RDDNet:
         self.last = np.full(N, -(1 << 40), dtype=np.int64)  # step of the last spike
         self.dlast = np.full(N, -(1 << 40), dtype=np.int64)  # step of the last nonzero drive
 
+    def layout(self) -> RDDLayout:
+        """The kernel's view of the layer layout."""
+        return RDDLayout(self.offs, self.woffs, self.moffs, self.kap)
+
+    def params(self) -> RDDParams:
+        """The kernel's view of the weights and regression parameters (the arrays themselves, not copies)."""
+        return RDDParams(self.wflat, self.a1, self.c1, self.a0, self.c0, self.beta)
+
+    def spiking_state(self) -> RDDState:
+        """The kernel's view of the spiking state (the arrays themselves, not copies)."""
+        return RDDState(*(getattr(self, name) for name in RDDState._fields))
+
     _STATE = ("v", "u", "r", "w", "max_u", "n_spk", "hist", "dhist", "qring", "rpre", "spike_count", "last", "dlast")
     _PARAMS = ("wflat", "fb", "a1", "c1", "a0", "c0", "beta")
 
@@ -378,7 +404,7 @@ class RDDNet:
         return self.beta[self.moffs[k] : self.moffs[k + 1]].reshape(self.sizes[k], self.sizes[k + 1]).copy()
 
     def update_feedback(self) -> None:
-        r"""``F_k[beta != 0] = beta sigma_B / std(beta[beta != 0])`` for every RDD layer (spec 3.5)."""
+        r"""``F_k[beta != 0] = beta sigma_B / std(beta[beta != 0])`` for every RDD layer."""
         for k in range(self.L - 1):
             sl = slice(int(self.moffs[k]), int(self.moffs[k + 1]))
             b = self.beta[sl]
@@ -394,7 +420,7 @@ class RDDNet:
         return self.rng.choice(n, size=int(self.stim_ratio * n), replace=False)
 
     def run_phase(self, seconds: float, parts: Sequence[int] | None = None, learn: bool = True) -> None:
-        """Simulate one phase of ``seconds`` (spec 3.6).
+        """Simulate one phase of ``seconds`` (docs/deep.md, 'RDD estimator').
 
         The phase is cut into equal parts; part ``p`` drives layer ``parts[p]`` (default: layers
         ``0..L-2`` in order, one third each for the 4-layer net) with Poisson input on a random
@@ -424,12 +450,7 @@ class RDDNet:
             steps = end - i
             drive = np.zeros((steps, self.sizes[driven]), dtype=np.int64)
             drive[:, idx] = self.rng.poisson(self.input_rate, size=(steps, idx.size))
-            _rdd_steps(
-                steps, self.t, driven, drive, self.offs, self.woffs, self.moffs, self.wflat, self.fb,
-                self.v, self.u, self.r, self.w, self.max_u, self.n_spk, self.hist, self.dhist, self.qring, self.rpre,
-                self.a1, self.c1, self.a0, self.c0, self.beta, self.kap, self.spike_count,
-                self.last, self.dlast, learn,
-            )  # fmt: skip
+            _rdd_steps(steps, self.t, driven, drive, self.layout(), self.params(), self.spiking_state(), learn)
             self.t += steps
             self.total_steps += steps
             i = end

@@ -1,4 +1,4 @@
-r"""Spike-timing-dependent weight inference (STDWI; Ahmad et al.), spec deep.md 4.
+r"""Spike-timing-dependent weight inference (STDWI; Ahmad et al.); see docs/deep.md, 'STDWI estimator'.
 
 One connection, input population (n_in) -> output population (n_out), forward matrix ``W``
 (n_out, n_in) (post, pre); the estimate ``B`` has the same (out, in) orientation.  Units: ms,
@@ -157,7 +157,7 @@ class STDWINet:
         ``"fan_in"`` (``weight_scale W / (std(W) sqrt(n_in))``, which equals the reference's
         scale for its 50x50 U(+-sqrt(3/50)) matrix and keeps the output drive comparable for
         any layer size; used for deep networks).
-    The remaining parameters are those of the reference notebook (spec 4).
+    The remaining parameters are those of the reference notebook (docs/deep.md, 'STDWI estimator').
     """
 
     def __init__(

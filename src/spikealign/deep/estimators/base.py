@@ -1,0 +1,133 @@
+"""Base class of the deep-net estimators and the choice of the layers they drive.
+
+An estimator drives FC feedback layers of kind ``fa`` (a free feedback matrix of the same shape as
+the forward weights), or any object with ``.weight`` (out, in) and ``.feedback`` of that shape and
+no other ``kind``.  :func:`select_layers` takes a model or a list of layers and rejects what an
+estimator cannot drive with one line (see docs/deep.md, 'SAL in your own model').
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from types import MappingProxyType
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ...errors import UserError
+from ..layers import FeedbackConv2d, FeedbackLinear
+from ..metrics import alignment_metrics
+from .settings import EstimatorSettings, validate
+
+DRIVABLE_KINDS = ("fa",)
+
+
+def _describe(layer, where: str, conv: bool) -> str | None:
+    """Why ``layer`` cannot be driven (``conv``: conv layers too), or ``None``."""
+    if isinstance(layer, FeedbackConv2d) and not conv:
+        return f"{where} is a FeedbackConv2d; this estimator drives FC layers only"
+    if isinstance(layer, nn.Conv2d):
+        return f"{where} is a plain nn.Conv2d without a feedback kernel; convert the model first"
+    kind = getattr(layer, "kind", None)
+    if isinstance(layer, nn.Linear):
+        return (
+            f"{where} is a plain nn.Linear without a feedback matrix; convert the model first (convert(model, 'sal'))"
+        )
+    if kind is not None and kind not in DRIVABLE_KINDS:
+        return f"{where} has feedback kind {kind!r}; estimators drive kind 'fa' layers only"
+    weight, feedback = getattr(layer, "weight", None), getattr(layer, "feedback", None)
+    if weight is None or feedback is None:
+        return f"{where} ({type(layer).__name__}) has no .weight and .feedback"
+    ndim = 4 if isinstance(layer, FeedbackConv2d) else 2
+    if weight.dim() != ndim or tuple(weight.shape) != tuple(feedback.shape):
+        return (
+            f"{where}: weight {tuple(weight.shape)} and feedback {tuple(feedback.shape)} must be equal {ndim}-D shapes"
+        )
+    return None
+
+
+def select_layers(model_or_layers, chain: bool, layer_types: tuple[type, ...] = (FeedbackLinear,)) -> list:
+    """The layers an estimator drives, in forward order.
+
+    ``model_or_layers``: an ``nn.Module`` (every layer of ``layer_types`` in it, registration order)
+    or a list of layers.  With ``chain``, layer ``k`` must take the output of layer ``k - 1``
+    (checked for consecutive linear layers).
+
+    Raises
+    ------
+    UserError
+        No layers, a layer that cannot be driven, or (``chain``) layers that do not form a chain.
+    """
+    single = (nn.Linear, nn.Conv2d, FeedbackLinear, FeedbackConv2d)
+    if isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, single):
+        named = [(f"layer {n!r}", m) for n, m in model_or_layers.named_modules() if isinstance(m, layer_types)]
+        if not named:
+            plain = [n for n, m in model_or_layers.named_modules() if isinstance(m, nn.Linear)]
+            hint = f" (plain nn.Linear: {', '.join(plain)}; use convert(model, 'sal'))" if plain else ""
+            raise UserError(f"the model has no FeedbackLinear layers for an estimator to drive{hint}")
+    else:
+        layers = [model_or_layers] if isinstance(model_or_layers, nn.Module) else list(model_or_layers)
+        named = [(f"layer {i}", layer) for i, layer in enumerate(layers)]
+        if not named:
+            raise UserError("an estimator needs at least one FC feedback layer")
+    for where, layer in named:
+        problem = _describe(layer, where, conv=FeedbackConv2d in layer_types)
+        if problem:
+            raise UserError(problem)
+    if chain:
+        for (name_a, a), (name_b, b) in pairwise(named):
+            n_in, n_out = b.weight.shape[1], a.weight.shape[0]
+            if a.weight.dim() == b.weight.dim() == 2 and n_in != n_out:
+                raise UserError(
+                    f"{name_b} (in={n_in}) does not take the output of {name_a} (out={n_out}): "
+                    "this estimator needs a chain of layers; pass the chain explicitly as a list"
+                )
+    return [layer for _, layer in named]
+
+
+class Estimator:
+    """Base of the deep-net hooks: ``before_epoch``, ``state_dict``, ``load_state_dict``.
+
+    A subclass sets ``name``, ``settings_model``, ``quick_settings`` (Fig. 8's quick profile),
+    ``needs_chain`` and ``layer_types`` (the layer classes it drives in a model; an estimator of
+    conv feedback adds :class:`FeedbackConv2d`) and implements the three hooks.
+    """
+
+    name: ClassVar[str] = ""
+    settings_model: ClassVar[type[EstimatorSettings]] = EstimatorSettings
+    quick_settings: ClassVar[MappingProxyType] = MappingProxyType({})
+    needs_chain: ClassVar[bool] = True
+    layer_types: ClassVar[tuple[type, ...]] = (FeedbackLinear,)
+
+    def __init__(self, model_or_layers, settings: dict | None, seed: int, device=None):
+        self.fc_layers = select_layers(model_or_layers, self.needs_chain, self.layer_types)
+        self.settings = validate(self.settings_model, self.name, settings)
+        self.seed = int(seed)
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.sizes = [int(self.fc_layers[0].weight.shape[1])] + [int(layer.weight.shape[0]) for layer in self.fc_layers]
+
+    def _write_feedback(self, k: int, b_forward) -> None:
+        fb = self.fc_layers[k].feedback
+        with torch.no_grad():
+            fb.copy_(torch.as_tensor(b_forward).to(device=fb.device, dtype=fb.dtype))
+
+    def _metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for k, layer in enumerate(self.fc_layers):
+            m = alignment_metrics(layer.weight, layer.feedback)
+            out[f"angle/{k}"] = m["angle"]
+            out[f"corr/{k}"] = m["corr"]
+        return out
+
+    def _with_before(self, before: dict[str, float]) -> dict[str, float]:
+        return {f"before/{k}": v for k, v in before.items() if k.startswith("angle")}
+
+    def before_epoch(self, epoch: int) -> dict[str, float]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def load_state_dict(self, d: dict) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
