@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..figures.style import COLORS as PALETTE
-from ..figures.style import figure, method_color, save_figure, styled
+from ..figures.style import figure, log_axis, method_color, save_figure, styled
 from ..registry import Check, FigureOutput
 
 COLORS = {c: method_color(c) for c in ("sal", "bp", "fa")}
@@ -40,8 +40,9 @@ def draw_run_figures(teacher, res, epoch_len: int, out_dir: Path, angles: list[f
     ax = axes[0]
     if res.validation_loss:
         ep = np.arange(1, len(res.validation_loss) + 1)
-        ax.semilogy(ep, res.validation_loss, label="validation loss (nudged, as reference)")
-        ax.semilogy(ep, res.prediction_error, label="prediction error (un-nudged)")
+        ax.plot(ep, res.validation_loss, label="validation loss (nudged, as reference)")
+        ax.plot(ep, res.prediction_error, label="prediction error (un-nudged)")
+        log_axis(ax)
         ax.legend()
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
