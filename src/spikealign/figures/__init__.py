@@ -3,7 +3,8 @@
 Figures are written as PNG unless other formats are chosen: per call (``save_figure(...,
 formats=...)``), or for everything a command draws with ``--figure-format png,pdf,svg`` (which
 sets the environment variable ``SPIKEALIGN_FIGURE_FORMATS``, so that sweep workers inherit it).
-``pyplot`` is imported on first use, not when this module is imported.
+``pyplot`` is never imported here (it is slow to import): :func:`spikealign.figures.style.figure`
+makes figures without it; ``from spikealign.figures import plt`` imports it on demand.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,25 +58,42 @@ def figure_formats(formats: tuple[str, ...] | None) -> Iterator[None]:
 
 
 def save_figure(
-    fig, out_dir: str | Path, name: str, formats: tuple[str, ...] | None = None, dpi: int = 200
+    fig,
+    out_dir: str | Path,
+    name: str,
+    formats: tuple[str, ...] | None = None,
+    dpi: int = 200,
+    tight: bool | None = None,
 ) -> list[Path]:
     """Save ``fig`` as ``out_dir/name.<format>`` for each format (atomically), close it, return the paths.
 
-    ``formats`` defaults to :func:`default_formats` (PNG unless chosen otherwise).
+    ``formats`` defaults to :func:`default_formats` (PNG unless chosen otherwise).  ``tight``
+    crops the files to what is drawn (``bbox_inches="tight"``, one more layout pass); by default
+    only figures without constrained layout are cropped, as constrained layout already fits
+    everything into the figure.
     """
     from ..runs import atomic_write_bytes
 
+    if tight is None:
+        tight = not _is_constrained(fig)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats or default_formats():
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_metadata(fmt))
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight" if tight else None, metadata=_metadata(fmt))
         path = out / f"{name}.{fmt}"
         atomic_write_bytes(path, buf.getvalue())
         paths.append(path)
-    _pyplot().close(fig)
+    if "matplotlib.pyplot" in sys.modules:  # figures made by pyplot stay open until closed
+        sys.modules["matplotlib.pyplot"].close(fig)
     return paths
+
+
+def _is_constrained(fig) -> bool:
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    return isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
 
 
 def _pyplot():

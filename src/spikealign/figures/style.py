@@ -8,13 +8,11 @@ change the user's global matplotlib settings.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 
 from . import save_figure
 
@@ -40,6 +38,9 @@ SEQUENTIAL = "viridis"
 CM = 1 / 2.54  # inches per centimetre
 #: figure widths (inches): one journal column, one and a half, two columns
 WIDTH = {"single": 8.5 * CM, "onehalf": 12.5 * CM, "double": 17.5 * CM}
+
+#: keyword arguments of ``plt.subplots`` that go to ``Figure.subplots`` (all others make the figure)
+_SUBPLOTS_KEYS = ("sharex", "sharey", "squeeze", "width_ratios", "height_ratios", "subplot_kw", "gridspec_kw")
 
 RC = {
     "font.size": 8,
@@ -70,7 +71,7 @@ def method_color(name: str) -> str:
 @contextmanager
 def style() -> Iterator[None]:
     """Context in which matplotlib uses spikealign's rc settings."""
-    with plt.rc_context(RC):
+    with matplotlib.rc_context(RC):
         yield
 
 
@@ -78,13 +79,23 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: str | float = "single", asp
     """``plt.subplots`` in spikealign's style.
 
     ``width`` is a key of :data:`WIDTH` or inches; the height is ``width * aspect * nrows / ncols``
-    unless ``figsize`` is given.  Returns ``(fig, axes)`` like ``plt.subplots``.
+    unless ``figsize`` is given.  Returns ``(fig, axes)`` like ``plt.subplots``.  The figure is a
+    plain :class:`matplotlib.figure.Figure` on an Agg canvas, not registered with ``pyplot`` (which
+    is never imported here, as it takes long to import): no ``plt.close`` needed, and
+    ``plt.gcf()`` does not see it.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     w = WIDTH[width] if isinstance(width, str) else float(width)
     kw.setdefault("figsize", (w, w * aspect * nrows / ncols))
-    kw.setdefault("constrained_layout", True)
+    if "layout" not in kw and "tight_layout" not in kw:
+        kw.setdefault("constrained_layout", True)
+    subplot_kw = {k: kw.pop(k) for k in _SUBPLOTS_KEYS if k in kw}
     with style():
-        fig, axes = plt.subplots(nrows, ncols, **kw)
+        fig = Figure(**kw)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, **subplot_kw)
     for ax in fig.axes:
         _apply_axes_style(ax)
     return fig, axes
@@ -99,7 +110,6 @@ def _apply_axes_style(ax) -> None:
 
 def styled(draw):
     """Decorator: run a drawing function inside :func:`style` (rc settings apply to every artist)."""
-    import functools
 
     @functools.wraps(draw)
     def wrapper(*args, **kwargs):
@@ -109,6 +119,32 @@ def styled(draw):
     return wrapper
 
 
+def log_axis(ax, which: str = "y") -> None:
+    """Log scale on ``ax``'s ``which`` axis ("x" or "y") with plain-text tick labels (``0.01``, ``0.5``, ``2``).
+
+    Matplotlib's default log labels (``10^-2``) are mathtext, whose parser takes about 0.2 s to
+    build in a fresh process; per-run figures use this instead.
+    """
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    formatter = _plain_log_formatter()
+    axis.set_major_formatter(formatter())
+    axis.set_minor_formatter(formatter(labelOnlyBase=False))
+
+
+@functools.cache
+def _plain_log_formatter():
+    from matplotlib.ticker import LogFormatter
+
+    class PlainLogFormatter(LogFormatter):
+        """Matplotlib's choice of labelled log ticks, written as ``%g`` numbers."""
+
+        def _num_to_string(self, x, vmin, vmax):
+            return f"{x:.3g}"
+
+    return PlainLogFormatter
+
+
 def panel_label(ax, label: str) -> None:
     """Bold panel letter (``a``, ``b``, ...) at the top left outside the axes."""
     ax.text(-0.18, 1.05, label, transform=ax.transAxes, fontsize=9, fontweight="bold", va="bottom", ha="left")
@@ -116,5 +152,5 @@ def panel_label(ax, label: str) -> None:
 
 __all__ = [
     "CM", "COLORS", "CYCLE", "DIVERGING", "RC", "SEQUENTIAL", "WIDTH",
-    "figure", "method_color", "panel_label", "save_figure", "style", "styled",
+    "figure", "log_axis", "method_color", "panel_label", "save_figure", "style", "styled",
 ]  # fmt: skip

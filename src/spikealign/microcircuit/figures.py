@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..figures.style import COLORS as PALETTE
-from ..figures.style import figure, method_color, save_figure, styled
+from ..figures.style import figure, log_axis, method_color, save_figure, styled
 from ..registry import Check, FigureOutput
 
 COLORS = {c: method_color(c) for c in ("sal", "bp", "fa")}
@@ -20,11 +20,16 @@ TEACHER_WEIGHT = 2.0
 
 
 # ------------------------------------------------------------------------------- per run
-@styled
 def draw_run_figures(teacher, res, epoch_len: int, out_dir: Path, angles: list[float] | None) -> list[Path]:
     """Teacher input->target scatter; student losses, weights, outputs (and B-W21^T angle)."""
-    files: list[Path] = []
-    fig, ax = figure(width="single")
+    return draw_teacher_figure(teacher, out_dir) + draw_student_figure(res, out_dir, angles)
+
+
+@styled
+def draw_teacher_figure(teacher, out_dir: Path) -> list[Path]:
+    """``teacher.png``: the teacher's target potential over the mean input potential of each pattern."""
+    fig, ax = figure(width="single", layout=None)
+    _fixed_margins(fig, nrows=1)
     nt = teacher.n_train
     x = teacher.inputs.mean(axis=1)
     for k in range(teacher.u_out.shape[1]):
@@ -33,22 +38,32 @@ def draw_run_figures(teacher, res, epoch_len: int, out_dir: Path, angles: list[f
     ax.set_xlabel("input potential (mean over inputs)")
     ax.set_ylabel("teacher target u_tgt")
     ax.legend()
-    files += save_figure(fig, out_dir, "teacher")
+    return save_figure(fig, out_dir, "teacher", tight=False)
 
+
+@styled
+def draw_student_figure(res, out_dir: Path, angles: list[float] | None) -> list[Path]:
+    """``student.png``: losses per epoch, weights and output potentials per pattern (and the B-W21^T angle).
+
+    Traces longer than :data:`MAX_POINTS` are thinned to every k-th pattern (the figure is about
+    1000 pixels wide), so that long runs draw as fast as short ones.
+    """
     n_panels = 4 if angles else 3
-    fig, axes = figure(n_panels, 1, width="onehalf", aspect=0.42)
+    fig, axes = figure(n_panels, 1, width="onehalf", aspect=0.42, layout=None)
+    _fixed_margins(fig, nrows=n_panels)
     ax = axes[0]
     if res.validation_loss:
         ep = np.arange(1, len(res.validation_loss) + 1)
-        ax.semilogy(ep, res.validation_loss, label="validation loss (nudged, as reference)")
-        ax.semilogy(ep, res.prediction_error, label="prediction error (un-nudged)")
+        ax.plot(ep, res.validation_loss, label="validation loss (nudged, as reference)")
+        ax.plot(ep, res.prediction_error, label="prediction error (un-nudged)")
+        log_axis(ax)
         ax.legend()
-    ax.set_xlabel("epoch")
+    _epoch_axis(ax)
     ax.set_ylabel("loss")
     ax = axes[1]
-    pat = np.arange(len(res.u_out))
+    pat = _thin(np.arange(len(res.u_out)))
     for name, color in (("w10", PALETTE["bp"]), ("w21", PALETTE["fa"]), ("b", PALETTE["sal"])):
-        w = res.weights_end[name].reshape(len(pat), -1)
+        w = _thin(res.weights_end[name].reshape(len(res.u_out), -1))
         for q in range(w.shape[1]):
             ax.plot(pat, w[:, q], lw=0.8, color=color, alpha=1.0 if w.shape[1] == 1 else 0.5, label=None if q else name)
     ax.axhline(TEACHER_WEIGHT, ls="--", c=PALETTE["neutral"], lw=0.6)
@@ -56,19 +71,46 @@ def draw_run_figures(teacher, res, epoch_len: int, out_dir: Path, angles: list[f
     ax.set_ylabel("weight")
     ax.legend(ncol=3)
     ax = axes[2]
-    ax.plot(pat, res.u_tgt[:, 0], ".", ms=2, label="target")
-    ax.plot(pat, res.u_out[:, 0], ".", ms=2, label="output (nudged)")
-    ax.plot(pat, res.u_free[:, 0], ".", ms=2, label="prediction (un-nudged)")
+    ax.plot(pat, _thin(res.u_tgt[:, 0]), ".", ms=2, label="target")
+    ax.plot(pat, _thin(res.u_out[:, 0]), ".", ms=2, label="output (nudged)")
+    ax.plot(pat, _thin(res.u_free[:, 0]), ".", ms=2, label="prediction (un-nudged)")
     ax.set_xlabel("pattern")
     ax.set_ylabel("u (output 0)")
     ax.legend()
     if angles:
         ax = axes[3]
         ax.plot(np.arange(1, len(angles) + 1), angles)
-        ax.set_xlabel("epoch")
+        _epoch_axis(ax)
         ax.set_ylabel("angle(B, W21^T) [deg]")
-    files += save_figure(fig, out_dir, "student")
-    return files
+    return save_figure(fig, out_dir, "student", tight=False)
+
+
+MAX_POINTS = 2000  # per trace in the per-run figures
+
+
+def _fixed_margins(
+    fig, nrows: int, left: float = 0.6, right: float = 0.1, bottom: float = 0.4, top: float = 0.1
+) -> None:
+    """Margins in inches (room for tick labels and axis labels) instead of a layout engine.
+
+    Constrained layout and ``bbox_inches="tight"`` each measure every text in an extra drawing
+    pass; the per-run figures, drawn after every run, have a fixed design and skip both.
+    """
+    w, h = fig.get_size_inches()
+    panel = (h - top - bottom - (nrows - 1) * bottom) / nrows
+    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h, hspace=bottom / panel)
+
+
+def _thin(values: np.ndarray) -> np.ndarray:
+    """Every k-th row of ``values`` such that at most :data:`MAX_POINTS` rows remain."""
+    return values[:: max(1, -(-len(values) // MAX_POINTS))]
+
+
+def _epoch_axis(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 # ------------------------------------------------------------------------------- sweep data
