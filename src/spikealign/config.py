@@ -118,7 +118,7 @@ def load_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
     p = Path(path)
     text = read_text_file(p, what)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
