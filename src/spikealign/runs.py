@@ -45,6 +45,7 @@ from .config import to_plain, to_yaml
 from .errors import UserError
 from .progress import Progress
 from .registry import Experiment
+from .resources import check_run_memory
 
 STATUS_RUNNING = "running"
 STATUS_COMPLETED = "completed"
@@ -306,6 +307,7 @@ def execute_run(
     """
     out = Path(out_dir)
     resolved = to_yaml(config)
+    check_run_memory(experiment, config)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder; choose a folder")
     existed = out.exists()

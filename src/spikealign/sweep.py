@@ -40,6 +40,7 @@ from pydantic import Field, field_validator, model_validator
 from .config import StrictModel, apply_overrides, load_yaml, set_path, to_yaml, validate
 from .errors import UserError
 from .registry import EXPERIMENT_MODULES, get_experiment
+from .resources import check_run_memory
 from .runs import (
     STATUS_COMPLETED,
     STATUS_FAILED,
@@ -168,6 +169,7 @@ def expand(spec: SweepSpec) -> list[RunSpec]:
         for key, value in params.items():
             set_path(data, key.split("."), value)
         config = validate(experiment.config_model, data, source=f"sweep {spec.name} at {params}")
+        check_run_memory(experiment, config, source=f"sweep {spec.name} at {params}")
         run_id = "run-" + hashlib.sha1(to_yaml(config).encode()).hexdigest()[:12]
         if run_id in seen:
             raise UserError(f"sweep {spec.name}: two grid points give the same config ({params})")
