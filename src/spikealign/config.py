@@ -108,8 +108,11 @@ def read_text_file(path: str | Path, what: str = "config file") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         hint = " (it looks like UTF-16)" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ""
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
         raise UserError(
-            f"{what} {p} is not UTF-8 text{hint}: undecodable byte at position {exc.start}; save it as UTF-8"
+            f"{what} {p} is not UTF-8 text{hint}: undecodable byte 0x{data[exc.start]:02x} at line {line}, "
+            f"column {column}; save it as UTF-8"
         ) from None
 
 

@@ -20,7 +20,7 @@ def format_duration(seconds: float) -> str:
     if seconds != seconds or seconds < 0:  # NaN
         return "?"
     if seconds < 60:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+        return f"{seconds:.1f} s" if round(seconds, 1) < 10 else f"{seconds:.0f} s"
     if seconds < 3600:
         return f"{int(seconds // 60)} min {int(seconds % 60)} s"
     if seconds < 86400:
