@@ -68,7 +68,9 @@ def test_utf16_config(tmp_path, capsys):
 
 def test_latin1_config(tmp_path, capsys):
     cfg = _write(tmp_path, "kind: toy\n# caf\xe9\n".encode("latin-1"))
-    _fails_cleanly(capsys, ["run", cfg, "--out", tmp_path / "o"], ("not UTF-8", "0xe9 at line 2, column 6"), tmp_path / "o")
+    _fails_cleanly(
+        capsys, ["run", cfg, "--out", tmp_path / "o"], ("not UTF-8", "0xe9 at line 2, column 6"), tmp_path / "o"
+    )
 
 
 def test_utf8_bom_config_is_fine(tmp_path, capsys):
@@ -285,14 +287,18 @@ def test_n_epochs_zero(tmp_path, capsys):
 def test_slurm_option_without_value(tmp_path, capsys):
     sw = _write(tmp_path, "name: s\nexperiment: toy\n", "sweep.yaml")
     err = _fails_cleanly(
-        capsys, ["sweep", sw, "--out", tmp_path / "o", "--executor", "serial", "--slurm-option", "foo"], "--slurm-option"
+        capsys,
+        ["sweep", sw, "--out", tmp_path / "o", "--executor", "serial", "--slurm-option", "foo"],
+        "--slurm-option",
     )
     assert "--set" not in err
 
 
 def test_huge_grid_refused(tmp_path, capsys):
     values = list(range(1000))
-    sw = _write(tmp_path, yaml.safe_dump({"name": "s", "experiment": "toy", "grid": {"n_steps": values, "seed": values}}))
+    sw = _write(
+        tmp_path, yaml.safe_dump({"name": "s", "experiment": "toy", "grid": {"n_steps": values, "seed": values}})
+    )
     _fails_cleanly(capsys, ["sweep", sw, "--out", tmp_path / "o"], ("1,000,000 runs", "at most"), tmp_path / "o")
 
 
@@ -369,7 +375,7 @@ def test_corrupt_table(tmp_path, content):
 
     root = _completed_sweep(tmp_path)
     (root / "table.csv").write_bytes(content)
-    with pytest.raises(UserError, match="table.csv is corrupt"):
+    with pytest.raises(UserError, match=r"table\.csv is corrupt"):
         _ = SweepResult(root).table
 
 
@@ -396,7 +402,9 @@ def test_broken_checkpoint_offers_restart(tmp_path, capsys):
     # a run that stopped while running leaves a checkpoint; make it garbage
     (out / "checkpoints").mkdir(parents=True)
     (out / "checkpoints" / "latest.pkl").write_bytes(b"\x80\x05garbage")
-    (out / "config.yaml").write_text(runs.to_yaml(validate(EXPERIMENTS["toy"].config_model, yaml.safe_load(cfg.read_text()))))
+    (out / "config.yaml").write_text(
+        runs.to_yaml(validate(EXPERIMENTS["toy"].config_model, yaml.safe_load(cfg.read_text())))
+    )
     runs.atomic_write_json(out / "meta.json", {"status": "running"})
     assert env_key not in os.environ
     _fails_cleanly(capsys, ["run", cfg, "--out", out, "--resume", "--quiet"], ("latest.pkl", "corrupt", "restart"))
