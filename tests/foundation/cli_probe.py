@@ -73,7 +73,7 @@ for kind, sets in [
     ("microcircuit", ["network.lr_down=-1"]),
     ("microcircuit", ["network.lr_up=[0.1, -0.1]"]),
     ("ssn", ["lr.weight=-0.1"]),
-    ("deep", ["method=sal", "estimator.sal_lr=-5", "n_epochs=1", "max_train=64", "max_test=64"]),  # a short run if accepted
+    ("deep", ["method=sal", "estimator.sal_lr=-5", "n_epochs=1", "max_train=64", "max_test=64"]),  # short if accepted
 ]:
     case("negative rates", f"{kind} {' '.join(sets)}",
          run_argv(sets), {"c.yaml": f"kind: {kind}\n"})  # fmt: skip
