@@ -196,7 +196,11 @@ def load_run_config(path: Path, overrides: list[str], options: dict[str, Any] | 
     if not isinstance(data.get("kind"), str):
         raise UserError(f"{path}: 'kind' must name an experiment")
     experiment = get_experiment(data["kind"])
-    return experiment, validate(experiment.config_model, data, source=str(path))
+    config = validate(experiment.config_model, data, source=str(path))
+    from .resources import check_run_memory
+
+    check_run_memory(experiment, config, source=str(path))
+    return experiment, config
 
 
 def cmd_run(args: argparse.Namespace) -> int:
