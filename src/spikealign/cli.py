@@ -281,7 +281,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
     from .reproduce import redraw
     from .runs import check_output_dir
 
-    if args.results_dir.is_dir():
+    if args.results_dir.exists():
         check_output_dir(args.results_dir, "results folder")
     rec = redraw(args.figure, args.results_dir)
     for f in rec.files:
