@@ -123,6 +123,9 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"array file not found: {p}")
+    with open(p, "rb") as fh:
+        if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip archive (empty or not)
+            raise UserError(f"{p} is corrupt (not an .npz archive); delete it and rerun")
     try:
         with np.load(p, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
