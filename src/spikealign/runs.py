@@ -42,7 +42,7 @@ import yaml
 
 from . import __version__, seeding
 from .config import to_plain, to_yaml
-from .errors import UserError
+from .errors import DiskFullError, UserError
 from .progress import Progress
 from .registry import Experiment
 from .resources import check_run_memory
@@ -73,7 +73,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise UserError(f"no space left on the device (or quota exceeded) while writing {path}") from None
+            raise DiskFullError(f"no space left on the device (or quota exceeded) while writing {path}") from None
         raise
 
 
@@ -431,7 +431,7 @@ def _finish_completed(ctx: RunContext, meta: dict[str, Any], summary: dict[str, 
 
 
 def _finish_failed(out: Path, meta: dict[str, Any], exc: BaseException, wall: float) -> None:
-    if isinstance(exc, UserError) and "no space left" in str(exc):
+    if isinstance(exc, DiskFullError):
         return  # meta.json stays 'running': the run can be resumed once there is space again
     meta.update(
         status=STATUS_FAILED,
