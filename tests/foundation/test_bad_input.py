@@ -441,6 +441,26 @@ def test_disk_full_during_run(tmp_path, capsys, monkeypatch):
     assert json.loads((out / "meta.json").read_text())["status"] == "completed"
 
 
+def test_disk_full_during_sweep(tmp_path, capsys, monkeypatch):
+    sw = _write(tmp_path, "name: s\nexperiment: toy\nbase: {n_steps: 5}\ngrid: {seed: [1, 2, 3]}\n", "sweep.yaml")
+    argv = ["sweep", sw, "--out", tmp_path / "o", "--executor", "serial", "--quiet"]
+    real_fsync = os.fsync
+    calls = {"n": 0}
+
+    def fsync(fd):
+        calls["n"] += 1
+        if calls["n"] >= 8:  # the disk fills up during the second run and stays full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    _fails_cleanly(capsys, argv, "no space left")
+    monkeypatch.undo()
+    assert not list((tmp_path / "o").rglob("*.tmp"))
+    assert main([str(a) for a in argv]) == 0  # space again: the sweep completes
+    assert "3 of 3 runs completed" in capsys.readouterr().out
+
+
 def test_files_follow_the_umask(tmp_path):
     old = os.umask(0o022)
     try:
