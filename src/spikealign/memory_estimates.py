@@ -74,17 +74,16 @@ def estimator_connection(config: Any) -> list[MemoryEstimate]:
     return out
 
 
-DEEP_FC_NEURONS = 384 + 192 + 10  # the ConvNet's fully connected layers (see docs/deep.md)
-
-
 @register_estimate("deep")
 def deep(config: Any) -> list[MemoryEstimate]:
+    from .deep.model import FC_SIZES  # the ConvNet's hidden fully connected layers
+
     est = dict(config.estimator or {})
     if "batch_size" not in est:
         return []
     itemsize = F64 if est.get("dtype") == "float64" else F32
     state = _sal_state(
-        int(est["batch_size"]), DEEP_FC_NEURONS, int(est.get("t_ref", 1)), int(est.get("buffer_length", 1)),
+        int(est["batch_size"]), sum(FC_SIZES) + 10, int(est.get("t_ref", 1)), int(est.get("buffer_length", 1)),
         int(est.get("chunk", 1)), itemsize,
     )  # fmt: skip
     return [MemoryEstimate(state, "the SAL spiking state", ("estimator.batch_size", "estimator.chunk"))]

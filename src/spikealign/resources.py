@@ -104,7 +104,7 @@ def check_run_memory(experiment: Any, config: Any, source: str = "config") -> No
         return
     try:
         parts = estimate(config)
-    except (AttributeError, KeyError, TypeError, ValueError):
+    except (AttributeError, ImportError, KeyError, TypeError, ValueError):
         return  # an estimate that does not fit the config (renamed keys) never blocks a run
     for part in parts:
         check_memory(part.nbytes, part.what, part.keys, source)
