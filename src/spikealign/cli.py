@@ -231,6 +231,8 @@ def _parse_options(items: list[str], flag: str) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for item in items:
+        if "=" not in item:
+            raise UserError(f"{flag} expects KEY=VALUE, got {item!r}")
         path, value = parse_override(item)
         if len(path) != 1:
             raise UserError(f"{flag} expects KEY=VALUE, got {item!r}")
@@ -268,7 +270,11 @@ def load_run_config(path: Path, overrides: list[str], options: dict[str, Any] | 
     if not isinstance(data.get("kind"), str):
         raise UserError(f"{path}: 'kind' must name an experiment")
     experiment = get_experiment(data["kind"])
-    return experiment, validate(experiment.config_model, data, source=str(path))
+    config = validate(experiment.config_model, data, source=str(path))
+    from .resources import check_run_memory
+
+    check_run_memory(experiment, config, source=str(path))
+    return experiment, config
 
 
 def resolve_config_path(path: Path) -> Path:
@@ -315,11 +321,13 @@ def default_run_dir(config_path: Path, config: Any, resume: bool = False) -> Pat
 
 @_with_figure_formats
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runs import execute_run, read_json
+    from .runs import check_output_dir, execute_run, read_json
 
+    if args.n_epochs is not None and args.n_epochs < 1:
+        raise UserError(f"--n-epochs must be at least 1, got {args.n_epochs}")
     options = {"section": args.section, "dataset": args.dataset, "n_epochs": args.n_epochs}
     experiment, config = load_run_config(args.config, args.overrides, options)
-    out = args.out or default_run_dir(args.config, config, args.resume)
+    out = check_output_dir(args.out or default_run_dir(args.config, config, args.resume))
     t0 = time.perf_counter()
     summary = execute_run(experiment, config, out, resume=args.resume, show_progress=not args.quiet)
     meta = read_json(out / "meta.json", {})
@@ -337,7 +345,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import expand
 
     expand(spec)  # validate every run config before anything is written
-    out = args.out or DEFAULT_RESULTS / "sweeps" / spec.name
+    from .runs import check_output_dir
+
+    out = check_output_dir(args.out or DEFAULT_RESULTS / "sweeps" / spec.name)
     executor = _executor(args)
     try:
         result = run_sweep(spec, out, executor=executor, resume=args.resume, show_progress=not args.quiet)
@@ -355,10 +365,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .report import write_report
     from .reproduce import reproduce_figure, resolve_figures
+    from .runs import check_output_dir
 
     figures = resolve_figures(args.figures)
     if not figures:
         raise UserError("no figures are registered yet")
+    check_output_dir(args.out)
     print(f"reproducing {len(figures)} figure(s) with the {args.profile} profile: {' '.join(figures)}")
     executor = _executor(args)
     records = []
@@ -387,7 +399,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 @_with_figure_formats
 def cmd_figure(args: argparse.Namespace) -> int:
     from .reproduce import redraw
+    from .runs import check_output_dir
 
+    if args.results_dir.exists():
+        check_output_dir(args.results_dir, "results folder")
     rec = redraw(args.figure, args.results_dir)
     for f in rec.files:
         print(f)
@@ -397,6 +412,10 @@ def cmd_figure(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import available, run_benchmark
 
+    if args.out is not None:
+        from .runs import check_output_dir
+
+        check_output_dir(args.out)
     names = args.names or available()
     if not names:
         raise UserError("no benchmarks found in benchmarks/")

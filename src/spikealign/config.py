@@ -8,20 +8,62 @@ is allowed.
 
 from __future__ import annotations
 
+import math
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import UserError
 
 
 class StrictModel(BaseModel):
-    """Base for every config section: unknown keys are errors, assignments are validated."""
+    """Base for every config section: unknown keys are errors, assignments are validated.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    Defaults are validated too, so checks across keys (``t_ref < t_max``) hold whichever of the
+    keys was left at its default.
+
+    Non-finite numbers (NaN, inf) are rejected in every field, including inside lists, mappings
+    and fields typed ``Any`` (a NaN learning rate would otherwise run to NaN "results").
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _reject_non_finite(self) -> StrictModel:
+        # typed float fields are checked by allow_inf_nan; this catches ``Any``/mapping fields
+        for key in type(self).model_fields:
+            where = find_non_finite(getattr(self, key))
+            if where is not None:
+                raise PydanticCustomError("non_finite", "must be a finite number", {"key": f"{key}{where}"})
+        return self
+
+
+def find_non_finite(value: Any) -> str | None:
+    """Where a NaN or inf hides in ``value`` ('' for the value itself, '[2]', '.a' ...), else ``None``."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else ""
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for k, v in items:
+        where = find_non_finite(v)
+        if where is not None:
+            return (f"[{k}]" if isinstance(k, int) else f".{k}") + where
+    return None
+
+
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""A finite float >= 0: learning rates, amplitudes, rates, time constants that may be zero."""
+
+PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A finite float > 0: durations, time constants, sizes in physical units."""
 
 
 class RunConfig(StrictModel):
@@ -34,18 +76,59 @@ class RunConfig(StrictModel):
     seed: int = Field(0, ge=0, description="root seed; every random stream of the run derives from it")
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping from ``path``; missing or malformed files raise :class:`UserError`."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects a key given twice in one mapping (instead of the last winning)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, typing.Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}' (each key may appear once)", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_text_file(path: str | Path, what: str = "config file") -> str:
+    """The UTF-8 text of ``path``; missing, unreadable or undecodable files raise :class:`UserError`."""
     p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{what} {p} is a directory, not a file")
     if not p.is_file():
-        raise UserError(f"config file not found: {p}")
+        raise UserError(f"{what} not found: {p}")
     try:
-        data = yaml.safe_load(p.read_text())
+        data = p.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {what} {p}: {exc.strerror or exc}") from None
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UserError(f"{what} {p} is a binary file, not YAML text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        hint = " (it looks like UTF-16)" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ""
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise UserError(
+            f"{what} {p} is not UTF-8 text{hint}: undecodable byte 0x{data[exc.start]:02x} at line {line}, "
+            f"column {column}; save it as UTF-8"
+        ) from None
+
+
+def load_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """Read a YAML mapping from ``path``; missing, unreadable or malformed files raise :class:`UserError`."""
+    p = Path(path)
+    text = read_text_file(p, what)
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserError(f"malformed YAML in {p}{where}: {problem}") from None
+    except RecursionError:
+        raise UserError(f"malformed YAML in {p}: nested too deeply") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -123,6 +206,16 @@ def _unwrap_model(annotation: Any) -> Any:
     return None
 
 
+_SCHEMA_TAGS = ("float", "int", "str", "bool", "none", "list", "dict", "tuple")
+
+
+def _is_schema_tag(part: Any) -> bool:
+    """Parts of a pydantic error location that name a schema (union member, validator), not a key."""
+    if not isinstance(part, str):
+        return False
+    return part.startswith(("function-", "constrained-")) or "[" in part or part in _SCHEMA_TAGS
+
+
 def _format_loc(loc: tuple) -> str:
     out = ""
     for part in loc:
@@ -133,7 +226,7 @@ def _format_loc(loc: tuple) -> str:
 def describe_validation_error(model: type[BaseModel], exc: ValidationError, source: str) -> str:
     """One line describing the first problem in ``exc``: where, which key, what is allowed."""
     err = exc.errors()[0]
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    loc = tuple(p for p in err["loc"] if not _is_schema_tag(p))
     key = _format_loc(loc) or "<top level>"
     if err["type"] == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
@@ -141,6 +234,12 @@ def describe_validation_error(model: type[BaseModel], exc: ValidationError, sour
         return f"{source}: unknown key '{key}' (allowed here: {allowed})"
     if err["type"] == "missing":
         return f"{source}: missing required key '{key}'"
+    if err["type"] == "non_finite":
+        inner = err.get("ctx", {}).get("key", "")
+        key = f"{_format_loc(loc)}.{inner}" if loc else inner
+        return f"{source}: invalid value for '{key}': must be a finite number (NaN and inf are not allowed)"
+    if err["type"] == "finite_number":
+        return f"{source}: invalid value for '{key}': must be a finite number (NaN and inf are not allowed)"
     msg = err["msg"].removeprefix("Value error, ")
     if not loc:  # a check across several keys
         return f"{source}: {msg}"

@@ -10,3 +10,7 @@ class UserError(Exception):
     """An error caused by user input; its message is shown to the user verbatim."""
 
     exit_code = 2
+
+
+class DiskFullError(UserError):
+    """No space left on the device (or the quota is used up) while writing a file."""

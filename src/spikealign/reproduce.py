@@ -110,7 +110,12 @@ def _plain_number(v: Any) -> Any:
 
 def load_record(fig_dir: Path) -> FigureRecord | None:
     data = read_json(fig_dir / "figure.json")
-    return FigureRecord(**data) if data else None
+    if not data:
+        return None
+    try:
+        return FigureRecord(**data)
+    except TypeError:
+        raise UserError(f"{fig_dir / 'figure.json'} is corrupt (not a figure record); delete it and redraw") from None
 
 
 def redraw(figure_id: str, results_dir: str | Path) -> FigureRecord:

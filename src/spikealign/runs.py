@@ -16,7 +16,9 @@ a killed process never leaves a partial file behind.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
 import functools
 import io
 import json
@@ -25,21 +27,25 @@ import pickle
 import platform
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
+import yaml
 
 from . import __version__, seeding
 from .config import to_plain, to_yaml
-from .errors import UserError
+from .errors import DiskFullError, UserError
+from .progress import Progress
 from .registry import Experiment
+from .resources import check_run_memory
 
 STATUS_RUNNING = "running"
 STATUS_COMPLETED = "completed"
@@ -48,20 +54,33 @@ STATUS_FAILED = "failed"
 
 # --------------------------------------------------------------------------- atomic files
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+
+    The file gets the permissions of a plain ``open`` (``0o666`` less the umask), not the
+    ``0o600`` of a temporary file.  A full disk is a :class:`UserError` and leaves the old file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"no space left on the device (or quota exceeded) while writing {path}") from None
         raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -89,10 +108,79 @@ def _json_default(value: Any) -> Any:
 
 
 def read_json(path: str | Path, default: Any = None) -> Any:
+    """The JSON in ``path`` (``default`` if there is no file); a corrupt file is a :class:`UserError`."""
     p = Path(path)
     if not p.is_file():
         return default
-    return json.loads(p.read_text())
+    try:
+        return json.loads(p.read_bytes().decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{p} is corrupt (not valid JSON: {exc}); delete it or the folder holding it") from None
+
+
+def load_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file; a missing or corrupt file is a :class:`UserError`."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"array file not found: {p}")
+    with open(p, "rb") as fh:
+        if fh.read(4) not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip archive (empty or not)
+            raise UserError(f"{p} is corrupt (not an .npz archive); delete it and rerun")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{p} is corrupt (not a readable .npz file: {exc}); delete it and rerun") from None
+
+
+@contextlib.contextmanager
+def directory_lock(folder: str | Path, what: str = "run directory") -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (file ``.lock``); a second holder is refused at once."""
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / ".lock"
+    fh = open(lock_path, "a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            raise UserError(
+                f"{what} {folder} is in use by another process{f' ({holder})' if holder else ''}; "
+                "wait for it to finish or choose another --out"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                lock_path.unlink()
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    finally:
+        fh.close()
+
+
+def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
+    """Refuse, before any work, an output folder that is a file or cannot be written to."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"{flag} {p} is a file, not a folder; choose a folder")
+    existing = p
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{flag} {p}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {p}: no permission to write in {existing}")
+    return p
 
 
 # --------------------------------------------------------------------------- provenance
@@ -160,9 +248,7 @@ class RunContext:
         return path
 
     def load_arrays(self, name: str) -> dict[str, np.ndarray]:
-        path = self.out_dir / (name if name.endswith(".npz") else f"{name}.npz")
-        with np.load(path) as data:
-            return {k: data[k] for k in data.files}
+        return load_npz(self.out_dir / (name if name.endswith(".npz") else f"{name}.npz"))
 
     def save_metrics(self, metrics: dict[str, Any]) -> None:
         """Merge ``metrics`` into ``metrics.json``."""
@@ -183,10 +269,22 @@ class RunContext:
         path = self.checkpoint_dir / "latest.pkl"
         if not self.resume or not path.is_file():
             return None
-        return pickle.loads(path.read_bytes())
+        try:
+            state = pickle.loads(path.read_bytes())
+        except Exception as exc:  # unpickling garbage raises almost anything
+            raise UserError(
+                f"checkpoint {path} is corrupt ({type(exc).__name__}); to restart the run from the beginning "
+                f"delete {path.parent} and run again with --resume, or run without --resume into a new --out"
+            ) from None
+        if not isinstance(state, dict):
+            raise UserError(f"checkpoint {path} is corrupt (not a mapping); delete {path.parent} to restart the run")
+        return state
 
     def progress(self, iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", **kw: Any):
-        return tqdm(iterable, total=total, desc=desc, disable=not self.show_progress or None, leave=False, **kw)
+        """A progress report: a bar on a terminal, a line every 30 s in a log file, a summary at the end."""
+        kw.pop("disable", None)
+        kw.pop("leave", None)
+        return Progress(iterable, total=total, desc=desc, enabled=self.show_progress, **kw)
 
 
 # --------------------------------------------------------------------------- run lifecycle
@@ -212,19 +310,30 @@ def execute_run(
     """
     out = Path(out_dir)
     resolved = to_yaml(config)
-    status = run_status(out)
-    if status is not None:
-        if not resume:
-            raise UserError(f"run directory {out} already holds a run ({status}); use --resume or another --out")
-        old = (out / "config.yaml").read_text() if (out / "config.yaml").is_file() else None
-        if old is not None and old != resolved:
-            raise UserError(f"cannot resume {out}: its config.yaml differs from the requested config")
-        if status == STATUS_COMPLETED:
-            return read_json(out / "metrics.json", {}).get("summary", {})
-    elif out.exists() and any(out.iterdir()) and not resume:
-        raise UserError(f"output directory {out} is not empty; choose another --out")
-
+    check_run_memory(experiment, config)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder; choose a folder")
+    existed = out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    with directory_lock(out):
+        status = run_status(out) if existed else None
+        if status == STATUS_COMPLETED and resume:
+            _check_same_config(out, resolved)
+            return read_json(out / "metrics.json", {}).get("summary", {})
+        if status == STATUS_FAILED and not resume:
+            _replace_failed_run(out)
+        elif status is not None:
+            if not resume:
+                raise UserError(f"run directory {out} already holds a run ({status}); use --resume or another --out")
+            _check_same_config(out, resolved)
+        elif existed and _has_user_files(out) and not resume:
+            raise UserError(f"output directory {out} is not empty; choose another --out")
+        return _run_in(experiment, config, out, resolved, resume=resume, show_progress=show_progress)
+
+
+def _run_in(
+    experiment: Experiment, config: Any, out: Path, resolved: str, *, resume: bool, show_progress: bool
+) -> dict[str, Any]:
     (out / "figures").mkdir(exist_ok=True)
     atomic_write_text(out / "config.yaml", resolved)
     meta = _start_meta(experiment, config, out)
@@ -237,6 +346,63 @@ def execute_run(
         raise
     _finish_completed(ctx, meta, summary, time.perf_counter() - t0)
     return summary
+
+
+def _has_user_files(folder: Path) -> bool:
+    return any(p.name != ".lock" for p in folder.iterdir())
+
+
+def _check_same_config(out: Path, resolved: str) -> None:
+    """Resuming needs the same config; otherwise name the keys that differ."""
+    path = out / "config.yaml"
+    if not path.is_file():
+        return
+    old_text = path.read_text(errors="replace")
+    if old_text == resolved:
+        return
+    try:
+        old = yaml.safe_load(old_text)
+    except yaml.YAMLError:
+        raise UserError(f"cannot resume {out}: its config.yaml is corrupt; delete {out} or use another --out") from None
+    keys = differing_keys(old if isinstance(old, dict) else {}, yaml.safe_load(resolved))
+    shown = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+    raise UserError(
+        f"cannot resume {out}: its config.yaml differs from the requested config in {shown or 'formatting'}; "
+        "use another --out to run the new config"
+    )
+
+
+def differing_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested mappings."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in list(old) + [k for k in new if k not in old]:
+            sub = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                out.append(sub)
+            else:
+                out.extend(differing_keys(old[key], new[key], sub))
+        return out
+    return [] if old == new else [prefix or "<top level>"]
+
+
+def _replace_failed_run(out: Path) -> None:
+    """A failed run's folder is cleared for a new run (its error is shown once)."""
+    import shutil
+
+    error = (read_json(out / "meta.json", {}) or {}).get("error", "")
+    print(
+        f"note: {out} held a failed run ({error.splitlines()[0][:200] if error else 'no error recorded'}); "
+        "replacing it with this run",
+        file=sys.stderr,
+    )
+    for p in out.iterdir():
+        if p.name == ".lock":
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
 
 
 def _start_meta(experiment: Experiment, config: Any, out: Path, **extra: Any) -> dict[str, Any]:
@@ -265,6 +431,8 @@ def _finish_completed(ctx: RunContext, meta: dict[str, Any], summary: dict[str, 
 
 
 def _finish_failed(out: Path, meta: dict[str, Any], exc: BaseException, wall: float) -> None:
+    if isinstance(exc, DiskFullError):
+        return  # meta.json stays 'running': the run can be resumed once there is space again
     meta.update(
         status=STATUS_FAILED,
         end_time=_now(),

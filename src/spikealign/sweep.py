@@ -39,11 +39,14 @@ from pydantic import Field, field_validator, model_validator
 from .config import StrictModel, apply_overrides, load_yaml, set_path, to_yaml, validate
 from .errors import UserError
 from .registry import EXPERIMENT_MODULES, get_experiment
+from .resources import check_run_memory
 from .runs import (
     STATUS_COMPLETED,
     STATUS_FAILED,
     atomic_write_text,
+    directory_lock,
     execute_batch,
+    load_npz,
     read_json,
     run_status,
 )
@@ -61,6 +64,9 @@ class _Pandas:
 pd = _Pandas()
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+MAX_SWEEP_RUNS = 20_000
+"""Largest number of runs in one sweep: every run is validated and gets a folder before any runs."""
 
 
 class SweepSpec(StrictModel):
@@ -101,7 +107,20 @@ class SweepSpec(StrictModel):
         lengths = {len(v) for v in self.zip.values()}
         if len(lengths) > 1:
             raise ValueError(f"zip lists must have equal lengths, got {sorted(lengths)}")
+        n = self.n_runs()
+        if n > MAX_SWEEP_RUNS:
+            raise ValueError(
+                f"sweep {self.name} has {n:,} runs; at most {MAX_SWEEP_RUNS:,} runs per sweep are allowed "
+                "(split the grid into several sweeps)"
+            )
         return self
+
+    def n_runs(self) -> int:
+        """The number of grid points, computed without enumerating them."""
+        n = math.prod(len(v) for v in self.grid.values())
+        if self.zip:
+            n *= len(next(iter(self.zip.values())))
+        return n * (len(self.seeds) if self.seeds is not None else 1)
 
 
 @dataclass
@@ -114,7 +133,7 @@ class RunSpec:
 
 
 def load_sweep_file(path: str | Path, overrides: list[str] | None = None) -> SweepSpec:
-    raw = apply_overrides(load_yaml(path), overrides)
+    raw = apply_overrides(load_yaml(path, what="sweep file"), overrides)
     spec = validate(SweepSpec, raw, source=str(path))
     if spec.base_config is not None and not spec.base_config.is_absolute():
         spec = spec.model_copy(update={"base_config": Path(path).parent / spec.base_config})
@@ -152,7 +171,7 @@ def expand(spec: SweepSpec) -> list[RunSpec]:
     experiment = get_experiment(spec.experiment)
     base: dict[str, Any] = {}
     if spec.base_config is not None:
-        base = load_yaml(spec.base_config)
+        base = load_yaml(spec.base_config, what="base_config")
     base = _merge(base, spec.base)
     base.setdefault("kind", spec.experiment)
     runs, seen = [], set()
@@ -161,6 +180,7 @@ def expand(spec: SweepSpec) -> list[RunSpec]:
         for key, value in params.items():
             set_path(data, key.split("."), value)
         config = validate(experiment.config_model, data, source=f"sweep {spec.name} at {params}")
+        check_run_memory(experiment, config, source=f"sweep {spec.name} at {params}")
         run_id = "run-" + hashlib.sha1(to_yaml(config).encode()).hexdigest()[:12]
         if run_id in seen:
             raise UserError(f"sweep {spec.name}: two grid points give the same config ({params})")
@@ -285,7 +305,12 @@ class LocalExecutor(Executor):
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=mp.get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def map(self, fn, tasks, progress):
@@ -324,7 +349,9 @@ class LocalExecutor(Executor):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=1, mp_context=mp.get_context("spawn"), initializer=exit_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             try:
                 return pool.submit(fn, *task).result()
             except Exception as exc:
@@ -334,6 +361,37 @@ class LocalExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the sweep's main process dies (no orphans).
+
+    On Linux the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere a daemon thread polls the parent's pid every few seconds.
+    """
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        import time
+
+        while True:
+            time.sleep(2.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _record_lost_runs(task: tuple, exc: BaseException) -> list[dict]:
@@ -368,12 +426,16 @@ class DaskExecutor(Executor):
         self.workers = workers or os.cpu_count() or 1
         self.cluster = None
         if scheduler:
-            self.client = Client(scheduler)
+            self.client = _connect(Client, scheduler)
         elif slurm:
             try:
                 from dask_jobqueue import SLURMCluster
             except ImportError:
                 raise UserError("--slurm needs dask-jobqueue: pip install 'spikealign[cluster]'") from None
+            import shutil
+
+            if shutil.which("sbatch") is None:
+                raise UserError("--slurm needs SLURM's sbatch command, which is not on PATH (is this a SLURM cluster?)")
             opts = {"cores": 1, "memory": "4GB", "walltime": "12:00:00", "processes": 1}
             opts.update(slurm_options or {})
             self.cluster = SLURMCluster(**opts)
@@ -393,7 +455,10 @@ class DaskExecutor(Executor):
         results: list[Any] = [None] * len(tasks)
         for fut in as_completed(futures):
             i = index[fut.key]
-            results[i] = fut.result()
+            try:
+                results[i] = fut.result()
+            except Exception as exc:  # KilledWorker, a lost connection: these runs failed, the others go on
+                results[i] = _record_lost_runs(tasks[i], exc)
             progress(len(tasks[i][2]))
         return results
 
@@ -401,6 +466,20 @@ class DaskExecutor(Executor):
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+CONNECT_TIMEOUT_S = 5
+
+
+def _connect(client_class: type, address: str):
+    """A Dask client of the scheduler at ``address``; an unreachable scheduler is a :class:`UserError`."""
+    try:
+        return client_class(address, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UserError(
+            f"--scheduler {address}: cannot reach a Dask scheduler there within {CONNECT_TIMEOUT_S} s "
+            f"({type(exc).__name__}); check the address (e.g. tcp://host:8786) and that the scheduler runs"
+        ) from None
 
 
 def make_executor(
@@ -433,11 +512,18 @@ def run_sweep(
     their checkpoints with ``resume``).  A failing run is recorded in the table with its error;
     the others complete.
     """
-    from tqdm.auto import tqdm
-
     runs = expand(spec)
     out = Path(out_dir)
     (out / "runs").mkdir(parents=True, exist_ok=True)
+    with directory_lock(out, "sweep folder"):
+        return _run_sweep_locked(spec, runs, out, executor, resume, show_progress)
+
+
+def _run_sweep_locked(
+    spec: SweepSpec, runs: list[RunSpec], out: Path, executor: Executor | None, resume: bool, show_progress: bool
+) -> SweepResult:
+    from .progress import Progress
+
     atomic_write_text(out / "sweep.yaml", to_yaml(spec.model_dump(mode="json")))
     pending = [r for r in runs if run_status(out / "runs" / r.run_id) != STATUS_COMPLETED]
     executor = executor or LocalExecutor()
@@ -448,7 +534,7 @@ def run_sweep(
         dirs = [str(out / "runs" / r.run_id) for r in chunk]
         tasks.append((spec.experiment, module, [r.config for r in chunk], dirs, resume, threads))
     if pending:
-        bar = tqdm(total=len(pending), desc=f"sweep {spec.name}", disable=not show_progress or None, unit="run")
+        bar = Progress(total=len(pending), desc=f"sweep {spec.name}", enabled=show_progress, unit="run")
         try:
             executor.map(_run_chunk, tasks, bar.update)
         finally:
@@ -490,7 +576,15 @@ class SweepResult:
         path = self.root / "table.csv"
         if not path.is_file():
             raise UserError(f"no results table in {self.root} (run the sweep first)")
-        return pd.read_csv(path)
+        try:
+            table = pd.read_csv(path)
+        except (ValueError, UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"{path} is corrupt ({first}); run the sweep again to rewrite it") from None
+        missing = {"run_id", "status"} - set(table.columns)
+        if missing:
+            raise UserError(f"{path} is corrupt (no column {', '.join(sorted(missing))}); run the sweep again")
+        return table
 
     def completed(self) -> pd.DataFrame:
         t = self.table
@@ -500,9 +594,7 @@ class SweepResult:
         return self.root / "runs" / run_id
 
     def arrays(self, run_id: str, name: str) -> dict[str, np.ndarray]:
-        path = self.run_dir(run_id) / (name if name.endswith(".npz") else f"{name}.npz")
-        with np.load(path) as data:
-            return {k: data[k] for k in data.files}
+        return load_npz(self.run_dir(run_id) / (name if name.endswith(".npz") else f"{name}.npz"))
 
     def metrics(self, run_id: str) -> dict[str, Any]:
         return read_json(self.run_dir(run_id) / "metrics.json", {}) or {}

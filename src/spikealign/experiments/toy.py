@@ -49,7 +49,7 @@ def run(config: ToyConfig, ctx: RunContext) -> dict[str, float]:
         rng.bit_generator.state = state["rng"]
         x, trace, step = state["x"], state["trace"], state["step"]
     crash_after = int(os.environ.get("SPIKEALIGN_TOY_CRASH_AFTER", "0"))
-    for t in range(step, config.n_steps):
+    for t in ctx.progress(range(step, config.n_steps), desc="toy", unit="step"):
         x = x + config.drift + config.sigma * rng.standard_normal(config.n_walkers)
         trace[t] = x
         done = t + 1

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
-from ..config import RunConfig, StrictModel, validate
+from ..config import NonNegFloat, RunConfig, StrictModel, validate
 from ..errors import UserError
 
 Matrix = float | list[list[float]]
@@ -47,8 +47,8 @@ class NetworkSection(StrictModel):
     stdp_a_anticausal: float = 1.0
     stdp_tau_causal: float = Field(10.0, gt=0)
     stdp_tau_anticausal: float = Field(10.0, gt=0)
-    lr_up: list[float] = Field(default_factory=lambda: [0.2, 0.003], description="[eta W10, eta W21]")
-    lr_down: float = Field(0.001, description="eta of B (SAL STDP); ignored by fa and bp")
+    lr_up: list[NonNegFloat] = Field(default_factory=lambda: [0.2, 0.003], description="[eta W10, eta W21]")
+    lr_down: NonNegFloat = Field(0.001, description="eta of B (SAL STDP); ignored by fa and bp")
 
     @field_validator("dims")
     @classmethod

@@ -1,0 +1,89 @@
+"""Lower bounds of the memory a run allocates, per experiment kind (see :mod:`spikealign.resources`).
+
+Each function takes a validated config and returns the large allocations it implies, with the
+config keys that size them.  The bounds count only the biggest arrays, so they are never above
+what the run really needs: a refused config would surely run out of memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from .resources import MemoryEstimate, register_estimate
+
+F64 = 8
+F32 = 4
+PY_FLOAT_IN_LIST = 32  # a float object (24 B) plus its list slot (8 B)
+
+
+@register_estimate("toy")
+def toy(config: Any) -> list[MemoryEstimate]:
+    return [MemoryEstimate(F64 * config.n_steps * config.n_walkers, "the walk trace", ("n_steps", "n_walkers"))]
+
+
+@register_estimate("theory-stdd")
+def theory_stdd(config: Any) -> list[MemoryEstimate]:
+    # the stationary distribution over (counter 1, counter 2) pairs: t_max^2 states
+    return [MemoryEstimate(F64 * config.t_max**2, "the Markov chain over t_max^2 counter states", ("t_max",))]
+
+
+@register_estimate("theory-phase-plane")
+def theory_phase_plane(config: Any) -> list[MemoryEstimate]:
+    return [MemoryEstimate(F64 * config.t_max**2, "the Markov chain over t_max^2 counter states", ("t_max",))]
+
+
+@register_estimate("microcircuit")
+def microcircuit(config: Any) -> list[MemoryEstimate]:
+    n0, n1, n2 = config.network.dims
+    weights = F64 * 2 * (n1 * n0 + 2 * n2 * n1)  # teacher and student: W10, W21, B
+    neurons = n0 + n1 + n2
+    averages = F64 * neurons * config.network.size_moving_average
+    return [
+        MemoryEstimate(weights, "the teacher and student weight matrices", ("network.dims",)),
+        MemoryEstimate(averages, "the moving averages", ("network.dims", "network.size_moving_average")),
+    ]
+
+
+def _sal_state(batch: int, neurons: int, t_ref: int, buffer_length: int, chunk: int, itemsize: int) -> float:
+    """The spiking state of a SAL net: a ring buffer of buffer_length*t_ref ticks plus two chunk buffers."""
+    return float(itemsize) * batch * neurons * (buffer_length * t_ref + 2 * chunk)
+
+
+@register_estimate("sal-evolution")
+def sal_evolution(config: Any) -> list[MemoryEstimate]:
+    sizes = list(config.sizes)
+    weights = F32 * 2 * sum(a * b for a, b in itertools.pairwise(sizes))
+    state = _sal_state(config.batch_size, sum(sizes), config.t_ref, 1, config.chunk, F32)
+    return [
+        MemoryEstimate(weights, "the forward and feedback weights", ("sizes",)),
+        MemoryEstimate(state, "the spiking state", ("sizes", "batch_size", "chunk")),
+    ]
+
+
+@register_estimate("estimator-connection")
+def estimator_connection(config: Any) -> list[MemoryEstimate]:
+    records = max(1.0, config.seconds / config.record_every_s)
+    out = [MemoryEstimate(4 * PY_FLOAT_IN_LIST * records, "the recorded history", ("seconds", "record_every_s"))]
+    if config.method == "sal":
+        s = config.sal
+        itemsize = F32 if getattr(s, "dtype", "float32") == "float32" else F64
+        buffer_length = getattr(s, "buffer_length", 1)
+        state = _sal_state(s.batch_size, 2 * config.n, s.t_ref, buffer_length, s.chunk, itemsize)
+        out.append(MemoryEstimate(state, "the SAL spiking state", ("sal.batch_size", "sal.chunk", "n")))
+    return out
+
+
+@register_estimate("deep")
+def deep(config: Any) -> list[MemoryEstimate]:
+    from .deep.model import FC_SIZES  # the ConvNet's hidden fully connected layers
+
+    est = dict(config.estimator or {})
+    if "batch_size" not in est:
+        return []
+    itemsize = F64 if est.get("dtype") == "float64" else F32
+    state = _sal_state(
+        int(est["batch_size"]), sum(FC_SIZES) + 10, int(est.get("t_ref", 1)), int(est.get("buffer_length", 1)),
+        int(est.get("chunk", 1)), itemsize,
+    )  # fmt: skip
+    return [MemoryEstimate(state, "the SAL spiking state", ("estimator.batch_size", "estimator.chunk"))]

@@ -1,0 +1,110 @@
+"""Memory checks before a run allocates: refuse at once what cannot fit, naming the key to reduce.
+
+Every experiment kind may give a memory estimate of a validated config (a *lower bound* of what
+the run allocates: a refused config would surely fail, an accepted one may still be large).  The
+estimate is compared with the memory available now (``MemAvailable``, and the cgroup limit of a
+container or SLURM job when there is one) before anything is written.
+
+Estimates come from ``Experiment.estimate_memory`` when the family sets it, else from
+:data:`ESTIMATES` (filled by :mod:`spikealign.memory_estimates`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """At least ``nbytes`` are needed for ``what``; ``keys`` are the config keys that make it large."""
+
+    nbytes: float
+    what: str
+    keys: tuple[str, ...]
+
+
+Estimator = Callable[[Any], list[MemoryEstimate]]
+ESTIMATES: dict[str, Estimator] = {}
+
+
+def register_estimate(kind: str) -> Callable[[Estimator], Estimator]:
+    def deco(fn: Estimator) -> Estimator:
+        ESTIMATES[kind] = fn
+        return fn
+
+    return deco
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"  # pragma: no cover
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still use (``None`` if unknown)."""
+    candidates = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                candidates.append(int(line.split()[1]) * 1024)
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    if not candidates:
+        try:
+            candidates.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            pass
+    cgroup = _cgroup_free()
+    if cgroup is not None:
+        candidates.append(cgroup)
+    return min(candidates) if candidates else None
+
+
+def _cgroup_free() -> int | None:
+    base = Path("/sys/fs/cgroup")
+    try:
+        limit = (base / "memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        used = int((base / "memory.current").read_text().strip())
+        return max(0, int(limit) - used)
+    except (OSError, ValueError):
+        return None
+
+
+def check_memory(nbytes: float, what: str, keys: tuple[str, ...] | str, source: str = "config") -> None:
+    """Raise :class:`UserError` when ``nbytes`` exceed the memory available now."""
+    available = available_memory()
+    if available is None or nbytes <= available:
+        return
+    keys = (keys,) if isinstance(keys, str) else keys
+    names = ", ".join(f"'{k}'" for k in keys)
+    raise UserError(
+        f"{source}: {what} would take at least {format_bytes(nbytes)} of memory, but only {format_bytes(available)} "
+        f"is available (the size is set by {names})"
+    )
+
+
+def check_run_memory(experiment: Any, config: Any, source: str = "config") -> None:
+    """Check the memory estimate of ``config`` (if its kind has one) against the memory available."""
+    from . import memory_estimates  # noqa: F401 - registers the built-in estimates
+
+    estimate = getattr(experiment, "estimate_memory", None) or ESTIMATES.get(getattr(experiment, "kind", ""))
+    if estimate is None:
+        return
+    try:
+        parts = estimate(config)
+    except (AttributeError, ImportError, KeyError, TypeError, ValueError):
+        return  # an estimate that does not fit the config (renamed keys) never blocks a run
+    for part in parts:
+        check_memory(part.nbytes, part.what, part.keys, source)
