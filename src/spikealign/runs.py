@@ -41,7 +41,7 @@ import numpy as np
 import yaml
 
 from . import __version__, seeding
-from .config import to_plain, to_yaml
+from .config import to_yaml
 from .errors import DiskFullError, UserError
 from .progress import Progress
 from .registry import Experiment
@@ -256,9 +256,6 @@ class RunContext:
         current = read_json(path, {})
         current.update(metrics)
         atomic_write_json(path, current)
-
-    def load_metrics(self) -> dict[str, Any]:
-        return read_json(self.out_dir / "metrics.json", {})
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
         """Store ``state`` (any picklable mapping, e.g. arrays and RNG states) as the latest checkpoint."""
@@ -479,7 +476,3 @@ def execute_batch(
     for ctx, meta, summary in zip(ctxs, metas, summaries, strict=True):
         _finish_completed(ctx, meta, summary or {}, wall)
     return [s or {} for s in summaries]
-
-
-def plain_config(config: Any) -> dict[str, Any]:
-    return to_plain(config)

@@ -7,8 +7,8 @@ from it through :class:`numpy.random.SeedSequence`: a named stream is
 ``stream(...).spawn(n)``.  The same root seed therefore gives the same bits on any machine
 with the same library versions, and two differently named streams are independent.
 
-Experiments that must reproduce the reference bit for bit (which seeds numpy's legacy global
-state directly) use :func:`legacy_random_state` instead, documented where they do.
+Draws that must reproduce the reference bit for bit take an explicit seed from the config and use
+``numpy.random.default_rng(seed)`` as the reference does (documented in each family's docs page).
 """
 
 from __future__ import annotations
@@ -43,8 +43,3 @@ def replica_seeds(root_seed: int, n: int, *names: str | int) -> np.ndarray:
     """``n`` independent uint64 seeds, one per replica, for compiled batched kernels."""
     children = seed_sequence(root_seed, *names).spawn(n)
     return np.array([c.generate_state(1, dtype=np.uint64)[0] for c in children], dtype=np.uint64)
-
-
-def legacy_random_state(seed: int) -> np.random.RandomState:
-    """numpy's legacy Mersenne-Twister state, for bit-exact reproduction of reference code."""
-    return np.random.RandomState(seed)

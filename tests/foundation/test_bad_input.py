@@ -213,7 +213,6 @@ def test_non_finite_inside_untyped_mapping(tmp_path, capsys):
             "deep",
             ["method=sal", "estimator.sal_lr=-5"],
             "sal_lr",
-            marks=pytest.mark.xfail(strict=True, reason="needs deep change: SALSettings.sal_lr non-negative"),
         ),
     ],
 )

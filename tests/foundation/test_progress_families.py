@@ -6,28 +6,25 @@ import pytest
 
 from spikealign.cli import main
 
-SILENT_TODAY = [
+FAMILY_RUNS = [
     pytest.param(
         "theory-spiking-sal",
         ["n_epochs=3", "epoch_steps=200"],
-        marks=pytest.mark.xfail(strict=True, reason="needs theory change: run loop through ctx.progress"),
     ),
     pytest.param(
         "ssn",
         ["schedule.num_epochs=3", "schedule.dur=10", "schedule.val_step=2", "schedule.val_factor=1"],
-        marks=pytest.mark.xfail(strict=True, reason="needs sampling change: training loop through ctx.progress"),
     ),
     pytest.param(
         "dale-sal",
         ["w_e2_e1=[0.5]", "w_e1_e2=[0.5]"],
-        marks=pytest.mark.xfail(strict=True, reason="needs sampling change: grid loop through ctx.progress"),
     ),
 ]
 
 
 @pytest.mark.parametrize(
     "kind, sets",
-    [("toy", ["n_steps=5"]), ("estimator-connection", ["seconds=2", "n=4"]), *SILENT_TODAY],
+    [("toy", ["n_steps=5"]), ("estimator-connection", ["seconds=2", "n=4"]), *FAMILY_RUNS],
 )
 def test_run_reports_progress_in_a_log(tmp_path, capsys, kind, sets):
     cfg = tmp_path / "c.yaml"
