@@ -180,6 +180,12 @@ class _FeedbackMixin:
     fan_in: int
     dfa: OutputError | None
     dfa_output: bool
+    training: bool  # from nn.Module
+
+    def _stored_feedback(self) -> nn.Parameter:
+        if self.feedback is None:
+            raise RuntimeError(f"a {self.kind!r} layer has no stored feedback tensor")
+        return self.feedback
 
     def _init_feedback(self, generator: torch.Generator | None) -> None:
         self.dfa, self.dfa_output = None, False
@@ -206,22 +212,22 @@ class _FeedbackMixin:
         if self.kind == "usf":
             return torch.sign(w) / math.sqrt(self.fan_in)
         if self.kind in _SIGN_KINDS:
-            return self.feedback.detach() * torch.sign(w)
-        return self.feedback
+            return self._stored_feedback().detach() * torch.sign(w)
+        return self._stored_feedback()
 
     def _redraw_brsf(self) -> None:
         gen = torch.Generator().manual_seed(self._feedback_seed)
         self._feedback_seed = int(torch.randint(0, 2**62, (1,), generator=gen))
         fresh = _uniform_(torch.empty(self.weight.shape), 1.0 / math.sqrt(self.fan_in), gen).abs()
         with torch.no_grad():
-            self.feedback.copy_(fresh)
+            self._stored_feedback().copy_(fresh)
 
     def _backward_feedback(self) -> torch.Tensor:
         """The tensor handed to the autograd function (kp: the live parameter, so it gets a gradient)."""
         if self.kind == "brsf" and self.training and torch.is_grad_enabled():
             self._redraw_brsf()
         if self.kind == "kp":
-            return self.feedback
+            return self._stored_feedback()
         if self.kind == "dfa" and not self.dfa_output:
             return self.weight.detach()  # the input gradient is replaced by DirectFeedbackFunction
         return self.effective_feedback().detach()
@@ -236,9 +242,10 @@ class _FeedbackMixin:
             )
         if self.feedback is None:
             self._make_dfa_feedback(tuple(x.shape[1:]), x.device, x.dtype)
-        return DirectFeedbackFunction.apply(x, self.feedback.detach(), self.dfa)
+        return DirectFeedbackFunction.apply(x, self._stored_feedback().detach(), self.dfa)
 
     def _make_dfa_feedback(self, input_shape: tuple[int, ...], device=None, dtype=None) -> None:
+        assert self.dfa is not None  # linked by convert()/link_dfa() before the first forward pass
         gen = torch.Generator().manual_seed(self._feedback_seed)
         # U(+-1/sqrt(n)), n = input entries per sample: the init of a layer mapping the input to n_out units
         fb = _uniform_(torch.empty((self.dfa.n_out, *input_shape)), 1.0 / math.sqrt(math.prod(input_shape)), gen)

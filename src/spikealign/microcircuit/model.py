@@ -226,7 +226,7 @@ class Network:
             rand=self.rng.random((n0 + n1 + 2 * n2) * len_pattern),
             n_steps=len_pattern,
         )
-        out = K.Outputs(*(np.zeros(n, dtype=np.int64) for n in (n0, n1, n2, n2)), np.zeros(n2), np.zeros(n2))
+        out = K.Outputs._make([*(np.zeros(n, dtype=np.int64) for n in (n0, n1, n2, n2)), np.zeros(n2), np.zeros(n2)])
         K.run_pattern_kernel(self.kparams, pattern, s["clock"], *self._state_tuples(), out, self._scratch)
         if symmetrization:
             self.unset_symmetrization()
