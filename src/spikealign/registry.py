@@ -149,10 +149,21 @@ def load_family(module: str) -> None:
         _loading = previous
 
 
-def load_all() -> None:
-    """Import every family of the package (``info`` and tests; commands load only what they use)."""
+def load_all(*, skip_missing_extras: bool = False) -> list[str]:
+    """Import every family of the package (``info`` and tests; commands load only what they use).
+
+    With ``skip_missing_extras`` a family whose optional extra is not installed (e.g. the deep
+    family without torch) is left out and its one-line message returned; any other error propagates.
+    """
+    skipped = []
     for module in FAMILY_MODULES:
-        load_family(module)
+        try:
+            load_family(module)
+        except UserError as exc:
+            if not (skip_missing_extras and "pip install 'spikealign[" in str(exc)):
+                raise
+            skipped.append(str(exc))
+    return skipped
 
 
 def known_kinds() -> list[str]:

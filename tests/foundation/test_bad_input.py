@@ -7,6 +7,7 @@ checks, command-line flags, output folders, corrupt state, faults, concurrency, 
 from __future__ import annotations
 
 import errno
+import importlib.util
 import io
 import json
 import os
@@ -143,7 +144,7 @@ def _float_fields(model: type[BaseModel], prefix: tuple[str, ...] = ()):
 
 
 def _nan_cases():
-    load_all()
+    load_all(skip_missing_extras=True)
     cases = []
     for kind, exp in sorted(EXPERIMENTS.items()):
         for path, value in _float_fields(exp.config_model):
@@ -176,8 +177,10 @@ def test_non_finite_rejected_in_every_float_field(kind, path, value):
 
 def test_float_field_walk_finds_the_known_fields():
     ids = {p.id for p in _nan_cases()}
-    for expected in ("microcircuit:network.lambda_api", "ssn:stdp.a_plus", "deep:lr", "estimator-connection:seconds"):
-        assert expected in ids
+    expected = ["microcircuit:network.lambda_api", "ssn:stdp.a_plus"]
+    if importlib.util.find_spec("torch") is not None:
+        expected += ["deep:lr", "estimator-connection:seconds"]
+    assert set(expected) <= ids
 
 
 @pytest.mark.parametrize(
@@ -268,7 +271,7 @@ def test_memory_check_uses_available_memory(monkeypatch):
 def test_default_configs_fit_in_memory():
     from spikealign.resources import check_run_memory
 
-    load_all()
+    load_all(skip_missing_extras=True)
     for kind, exp in EXPERIMENTS.items():
         config = validate(exp.config_model, yaml.safe_load(config_template(kind)))
         check_run_memory(exp, config)
