@@ -1,9 +1,10 @@
 r"""Spike-based alignment learning (SAL) in a spiking network that mirrors an FC stack.
 
-Network (spec deep.md 2.1-2.3).  Layers ``l = 0..L-1`` with sizes ``n_l``; forward matrices
-``W_l`` (n_l, n_{l-1}) for ``l >= 1`` (post, pre), feedback matrices ``B_l`` (n_l, n_{l+1}) for
-``l <= L-2`` stored top-down (post = lower neuron ``i``, pre = upper neuron ``j``; the FA layer's
-``.feedback`` is ``B_l^T``), biases ``c_l``.  ``batch`` independent replicas share the weights.
+Network (see docs/deep.md, "SAL estimator").  Layers ``l = 0..L-1`` with sizes ``n_l``; forward
+matrices ``W_l`` (n_l, n_{l-1}) for ``l >= 1`` (post, pre), feedback matrices ``B_l`` (n_l, n_{l+1})
+for ``l <= L-2`` stored top-down (post = lower neuron ``i``, pre = upper neuron ``j``; the FA
+layer's ``.feedback`` is ``B_l^T``), biases ``c_l``.  ``batch`` independent replicas share the
+weights.
 
 One tick (all layers use the spikes up to ``t-1``):
 
@@ -26,10 +27,6 @@ potentiate):
 
 .. math:: \Delta_l[i, j] \mathrel{+}= \sum_b \big(-s_i^b(t)\,x_j^b(t) + x_i^b(t)\,s_j^b(t)\big)
 
-computed per chunk of ticks with the chunk's (ticks x replicas) rows stacked: on CPU
-event-driven (a numba kernel adds the partner's trace row for every spike, ~80x fewer operations
-than the dense product at 5 % spike density; torch's sparse products were measured slower), on
-GPUs as one dense GEMM ``[-S_l | X_l]^T [X_{l+1} ; S_{l+1}]``.
 Update after each SAL iteration (``len_epoch * t_ref`` ticks):
 
 .. math:: B_l \leftarrow B_l + \frac{\eta_l}{K}\,\frac{1}{\mathrm{batch}}\,\Delta_l,\qquad \Delta_l \leftarrow 0
@@ -40,10 +37,30 @@ with ``batch``), exactly as the reference.
 The recursion's rounding residue is snapped to exactly 0 (true values are 0 or at least
 ``exp(-(K-1)/t_ref)``), which keeps the traces exact and free of denormal numbers.
 
+Engines (same spikes, same ``Delta``, same ``B`` on the same seed):
+
+``numba`` (default on the CPU)
+    One compiled kernel per chunk of ticks runs the whole tick loop.  The potentials are kept
+    up to date incrementally: ``z`` changes only when a neuron spikes (0 -> 1) or its
+    ``t_ref`` window ends (1 -> 0), and only then is the neuron's row of ``W^T`` / ``B^T``
+    added to or subtracted from its partners' inputs (about 10x fewer operations than the dense
+    product at the usual 5 % spike rate).  The inputs are summed in float64 and rounded to the
+    simulation dtype once, in the same order of operations as the torch engine
+    (``(c + W z) + B z``, then ``1 / (1 + exp(-(u - ln t_ref)))``); the two engines can
+    therefore differ only when the last bit of a float32 potential decides a spike, which
+    the tests never saw happen.  The pair terms are then accumulated event-driven (a spike adds
+    its partners' trace row), in column tiles that keep ``Delta`` in the cache, in exactly the
+    old row order, so the float32 sums are bit-identical.
+``torch`` (default on GPUs)
+    A per-tick loop of torch operations with one dense GEMM per layer and tick; the chunk's
+    pair terms are accumulated event-driven on the CPU (the numba kernel
+    :func:`_accumulate_events`) or, on GPUs or with ``event_driven = False``, with one dense
+    GEMM ``[-S_l | X_l]^T [X_{l+1} ; S_{l+1}]`` per chunk.
+
 Random numbers: uniforms are drawn from a ``torch.Generator`` in blocks of ``chunk`` ticks as
 ``torch.rand((chunk, batch, N))`` with the layers concatenated in order (``N = sum n_l``); the
 last block of a run may be shorter.  The same seed therefore gives the same spikes for the same
-sequence of ``run`` lengths and the same ``chunk``.
+sequence of ``run`` lengths and the same ``chunk``, with either engine.
 """
 
 from __future__ import annotations
@@ -56,22 +73,248 @@ import numpy as np
 import torch
 
 BIG_COUNTER = 1 << 30  # stands for "never spiked" (the reference's +inf)
+ENGINES = ("numba", "torch")
+#: columns of Delta per accumulation pass: a (n_rows x ACC_TILE) float32 block stays in the L2 cache
+ACC_TILE = 64
 
 
-@nb.njit(cache=True)
+# --------------------------------------------------------------------------- torch engine accumulation
+@nb.njit(cache=True, error_model="numpy")
 def _accumulate_events(S, X, lo0, lo1, up0, up1, D, DT):
     """Event-driven ``D -= S_lo^T X_up`` and ``DT += S_up^T X_lo`` over the rows of ``S`` (spikes, 0/1)."""
     n_up = up1 - up0
     n_lo = lo1 - lo0
     for r in range(S.shape[0]):
-        for i in range(lo0, lo1):
-            if S[r, i] != 0:
+        xu = X[r, up0:up1]
+        xl = X[r, lo0:lo1]
+        for i in range(n_lo):
+            if S[r, lo0 + i] != 0:
+                d = D[i]
                 for j in range(n_up):
-                    D[i - lo0, j] -= X[r, up0 + j]
-        for j in range(up0, up1):
-            if S[r, j] != 0:
+                    d[j] -= xu[j]
+        for j in range(n_up):
+            if S[r, up0 + j] != 0:
+                d = DT[j]
                 for i in range(n_lo):
-                    DT[j - up0, i] += X[r, lo0 + i]
+                    d[i] += xl[i]
+
+
+# --------------------------------------------------------------------------- numba engine
+@nb.njit(cache=True, error_model="numpy")
+def _add_row(dst, row):
+    for i in range(dst.shape[0]):
+        dst[i] += row[i]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _add_spike_inputs(P, spikes, n_spikes, params):
+    """Add the output rows of neurons ``spikes[:n_spikes]`` to one replica's inputs ``P`` (2N,).
+
+    A neuron ``q`` of layer ``l`` adds its row of ``W_{l+1}^T`` to the forward inputs ``P[:N]`` of
+    layer ``l + 1`` and its row of ``B_{l-1}^T`` to the feedback inputs ``P[N:]`` of layer ``l - 1``.
+    """
+    offsets, layer_of, wt, w_start, bt, b_start = params
+    L = offsets.shape[0] - 1
+    n = offsets[L]
+    for m in range(n_spikes):
+        q = spikes[m]
+        l = layer_of[q]
+        qi = q - offsets[l]
+        if l <= L - 2:
+            n_up = offsets[l + 2] - offsets[l + 1]
+            a = w_start[l + 1] + qi * n_up
+            _add_row(P[offsets[l + 1] : offsets[l + 2]], wt[a : a + n_up])
+        if l >= 1:
+            n_lo = offsets[l] - offsets[l - 1]
+            a = b_start[l - 1] + qi * n_lo
+            _add_row(P[n + offsets[l - 1] : n + offsets[l]], bt[a : a + n_lo])
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _initial_inputs(ring, pos, t_ref, params, P, U):
+    """Inputs caused by the spikes of the last ``t_ref`` ticks (read from the spike ring).
+
+    ``P[slot, r]`` (float64, forward then feedback inputs) holds the inputs caused by the spikes
+    ``t_ref - slot`` ticks ago, ``U[r]`` their sum: the inputs ``W z`` and ``B z`` of the next tick.
+    """
+    K, b, n = ring.shape
+    spikes = np.empty(n, np.int64)
+    P[:] = 0.0
+    U[:] = 0.0
+    for m in range(t_ref, 0, -1):
+        slot = t_ref - m
+        old = ring[(pos - m) % K]
+        for r in range(b):
+            ns = 0
+            for q in range(n):
+                if old[r, q] != 0:
+                    spikes[ns] = q
+                    ns += 1
+            _add_spike_inputs(P[slot, r], spikes, ns, params)
+            _add_row(U[r], P[slot, r])
+
+
+#: e^(n + 1/2) for n = -EXP_RANGE..EXP_RANGE-1: the table of the vectorised sigmoid
+EXP_RANGE = 40
+_EXP_TABLE = np.exp(np.arange(-EXP_RANGE, EXP_RANGE) + 0.5)
+#: |xi - sigmoid| below which the spike is decided by the exact float32 sigmoid: above the sum of
+#: the vectorised sigmoid's error (< 1e-9) and the float32 sigmoid's rounding (< 2e-7, three roundings)
+CLOSE = 1e-6
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _sigmoid_exact(q, Ur, c, log_t_ref):
+    """Neuron ``q``'s spike probability with the torch engine's operations, each rounded to the dtype.
+
+    ``u = (c + W z) + B z`` (as ``addmm`` twice), then ``1 / (1 + exp(-(u - ln t_ref)))``.
+    """
+    n = c.shape[0]
+    ft = c.dtype.type
+    u = (c[q] + ft(Ur[q])) + ft(Ur[n + q])
+    e = ft(math.exp(-np.float64(u - log_t_ref)))
+    return ft(1.0) / (ft(1.0) + e)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _margins(xr, Ur, c, log_t_ref, out):
+    """``out = xi - sigmoid(u - ln t_ref)`` within 1e-9 for one replica (vectorised: no branch, no libm).
+
+    ``e^x = e^(f + 1/2) e^g`` with ``f = floor(x)`` from a table and ``|g| <= 1/2`` by its Taylor
+    polynomial of degree 9 (relative error below 3e-10); ``x`` is clipped to +-(EXP_RANGE - 1/2),
+    where the sigmoid is within 1e-17 of 0 or 1.
+    """
+    n = xr.shape[0]
+    for q in range(n):
+        u = (c[q] + c.dtype.type(Ur[q])) + c.dtype.type(Ur[n + q])
+        x = min(max(-np.float64(u - log_t_ref), -EXP_RANGE + 0.5), EXP_RANGE - 0.5)
+        f = math.floor(x)
+        g = x - f - 0.5
+        p = 1.0 / 362880.0
+        p = p * g + 1.0 / 40320.0
+        p = p * g + 1.0 / 5040.0
+        p = p * g + 1.0 / 720.0
+        p = p * g + 1.0 / 120.0
+        p = p * g + 1.0 / 24.0
+        p = p * g + 1.0 / 6.0
+        p = p * g + 0.5
+        p = p * g + 1.0
+        p = p * g + 1.0
+        out[q] = xr[q] - 1.0 / (1.0 + _EXP_TABLE[np.int64(f) + EXP_RANGE] * p)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _decide(xr, cr, Ur, c, t_ref, log_t_ref, margin, fired):
+    """One replica's spikes this tick (into ``fired``, ascending); counters advanced in place."""
+    n = cr.shape[0]
+    _margins(xr, Ur, c, log_t_ref, margin)
+    nf = 0
+    for q in range(n):
+        cnt = cr[q]
+        fire = (cnt > t_ref) & (margin[q] < 0)
+        if (cnt > t_ref) & (abs(margin[q]) < CLOSE):
+            fire = xr[q] < _sigmoid_exact(q, Ur, c, log_t_ref)
+        if fire:
+            fired[nf] = q
+            nf += 1
+            cr[q] = 1
+        else:
+            cr[q] = min(cnt + 1, BIG_COUNTER)
+    return nf
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _simulate_chunk(xi, state, pos, params, consts, work, t_ref, tick0):
+    """Run ``xi.shape[0]`` ticks in place on ``state`` = (counter, ring, trace); return the new ring position.
+
+    ``consts`` = (c, decay, decay_K, snap, ln t_ref) in the simulation dtype; ``work`` = (P, U, X,
+    spk_idx, spk_ptr, counts): the input ring and sums of :func:`_initial_inputs` (continued), the
+    traces after every tick (row ``t * batch + r``), the spiking neurons of every row (layer ``l``'s
+    in ``spk_idx[spk_ptr[row, l]:spk_ptr[row, l + 1]]``) and the spike count of every neuron.
+    ``tick0`` is the tick index within the run (selects the input ring slot).
+    """
+    counter, ring, trace = state
+    c, decay, decay_k, snap, log_t_ref = consts
+    P, U, X, spk_idx, spk_ptr, counts = work
+    offsets = params[0]
+    k, b, n = xi.shape
+    L = offsets.shape[0] - 1
+    K = ring.shape[0]
+    fired = np.empty(n, np.int64)
+    margin = np.empty(n)
+    sv = np.empty(n, dtype=trace.dtype)
+    zero = trace.dtype.type(0.0)
+    nsp = 0
+    for t in range(k):
+        slot = (tick0 + t) % t_ref
+        for r in range(b):
+            row = t * b + r
+            Ur = U[r]
+            nf = _decide(xi[t, r], counter[r], Ur, c, t_ref, log_t_ref, margin, fired)
+            m = 0
+            for l in range(L + 1):
+                while m < nf and fired[m] < offsets[l]:
+                    m += 1
+                spk_ptr[row, l] = nsp + m
+            sv[:] = 0
+            for m in range(nf):
+                spk_idx[nsp + m] = fired[m]
+                counts[fired[m]] += 1
+                sv[fired[m]] = 1
+            nsp += nf
+            tr, rg, xrow = trace[r], ring[pos, r], X[row]
+            for q in range(n):
+                x = tr[q] * decay + sv[q] - decay_k * rg[q]
+                if x < snap:
+                    x = zero
+                tr[q] = x
+                xrow[q] = x
+                rg[q] = sv[q]
+            Pr = P[slot, r]
+            for i in range(2 * n):
+                Ur[i] -= Pr[i]
+            Pr[:] = 0.0
+            _add_spike_inputs(Pr, fired, nf, params)
+            _add_row(Ur, Pr)
+        pos = (pos + 1) % K
+    return pos
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _rows_by_neuron(spk_idx, spk_ptr, ptr, rows):
+    """Regroup the spikes by neuron: the rows in which neuron ``q`` spiked are ``rows[ptr[q]:ptr[q + 1]]``, ascending."""
+    n = ptr.shape[0] - 1
+    ptr[:] = 0
+    for p in range(spk_ptr[-1, -1]):
+        ptr[spk_idx[p] + 1] += 1
+    for q in range(n):
+        ptr[q + 1] += ptr[q]
+    fill = ptr[:n].copy()
+    for row in range(spk_ptr.shape[0]):
+        for p in range(spk_ptr[row, 0], spk_ptr[row, -1]):
+            q = spk_idx[p]
+            rows[fill[q]] = row
+            fill[q] += 1
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _accumulate_columns(X, ptr, rows, dst0, src0, n_src, M, sign, tile):
+    """``M[i] += sign * X[row, src0:src0 + n_src]`` for every row in which neuron ``dst0 + i`` spiked.
+
+    Column tiles keep the rows' block of ``X`` in the cache; every entry of ``M`` adds its terms in
+    ascending row order, exactly as :func:`_accumulate_events` does, so the float sums are identical.
+    """
+    for j0 in range(0, n_src, tile):
+        j1 = min(j0 + tile, n_src)
+        for i in range(M.shape[0]):
+            d = M[i, j0:j1]
+            for p in range(ptr[dst0 + i], ptr[dst0 + i + 1]):
+                xr = X[rows[p], src0 + j0 : src0 + j1]
+                if sign > 0:
+                    for jj in range(j1 - j0):
+                        d[jj] += xr[jj]
+                else:
+                    for jj in range(j1 - j0):
+                        d[jj] -= xr[jj]
 
 
 class SALNet:
@@ -86,13 +329,22 @@ class SALNet:
     buffer_length : trace length in units of ``t_ref`` (2 in the reference).
     seed : seed of the torch generator used for the escape-noise uniforms.
     device, dtype : where and in which precision to simulate.
-    chunk : ticks per block of uniforms and per accumulation GEMM (performance only; it changes
+    chunk : ticks per block of uniforms and per accumulation pass (performance only; it changes
         the random stream, not the statistics).
-    threads : torch intra-op threads while simulating (default 1: the per-tick kernels are small,
-        and on a shared or loaded CPU two OpenMP threads were measured 5-20x slower than one);
-        ``0`` keeps torch's setting.
-    init_rng : numpy Generator for the initial parameters (spec 2.6): ``W_l ~ U(+-1/sqrt(n_{l-1}))``,
-        ``B_l ~ U(+-1/sqrt(n_{l+1}))``, ``c_l ~ U(+-1/sqrt(n_l))``; default derives from ``seed``.
+    threads : torch intra-op threads while the torch engine simulates (default 1: the per-tick
+        kernels are small, and on a shared or loaded CPU two OpenMP threads were measured 5-20x
+        slower than one); ``0`` keeps torch's setting.  The numba engine is single-threaded.
+    init_rng : numpy Generator for the initial parameters (see docs/deep.md, "SAL estimator"):
+        ``W_l ~ U(+-1/sqrt(n_{l-1}))``, ``B_l ~ U(+-1/sqrt(n_{l+1}))``, ``c_l ~ U(+-1/sqrt(n_l))``;
+        default derives from ``seed``.
+    engine : ``"numba"`` (default on the CPU: one compiled kernel per chunk, incremental
+        potentials) or ``"torch"`` (default elsewhere: per-tick torch operations, dense GEMMs);
+        both give the same spikes and updates (module docstring).
+
+    Attributes
+    ----------
+    event_driven : ``False`` forces the torch per-tick loop with one dense accumulation GEMM per
+        chunk (the GPU path) whatever the engine; default ``True`` on the CPU.
     """
 
     def __init__(
@@ -108,6 +360,7 @@ class SALNet:
         chunk: int = 50,
         init_rng: np.random.Generator | None = None,
         threads: int = 1,
+        engine: str | None = None,
     ):
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
@@ -147,7 +400,12 @@ class SALNet:
         self.c = [torch.as_tensor(rng.uniform(-(n**-0.5), n**-0.5, n), **kw) for n in sizes]
 
         self.threads = int(threads)
-        #: accumulate event-driven (numba, CPU) rather than with one dense GEMM per chunk
+        self.engine = engine if engine is not None else ("numba" if self.device.type == "cpu" else "torch")
+        if self.engine not in ENGINES:
+            raise ValueError(f"SALNet engine {self.engine!r} is not one of {ENGINES}")
+        if self.engine == "numba" and self.device.type != "cpu":
+            raise ValueError(f"SALNet engine 'numba' runs on the CPU only, not on {self.device}; use engine='torch'")
+        #: accumulate event-driven on the CPU rather than with one dense GEMM per chunk
         self.event_driven = self.device.type == "cpu"
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(int(seed))
@@ -188,7 +446,7 @@ class SALNet:
     def load_state_dict(self, d: dict) -> None:
         if list(d["sizes"]) != self.sizes:
             raise ValueError(f"SAL state for sizes {d['sizes']} cannot be loaded into a net of sizes {self.sizes}")
-        dev = lambda t: t.to(self.device)  # noqa: E731
+        dev = lambda t: t.to(self.device).clone().contiguous()  # noqa: E731  (never share d's tensors)
         self.W = [None] + [dev(w).to(self.dtype) for w in d["W"][1:]]
         self.B = [dev(B).to(self.dtype) for B in d["B"]]
         self.c = [dev(c).to(self.dtype) for c in d["c"]]
@@ -209,6 +467,9 @@ class SALNet:
     @torch.no_grad()
     def run(self, n_ticks: int) -> None:
         """Simulate ``n_ticks`` ticks, adding the SAL pair terms to ``delta`` (no weight change)."""
+        if self.engine == "numba" and self.event_driven:
+            self._run_numba(int(n_ticks))
+            return
         old = torch.get_num_threads()
         if self.threads > 0 and self.device.type == "cpu":
             torch.set_num_threads(self.threads)
@@ -222,7 +483,57 @@ class SALNet:
             if torch.get_num_threads() != old:
                 torch.set_num_threads(old)
 
+    def _kernel_params(self) -> tuple:
+        """The weights as the numba kernels read them: rows of every ``W_l^T`` and ``B_l^T``, concatenated."""
+        np_t = lambda t: t.detach().to(self.dtype).cpu().contiguous().numpy()  # noqa: E731
+        wts = [np_t(self.W[l].T).ravel() for l in range(1, self.L)]
+        bts = [np_t(self.B[l].T).ravel() for l in range(self.L - 1)]
+        # W_l^T starts at w_start[l] (l >= 1), B_l^T at b_start[l]
+        w_start = np.concatenate([[0, 0], np.cumsum([w.size for w in wts])[:-1]]).astype(np.int64)
+        b_start = np.concatenate([[0], np.cumsum([x.size for x in bts])[:-1]]).astype(np.int64)
+        offsets = self.offsets.astype(np.int64)
+        layer_of = np.repeat(np.arange(self.L), self.sizes).astype(np.int64)
+        return offsets, layer_of, np.concatenate(wts), w_start, np.concatenate(bts), b_start
+
+    def _run_numba(self, n_ticks: int) -> None:
+        """The numba engine: the weights are fixed during a run, so the input sums are set up once."""
+        b, n, k_max = self.batch, self.N, min(self.chunk, n_ticks)
+        params = self._kernel_params()
+        np_dtype = self.trace.numpy().dtype
+        c = np.concatenate([cl.detach().to(self.dtype).cpu().numpy() for cl in self.c])
+        cast = np_dtype.type
+        consts = (c, cast(self.decay), cast(self.decay_k), cast(self.snap), cast(self.log_t_ref))
+        P = np.empty((self.t_ref, b, 2 * n))
+        U = np.empty((b, 2 * n))
+        _initial_inputs(self.ring.numpy(), self.pos, self.t_ref, params, P, U)
+        X = np.empty((k_max * b, n), dtype=np_dtype)
+        spk_idx = np.empty(k_max * b * n, dtype=np.int64)
+        spk_ptr = np.empty((k_max * b, self.L + 1), dtype=np.int64)
+        ptr, rows = np.empty(n + 1, dtype=np.int64), np.empty(k_max * b * n, dtype=np.int32)
+        done = 0
+        while done < n_ticks:
+            k = min(self.chunk, n_ticks - done)
+            xi = torch.rand((k, b, n), generator=self.generator, device=self.device, dtype=self.dtype).numpy()
+            counts = np.zeros(n, dtype=np.int64)
+            work = (P, U, X[: k * b], spk_idx, spk_ptr[: k * b], counts)
+            state = (self.counter.numpy(), self.ring.numpy(), self.trace.numpy())
+            self.pos = int(_simulate_chunk(xi, state, self.pos, params, consts, work, self.t_ref, done))
+            self.spike_count += torch.from_numpy(counts).to(torch.float64)
+            _rows_by_neuron(spk_idx, spk_ptr[: k * b], ptr, rows)
+            for l in range(self.L - 1):
+                lo, up = self._sl(l), self._sl(l + 1)
+                D = np.zeros((self.sizes[l], self.sizes[l + 1]), dtype=np_dtype)
+                DT = np.zeros((self.sizes[l + 1], self.sizes[l]), dtype=np_dtype)
+                _accumulate_columns(X, ptr, rows, lo.start, up.start, self.sizes[l + 1], D, -1, ACC_TILE)
+                _accumulate_columns(X, ptr, rows, up.start, lo.start, self.sizes[l], DT, 1, ACC_TILE)
+                self.delta[l] += torch.from_numpy(D)
+                self.delta[l] += torch.from_numpy(DT).T
+            done += k
+            self.ticks_accumulated += k
+            self.ticks_total += k
+
     def _run_chunk(self, k: int) -> None:
+        """The torch engine: one chunk of ``k`` ticks as a per-tick loop of torch operations."""
         b, n = self.batch, self.N
         xi = torch.rand((k, b, n), generator=self.generator, device=self.device, dtype=self.dtype)
         S = torch.empty((k, b, n), dtype=self.dtype, device=self.device)
