@@ -81,7 +81,7 @@ def test_sal_phase_aligns_conv_feedback_from_a_random_start():
     end = [angle_deg(layer.weight, layer.feedback) for layer in layers]
     assert out["before/angle/0"] == pytest.approx(start[0]) and out["angle/0"] == pytest.approx(end[0])
     for k in range(3):
-        assert end[k] < start[k] - 3, (k, start, end)  # degrees
+        assert end[k] < start[k] - 10, (k, start, end)  # degrees; about 20 on three seeds
     assert 0.01 < out["rate/1"] < 0.2
 
 
