@@ -2,9 +2,9 @@
 
 Headline: RDD wall time per simulated 1-ms step on [1600, 384, 192, 10] while layer 0 is driven
 (the costliest third of a phase), against a straightforward per-step NumPy implementation of the
-same computation (full ``R``/``R_pre`` matrices with masked row updates, float64, as spec 3.3
-describes the reference), measured in the same run on fewer steps.  The reference itself is
-documented at 3-18 ms per step on a 2-core CPU (spec 9.1).
+same computation (full ``R``/``R_pre`` matrices with masked row updates, float64, as the
+reference computes it; see docs/deep.md, "RDD estimator"), measured in the same run on fewer
+steps.  The reference itself takes 3-18 ms per step on a 2-core CPU (same section).
 
 Also reported: SAL's time per tick and per reference SAL phase (5 iterations x 2000 ticks, 32
 replicas) at the same sizes, side by side for the numba engine (the CPU default: one compiled

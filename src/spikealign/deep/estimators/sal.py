@@ -40,17 +40,22 @@ The recursion's rounding residue is snapped to exactly 0 (true values are 0 or a
 Engines (same spikes, same ``Delta``, same ``B`` on the same seed):
 
 ``numba`` (default on the CPU)
-    One compiled kernel per chunk of ticks runs the whole tick loop.  The potentials are kept
-    up to date incrementally: ``z`` changes only when a neuron spikes (0 -> 1) or its
-    ``t_ref`` window ends (1 -> 0), and only then is the neuron's row of ``W^T`` / ``B^T``
-    added to or subtracted from its partners' inputs (about 10x fewer operations than the dense
-    product at the usual 5 % spike rate).  The inputs are summed in float64 and rounded to the
-    simulation dtype once, in the same order of operations as the torch engine
-    (``(c + W z) + B z``, then ``1 / (1 + exp(-(u - ln t_ref)))``); the two engines can
-    therefore differ only when the last bit of a float32 potential decides a spike, which
-    the tests never saw happen.  The pair terms are then accumulated event-driven (a spike adds
-    its partners' trace row), in column tiles that keep ``Delta`` in the cache, in exactly the
-    old row order, so the float32 sums are bit-identical.
+    Compiled kernels run the tick loop replica by replica.  The inputs change only through
+    spikes: a spike adds the neuron's row of ``W^T`` / ``B^T`` to its partners' inputs, and
+    ``t_ref`` ticks later the same contribution ends.  The kernel keeps the contributions of
+    the last ``t_ref`` ticks in a ring (float64) and their running sum, so a tick costs one row
+    per spike (about 20x fewer operations than the dense products at the usual 5 % rate) plus
+    one pass over the inputs.  The spike decision ``xi < sigmoid(u - ln t_ref)`` uses the
+    potential rounded to the simulation dtype in the torch engine's order (``(c + W z) + B z``)
+    and a vectorised float32 sigmoid accurate to 1e-6; when ``xi`` lies closer than that, the
+    sigmoid is recomputed with the torch engine's operations and roundings.  The two engines can
+    therefore differ only when the last bit of a float32 potential decides a spike (the dense
+    products round differently): the tests never saw it happen on small nets; on the paper's
+    [1600, 384, 192, 10] net it happens a few times per SAL phase, after which the two runs are
+    different samples of the same process.  The pair terms are accumulated event-driven (a
+    spike adds its partners' trace row) grouped by neuron, every entry of ``Delta`` adding its
+    terms in the torch engine's row order, so the float sums are bit-identical.  The weights
+    must not change during a ``run`` (they are read once per call).
 ``torch`` (default on GPUs)
     A per-tick loop of torch operations with one dense GEMM per layer and tick; the chunk's
     pair terms are accumulated event-driven on the CPU (the numba kernel
