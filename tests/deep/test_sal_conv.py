@@ -16,16 +16,18 @@ def _gens(seed: int):
     return torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1000)
 
 
-def test_unroll_is_the_convolution_and_its_transpose_the_feedback_path():
+@pytest.mark.parametrize(("stride", "padding", "dilation", "groups"), [(2, 1, 1, 1), (1, 0, 2, 2), (1, 2, 1, 1)])
+def test_unroll_is_the_convolution_and_its_transpose_the_feedback_path(stride, padding, dilation, groups):
     g, _ = _gens(0)
-    conv = FeedbackConv2d(2, 3, 3, stride=2, padding=1, generator=g, feedback_generator=g)
+    args = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    conv = FeedbackConv2d(2, 4, 3, generator=g, feedback_generator=g, **args)
     x = torch.randn(5, 2, 7, 7, generator=g)
-    U = unroll(conv.weight.detach(), (2, 7, 7), {"stride": 2, "padding": 1, "dilation": 1, "groups": 1})
     y = conv(x)
+    U = unroll(conv.weight.detach(), (2, 7, 7), args)
     assert torch.allclose(U @ x.reshape(5, -1).T, y.reshape(5, -1).T, atol=1e-5)
     delta = torch.randn_like(y)
-    back = torch.nn.grad.conv2d_input(x.shape, conv.feedback.detach(), delta, 2, 1)
-    UB = unroll(conv.feedback.detach(), (2, 7, 7), {"stride": 2, "padding": 1, "dilation": 1, "groups": 1})
+    back = torch.nn.grad.conv2d_input(x.shape, conv.feedback.detach(), delta, stride, padding, dilation, groups)
+    UB = unroll(conv.feedback.detach(), (2, 7, 7), args)
     assert torch.allclose(UB.T @ delta.reshape(5, -1).T, back.reshape(5, -1).T, atol=1e-5)
 
 

@@ -42,7 +42,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ... import seeding
 from .common import alignment_metrics, torch_seed
@@ -108,31 +107,51 @@ def map_shapes(layers: Sequence, map_size: int = 4) -> list[tuple[int, ...]]:
     return [s for s in shapes if s is not None]
 
 
+def _kernel_index(kernel_shape: tuple[int, ...], in_shape: tuple[int, ...], conv_args: dict) -> np.ndarray:
+    """(n_out, n_in) matrix of the flat kernel entry that connects input n to output m (-1: none)."""
+    out_ch, in_g, kh, kw = kernel_shape
+    st, pad, dil, groups = (conv_args[k] for k in ("stride", "padding", "dilation", "groups"))
+    c_in, h, w = in_shape
+    ho, wo = (h + 2 * pad - dil * (kh - 1) - 1) // st + 1, (w + 2 * pad - dil * (kw - 1) - 1) // st + 1
+    o, i, dy, dx, oy, ox = np.meshgrid(
+        np.arange(out_ch), np.arange(in_g), np.arange(kh), np.arange(kw), np.arange(ho), np.arange(wo), indexing="ij"
+    )
+    iy, ix = oy * st - pad + dy * dil, ox * st - pad + dx * dil
+    inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+    channel = (o // (out_ch // groups)) * in_g + i
+    index = np.full((out_ch * ho * wo, c_in * h * w), -1, dtype=np.int64)
+    rows = ((o * ho + oy) * wo + ox)[inside]
+    cols = ((channel * h + iy) * w + ix)[inside]
+    index[rows, cols] = (((o * in_g + i) * kh + dy) * kw + dx)[inside]
+    return index
+
+
 def unroll(kernel: torch.Tensor, in_shape: tuple[int, ...], conv_args: dict) -> torch.Tensor:
     """The convolution with ``kernel`` on maps of ``in_shape`` as an (n_out, n_in) matrix of the kernel's entries."""
-    n_in = math.prod(in_shape)
-    eye = torch.eye(n_in, dtype=kernel.dtype, device=kernel.device).reshape(n_in, *in_shape)
-    return F.conv2d(eye, kernel, **conv_args).reshape(n_in, -1).T.contiguous()
+    return _SharedConnection(tuple(kernel.shape), in_shape, conv_args).unroll(kernel)
 
 
 class _SharedConnection:
     """Index map of a conv connection: which kernel entry every pair (upper m, lower n) uses."""
 
-    def __init__(self, layer, in_shape: tuple[int, ...]):
-        self.kernel_shape = tuple(layer.weight.shape)
-        self.in_shape = in_shape
-        self.conv_args = _conv_args(layer)
-        ids = torch.arange(1, math.prod(self.kernel_shape) + 1, dtype=torch.float64).reshape(self.kernel_shape)
-        index = unroll(ids, in_shape, self.conv_args).round().long() - 1  # (n_out, n_in), -1: no connection
+    def __init__(self, kernel_shape: tuple[int, ...], in_shape: tuple[int, ...], conv_args: dict):
+        self.kernel_shape = kernel_shape
+        index = torch.from_numpy(_kernel_index(kernel_shape, in_shape, conv_args))
         self.mask = index >= 0
         self.index = index[self.mask]
-        self.count = torch.bincount(self.index, minlength=math.prod(self.kernel_shape)).to(torch.float64)
+        self.count = torch.bincount(self.index, minlength=math.prod(kernel_shape)).to(torch.float64)
+
+    def unroll(self, kernel: torch.Tensor) -> torch.Tensor:
+        """``U(kernel)``: the kernel entries at their (output, input) pairs, zero elsewhere."""
+        U = torch.zeros(self.mask.shape, dtype=kernel.dtype, device=kernel.device)
+        U[self.mask.to(kernel.device)] = kernel.reshape(-1)[self.index.to(kernel.device)]
+        return U
 
     def fold_mean(self, delta_td: torch.Tensor) -> torch.Tensor:
         """Mean of the pair terms ``delta_td`` (n_in, n_out; top-down) over every kernel entry's pairs."""
-        d = delta_td.T.to(torch.float64)[self.mask]
+        d = delta_td.T.to(torch.float64)[self.mask.to(delta_td.device)].cpu()
         total = torch.bincount(self.index, weights=d, minlength=self.count.numel())
-        return (total / self.count.clamp(min=1)).reshape(self.kernel_shape)
+        return (total / self.count.clamp(min=1)).reshape(self.kernel_shape).to(delta_td.device)
 
 
 class SALConvNet:
@@ -182,7 +201,8 @@ class SALConvNet:
             device=device, dtype=dtype, chunk=chunk, init_rng=init_rng, threads=threads, engine=engine,
         )  # fmt: skip
         self.shared = [
-            _SharedConnection(layer, self.shapes[k]) if self.conv[k] else None for k, layer in enumerate(layers)
+            _SharedConnection(tuple(layer.weight.shape), self.shapes[k], self.conv_args[k]) if self.conv[k] else None
+            for k, layer in enumerate(layers)
         ]
         kw = {"device": self.net.device, "dtype": dtype}
         self.W = [layer.weight.detach().to(**kw).clone() for layer in layers]
@@ -193,7 +213,7 @@ class SALConvNet:
     def _matrix(self, k: int, kernel: torch.Tensor) -> torch.Tensor:
         if not self.conv[k]:
             return kernel.clone()
-        return unroll(kernel, self.shapes[k], self.conv_args[k])
+        return self.shared[k].unroll(kernel)
 
     def _sync(self) -> None:
         """Write ``W`` and ``B`` (unrolled, B top-down) into the spiking net."""
