@@ -50,9 +50,9 @@ Engines (same spikes, same ``Delta``, same ``B`` on the same seed):
     and a vectorised float32 sigmoid accurate to 1e-6; when ``xi`` lies closer than that, the
     sigmoid is recomputed with the torch engine's operations and roundings.  The two engines can
     therefore differ only when the last bit of a float32 potential decides a spike (the dense
-    products round differently): the tests never saw it happen on small nets; on the paper's
-    [1600, 384, 192, 10] net it happens a few times per SAL phase, after which the two runs are
-    different samples of the same process.  The pair terms are accumulated event-driven (a
+    products round differently), which the tests never saw on small nets and the benchmark did
+    not see in 2,100 ticks of the paper's [1600, 384, 192, 10] net; after such a flip the two
+    runs would be different samples of the same process.  The pair terms are accumulated event-driven (a
     spike adds its partners' trace row) grouped by neuron, every entry of ``Delta`` adding its
     terms in the torch engine's row order, so the float sums are bit-identical.  The weights
     must not change during a ``run`` (they are read once per call).
