@@ -68,3 +68,17 @@ def test_engine_argument_is_checked():
         SALNet([4, 3], engine="gpu")
     with pytest.raises(ValueError, match="CPU only"):
         SALNet([4, 3], engine="numba", device="meta")
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_numba_engine_does_not_depend_on_the_thread_count(threads):
+    """Replicas and Delta rows run in parallel; every replica and entry computes in the same order."""
+    kw = {"batch_size": 5, "seed": 7, "chunk": 30, "lr": 0.5}
+    one, many = SALNet([40, 20, 8], threads=1, **kw), SALNet([40, 20, 8], threads=threads, **kw)
+    for _ in range(3):
+        one.run(95)
+        many.run(95)
+        _assert_same_state(one, many)
+        for sa, sb in zip(one.apply_update(), many.apply_update(), strict=True):
+            assert np.array_equal(sa.numpy(), sb.numpy())
+    assert min(one.rates()) > 0.02

@@ -222,75 +222,77 @@ def _decide(xr, cr, Ur, c, t_ref, log_t_ref, margin, fired):
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _simulate_replica(r, xi, state, pos, params, consts, work, t_ref, tick0):
+    """Run ``xi.shape[0]`` ticks of replica ``r`` in place (see :func:`_simulate_chunk`)."""
+    counter, ring, trace = state
+    c, decay, decay_k, snap, log_t_ref = consts
+    P, U, X, fired, n_fired = work
+    k, b, n = xi.shape
+    K = ring.shape[0]
+    margin = np.empty(n, dtype=np.float32)
+    sv = np.zeros(n, dtype=trace.dtype)
+    zero = trace.dtype.type(0.0)
+    cr, tr, Ur = counter[r], trace[r], U[r]
+    for t in range(k):
+        row = t * b + r
+        fr = fired[row]
+        nf = _decide(xi[t, r], cr, Ur, c, t_ref, log_t_ref, margin, fr)
+        n_fired[row] = nf
+        for m in range(nf):
+            sv[fr[m]] = 1
+        rg, xrow = ring[(pos + t) % K, r], X[row]
+        for q in range(n):
+            x = tr[q] * decay + sv[q] - decay_k * rg[q]
+            if x < snap:
+                x = zero
+            tr[q] = x
+            xrow[q] = x
+            rg[q] = sv[q]
+        for m in range(nf):
+            sv[fr[m]] = 0
+        Pr = P[(tick0 + t) % t_ref, r]  # inputs caused t_ref ticks ago: they end now
+        for i in range(2 * n):
+            Ur[i] -= Pr[i]
+            Pr[i] = 0.0
+        _add_spike_inputs(Pr, fr, nf, params)
+        _add_row(Ur, Pr)
+
+
+@nb.njit(cache=True, error_model="numpy", parallel=True)
 def _simulate_chunk(xi, state, pos, params, consts, work, t_ref, tick0):
     """Run ``xi.shape[0]`` ticks in place on ``state`` = (counter, ring, trace); return the new ring position.
 
     ``consts`` = (c, decay, decay_K, snap, ln t_ref) in the simulation dtype; ``work`` = (P, U, X,
-    spk_idx, spk_ptr, counts): the input ring and sums of :func:`_initial_inputs` (continued), the
-    traces after every tick (row ``t * batch + r``), the spiking neurons of every row (layer ``l``'s
-    in ``spk_idx[spk_ptr[row, l]:spk_ptr[row, l + 1]]``) and the spike count of every neuron.
-    ``tick0`` is the tick index within the run (selects the input ring slot).
+    fired, n_fired): the input ring and sums of :func:`_initial_inputs` (continued), the traces
+    after every tick (row ``t * batch + r``) and the spiking neurons of every row
+    (``fired[row, :n_fired[row]]``, ascending).  ``tick0`` is the tick index within the run (selects
+    the input ring slot).  The replicas are independent and run in parallel; every replica's
+    operations are the same whatever the thread count, so the results are too.
     """
-    counter, ring, trace = state
-    c, decay, decay_k, snap, log_t_ref = consts
-    P, U, X, spk_idx, spk_ptr, counts = work
-    offsets = params[0]
     k, b, n = xi.shape
-    L = offsets.shape[0] - 1
-    K = ring.shape[0]
-    fired = np.empty(n, np.int64)
-    margin = np.empty(n, dtype=np.float32)
-    sv = np.empty(n, dtype=trace.dtype)
-    zero = trace.dtype.type(0.0)
-    nsp = 0
-    for t in range(k):
-        slot = (tick0 + t) % t_ref
-        for r in range(b):
-            row = t * b + r
-            Ur = U[r]
-            nf = _decide(xi[t, r], counter[r], Ur, c, t_ref, log_t_ref, margin, fired)
-            m = 0
-            for l in range(L + 1):
-                while m < nf and fired[m] < offsets[l]:
-                    m += 1
-                spk_ptr[row, l] = nsp + m
-            sv[:] = 0
-            for m in range(nf):
-                spk_idx[nsp + m] = fired[m]
-                counts[fired[m]] += 1
-                sv[fired[m]] = 1
-            nsp += nf
-            tr, rg, xrow = trace[r], ring[pos, r], X[row]
-            for q in range(n):
-                x = tr[q] * decay + sv[q] - decay_k * rg[q]
-                if x < snap:
-                    x = zero
-                tr[q] = x
-                xrow[q] = x
-                rg[q] = sv[q]
-            Pr = P[slot, r]  # inputs caused t_ref ticks ago: they end now
-            for i in range(2 * n):
-                Ur[i] -= Pr[i]
-                Pr[i] = 0.0
-            _add_spike_inputs(Pr, fired, nf, params)
-            _add_row(Ur, Pr)
-        pos = (pos + 1) % K
-    return pos
+    for r in nb.prange(b):
+        _simulate_replica(r, xi, state, pos, params, consts, work, t_ref, tick0)
+    return (pos + k) % state[1].shape[0]
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _rows_by_neuron(spk_idx, spk_ptr, ptr, rows):
-    """Group the spikes by neuron: neuron ``q`` spiked in rows ``rows[ptr[q]:ptr[q + 1]]``, ascending."""
+def _rows_by_neuron(fired, n_fired, ptr, rows, counts):
+    """Group the spikes by neuron: neuron ``q`` spiked in rows ``rows[ptr[q]:ptr[q + 1]]``, ascending.
+
+    Adds every neuron's spikes to ``counts``.
+    """
     n = ptr.shape[0] - 1
     ptr[:] = 0
-    for p in range(spk_ptr[-1, -1]):
-        ptr[spk_idx[p] + 1] += 1
+    for row in range(n_fired.shape[0]):
+        for m in range(n_fired[row]):
+            ptr[fired[row, m] + 1] += 1
     for q in range(n):
+        counts[q] += ptr[q + 1]
         ptr[q + 1] += ptr[q]
     fill = ptr[:n].copy()
-    for row in range(spk_ptr.shape[0]):
-        for p in range(spk_ptr[row, 0], spk_ptr[row, -1]):
-            q = spk_idx[p]
+    for row in range(n_fired.shape[0]):
+        for m in range(n_fired[row]):
+            q = fired[row, m]
             rows[fill[q]] = row
             fill[q] += 1
 
@@ -303,7 +305,7 @@ def _add_chunk_delta(delta, D, DT):
             delta[i, j] = (delta[i, j] + D[i, j]) + DT[j, i]
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", parallel=True)
 def _accumulate_columns(X, ptr, rows, dst0, src0, n_src, M, sign):
     """``M[i] += sign * X[row, src0:src0 + n_src]`` for every row in which neuron ``dst0 + i`` spiked.
 
@@ -311,7 +313,7 @@ def _accumulate_columns(X, ptr, rows, dst0, src0, n_src, M, sign):
     does, so the float sums are identical; grouping by neuron keeps the row of ``M`` in the L1 cache
     (column tiles of ``M`` were measured slower: the pass is bound by reading ``X``).
     """
-    for i in range(M.shape[0]):
+    for i in nb.prange(M.shape[0]):  # rows of M in parallel, each summed in the same order
         d = M[i]
         for p in range(ptr[dst0 + i], ptr[dst0 + i + 1]):
             xr = X[rows[p], src0 : src0 + n_src]
@@ -321,6 +323,12 @@ def _accumulate_columns(X, ptr, rows, dst0, src0, n_src, M, sign):
             else:
                 for j in range(n_src):
                     d[j] -= xr[j]
+
+
+def numba_threads(threads: int) -> int:
+    """The numba engine's thread count for the ``threads`` setting: ``0`` = all cores numba may use."""
+    most = nb.config.NUMBA_NUM_THREADS
+    return most if threads <= 0 else min(int(threads), most)
 
 
 class SALNet:
@@ -337,9 +345,10 @@ class SALNet:
     device, dtype : where and in which precision to simulate.
     chunk : ticks per block of uniforms and per accumulation pass (performance only; it changes
         the random stream, not the statistics).
-    threads : torch intra-op threads while the torch engine simulates (default 1: the per-tick
-        kernels are small, and on a shared or loaded CPU two OpenMP threads were measured 5-20x
-        slower than one); ``0`` keeps torch's setting.  The numba engine is single-threaded.
+    threads : CPU threads of the simulation.  Torch engine: torch intra-op threads (default 1: the
+        per-tick kernels are small, and on a shared or loaded CPU two OpenMP threads were measured
+        5-20x slower than one); ``0`` keeps torch's setting.  Numba engine: threads over the
+        replicas and over the rows of ``Delta`` (``0`` = all cores); the results do not depend on it.
     init_rng : numpy Generator for the initial parameters (see docs/deep.md, "SAL estimator"):
         ``W_l ~ U(+-1/sqrt(n_{l-1}))``, ``B_l ~ U(+-1/sqrt(n_{l+1}))``, ``c_l ~ U(+-1/sqrt(n_l))``;
         default derives from ``seed``.
@@ -473,11 +482,12 @@ class SALNet:
     @torch.no_grad()
     def run(self, n_ticks: int) -> None:
         """Simulate ``n_ticks`` ticks, adding the SAL pair terms to ``delta`` (no weight change)."""
-        old = torch.get_num_threads()
+        old, old_nb = torch.get_num_threads(), nb.get_num_threads()
         if self.threads > 0 and self.device.type == "cpu":
             torch.set_num_threads(self.threads)
         try:
             if self.engine == "numba" and self.event_driven:
+                nb.set_num_threads(numba_threads(self.threads))
                 self._run_numba(int(n_ticks))
                 return
             done = 0
@@ -488,6 +498,7 @@ class SALNet:
         finally:
             if torch.get_num_threads() != old:
                 torch.set_num_threads(old)
+            nb.set_num_threads(old_nb)
 
     def _kernel_params(self) -> tuple:
         """The weights as the numba kernels read them: rows of every ``W_l^T`` and ``B_l^T``, concatenated."""
@@ -514,7 +525,7 @@ class SALNet:
         _initial_inputs(self.ring.numpy(), self.pos, self.t_ref, params, P, U)
         rows_max = min(ACC_TICKS, self.chunk) * b
         X = np.empty((rows_max, n), dtype=np_dtype)
-        spk_idx, spk_ptr = np.empty(rows_max * n, dtype=np.int64), np.empty((rows_max, self.L + 1), dtype=np.int64)
+        fired, n_fired = np.empty((rows_max, n), dtype=np.int32), np.empty(rows_max, dtype=np.int64)
         ptr, rows = np.empty(n + 1, dtype=np.int64), np.empty(rows_max * n, dtype=np.int32)
         state = (self.counter.numpy(), self.ring.numpy(), self.trace.numpy())
         done = 0
@@ -528,10 +539,10 @@ class SALNet:
             # added; Delta's entries still add their terms in ascending row order
             for t0 in range(0, k, ACC_TICKS):
                 m = (min(k, t0 + ACC_TICKS) - t0) * b
-                work = (P, U, X[:m], spk_idx, spk_ptr[:m], counts)
+                work = (P, U, X[:m], fired[:m], n_fired[:m])
                 xb = xi[t0 : t0 + ACC_TICKS]
                 self.pos = int(_simulate_chunk(xb, state, self.pos, params, consts, work, self.t_ref, done + t0))
-                _rows_by_neuron(spk_idx, spk_ptr[:m], ptr, rows)
+                _rows_by_neuron(fired[:m], n_fired[:m], ptr, rows, counts)
                 for l in range(self.L - 1):
                     lo, up = self._sl(l), self._sl(l + 1)
                     _accumulate_columns(X, ptr, rows, lo.start, up.start, self.sizes[l + 1], D[l], -1)
