@@ -222,57 +222,114 @@ def _decide(xr, cr, Ur, c, t_ref, log_t_ref, margin, fired):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _simulate_replica(r, xi, state, pos, params, consts, work, t_ref, tick0):
-    """Run ``xi.shape[0]`` ticks of replica ``r`` in place (see :func:`_simulate_chunk`)."""
+def _tick_replica(r, t, xi, state, pos, consts, work, t_ref, slot, margin, sv):
+    """Tick ``t`` of replica ``r``: spikes, traces, and the end of the inputs caused ``t_ref`` ticks ago."""
     counter, ring, trace = state
     c, decay, decay_k, snap, log_t_ref = consts
     P, U, X, fired, n_fired = work
-    k, b, n = xi.shape
-    K = ring.shape[0]
-    margin = np.empty(n, dtype=np.float32)
-    sv = np.zeros(n, dtype=trace.dtype)
+    b, n = xi.shape[1], xi.shape[2]
     zero = trace.dtype.type(0.0)
     cr, tr, Ur = counter[r], trace[r], U[r]
+    row = t * b + r
+    fr = fired[row]
+    nf = _decide(xi[t, r], cr, Ur, c, t_ref, log_t_ref, margin, fr)
+    n_fired[row] = nf
+    for m in range(nf):
+        sv[fr[m]] = 1
+    rg, xrow = ring[(pos + t) % ring.shape[0], r], X[row]
+    for q in range(n):
+        x = tr[q] * decay + sv[q] - decay_k * rg[q]
+        if x < snap:
+            x = zero
+        tr[q] = x
+        xrow[q] = x
+        rg[q] = sv[q]
+    for m in range(nf):
+        sv[fr[m]] = 0
+    Pr = P[slot, r]
+    for i in range(2 * n):
+        Ur[i] -= Pr[i]
+        Pr[i] = 0.0
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _add_inputs_by_neuron(P, fired, n_fired, params, ptr, fill, who):
+    """Add the output rows of every spike of one tick to its replica's inputs ``P[r]`` (2N,).
+
+    Neuron by neuron (each row of the weights is read once per tick, for all replicas in which the
+    neuron spiked); every replica still adds its neurons in ascending order, as
+    :func:`_add_spike_inputs`, so the sums are the same.  A neuron ``q`` of layer ``l`` adds its row
+    of ``W_{l+1}^T`` to the forward inputs of layer ``l + 1`` and its row of ``B_{l-1}^T`` to the
+    feedback inputs of layer ``l - 1``.
+    """
+    offsets, layer_of, wt, w_start, bt, b_start = params
+    L = offsets.shape[0] - 1
+    n = offsets[L]
+    ptr[:] = 0
+    for r in range(n_fired.shape[0]):
+        for m in range(n_fired[r]):
+            ptr[fired[r, m] + 1] += 1
+    for q in range(n):
+        ptr[q + 1] += ptr[q]
+        fill[q] = ptr[q]
+    for r in range(n_fired.shape[0]):
+        for m in range(n_fired[r]):
+            q = fired[r, m]
+            who[fill[q]] = r
+            fill[q] += 1
+    for q in range(n):
+        if ptr[q + 1] == ptr[q]:
+            continue
+        l = layer_of[q]
+        qi = q - offsets[l]
+        if l <= L - 2:
+            o0, n_up = offsets[l + 1], offsets[l + 2] - offsets[l + 1]
+            a = w_start[l + 1] + qi * n_up
+            row = wt[a : a + n_up]
+            for p in range(ptr[q], ptr[q + 1]):
+                _add_row(P[who[p], o0 : o0 + n_up], row)
+        if l >= 1:
+            o0, n_lo = n + offsets[l - 1], offsets[l] - offsets[l - 1]
+            a = b_start[l - 1] + qi * n_lo
+            row = bt[a : a + n_lo]
+            for p in range(ptr[q], ptr[q + 1]):
+                _add_row(P[who[p], o0 : o0 + n_lo], row)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _simulate_replicas(r0, r1, xi, state, pos, params, consts, work, t_ref, tick0):
+    """Run ``xi.shape[0]`` ticks of the replicas ``r0 .. r1 - 1`` (see :func:`_simulate_chunk`)."""
+    P, U = work[0], work[1]
+    fired, n_fired = work[3], work[4]
+    k, b, n = xi.shape
+    margin = np.empty(n, dtype=np.float32)
+    sv = np.zeros(n, dtype=state[2].dtype)
+    ptr, fill, who = np.empty(n + 1, np.int64), np.empty(n, np.int64), np.empty((r1 - r0) * n, np.int64)
     for t in range(k):
-        row = t * b + r
-        fr = fired[row]
-        nf = _decide(xi[t, r], cr, Ur, c, t_ref, log_t_ref, margin, fr)
-        n_fired[row] = nf
-        for m in range(nf):
-            sv[fr[m]] = 1
-        rg, xrow = ring[(pos + t) % K, r], X[row]
-        for q in range(n):
-            x = tr[q] * decay + sv[q] - decay_k * rg[q]
-            if x < snap:
-                x = zero
-            tr[q] = x
-            xrow[q] = x
-            rg[q] = sv[q]
-        for m in range(nf):
-            sv[fr[m]] = 0
-        Pr = P[(tick0 + t) % t_ref, r]  # inputs caused t_ref ticks ago: they end now
-        for i in range(2 * n):
-            Ur[i] -= Pr[i]
-            Pr[i] = 0.0
-        _add_spike_inputs(Pr, fr, nf, params)
-        _add_row(Ur, Pr)
+        slot = (tick0 + t) % t_ref
+        for r in range(r0, r1):
+            _tick_replica(r, t, xi, state, pos, consts, work, t_ref, slot, margin, sv)
+        rows = slice(t * b + r0, t * b + r1)
+        _add_inputs_by_neuron(P[slot, r0:r1], fired[rows], n_fired[rows], params, ptr, fill, who)
+        for r in range(r0, r1):
+            _add_row(U[r], P[slot, r])
 
 
 @nb.njit(cache=True, error_model="numpy", parallel=True)
-def _simulate_chunk(xi, state, pos, params, consts, work, t_ref, tick0):
+def _simulate_chunk(xi, state, pos, params, consts, work, t_ref, tick0, groups):
     """Run ``xi.shape[0]`` ticks in place on ``state`` = (counter, ring, trace); return the new ring position.
 
     ``consts`` = (c, decay, decay_K, snap, ln t_ref) in the simulation dtype; ``work`` = (P, U, X,
     fired, n_fired): the input ring and sums of :func:`_initial_inputs` (continued), the traces
     after every tick (row ``t * batch + r``) and the spiking neurons of every row
     (``fired[row, :n_fired[row]]``, ascending).  ``tick0`` is the tick index within the run (selects
-    the input ring slot).  The replicas are independent and run in parallel; every replica's
-    operations are the same whatever the thread count, so the results are too.
+    the input ring slot).  The replicas are split into ``groups`` that run in parallel; every
+    replica computes the same operations in the same order whatever the grouping.
     """
-    k, b, n = xi.shape
-    for r in nb.prange(b):
-        _simulate_replica(r, xi, state, pos, params, consts, work, t_ref, tick0)
-    return (pos + k) % state[1].shape[0]
+    b = xi.shape[1]
+    for g in nb.prange(groups):
+        _simulate_replicas(g * b // groups, (g + 1) * b // groups, xi, state, pos, params, consts, work, t_ref, tick0)
+    return (pos + xi.shape[0]) % state[1].shape[0]
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -528,6 +585,7 @@ class SALNet:
         fired, n_fired = np.empty((rows_max, n), dtype=np.int32), np.empty(rows_max, dtype=np.int64)
         ptr, rows = np.empty(n + 1, dtype=np.int64), np.empty(rows_max * n, dtype=np.int32)
         state = (self.counter.numpy(), self.ring.numpy(), self.trace.numpy())
+        groups = min(b, nb.get_num_threads())  # replicas simulated in parallel, in this many groups
         done = 0
         while done < n_ticks:
             k = min(self.chunk, n_ticks - done)
@@ -541,7 +599,7 @@ class SALNet:
                 m = (min(k, t0 + ACC_TICKS) - t0) * b
                 work = (P, U, X[:m], fired[:m], n_fired[:m])
                 xb = xi[t0 : t0 + ACC_TICKS]
-                self.pos = int(_simulate_chunk(xb, state, self.pos, params, consts, work, self.t_ref, done + t0))
+                self.pos = int(_simulate_chunk(xb, state, self.pos, params, consts, work, self.t_ref, done + t0, groups))
                 _rows_by_neuron(fired[:m], n_fired[:m], ptr, rows, counts)
                 for l in range(self.L - 1):
                     lo, up = self._sl(l), self._sl(l + 1)
