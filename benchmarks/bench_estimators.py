@@ -22,6 +22,7 @@ are excluded.
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -170,26 +171,45 @@ def _sal_ms_per_tick(batch: int, ticks: int, sizes=SIZES, engine: str | None = N
     return (time.perf_counter() - t0) / ticks * 1e3
 
 
-def _sal_engines_side_by_side(batch: int, ticks: int) -> dict:
-    """Numba vs torch engine on the same seed and ticks, alternating in rounds of one chunk-aligned block.
+SAL_VARIANTS = {  # name: (engine, threads); threads 1 is every engine's default
+    "numba": ("numba", 1),
+    "numba_all_cores": ("numba", 0),
+    "torch": ("torch", 1),
+}
 
-    Alternating spreads the load of a shared machine over both engines.  Returns ms per tick of
-    each and whether the two nets ended in the same state (same spikes and pair terms).
+
+def _sal_engines_side_by_side(batch: int, ticks: int) -> dict:
+    """The SAL engines on the same seed and ticks, alternating in rounds of one chunk-aligned block.
+
+    Alternating spreads the load of a shared machine over all variants.  Returns wall and CPU
+    (process) ms per tick of each variant, the 1-minute load average before and after, and
+    whether all nets ended in the same state (same spikes and pair terms).
     """
-    nets = {e: SALNet(SIZES, batch_size=batch, seed=0, chunk=50, engine=e) for e in ("numba", "torch")}
+    nets = {
+        v: SALNet(SIZES, batch_size=batch, seed=0, chunk=50, engine=e, threads=th)
+        for v, (e, th) in SAL_VARIANTS.items()
+    }
     for net in nets.values():
         net.run(100)  # warm-up (JIT compilation, caches)
-    spent = dict.fromkeys(nets, 0.0)
+    wall, cpu = dict.fromkeys(nets, 0.0), dict.fromkeys(nets, 0.0)
     block = 100
+    load_before = os.getloadavg()[0]
     for _ in range(max(1, ticks // block)):
-        for e, net in nets.items():
-            t0 = time.perf_counter()
+        for v, net in nets.items():
+            t0, c0 = time.perf_counter(), time.process_time()
             net.run(block)
-            spent[e] += time.perf_counter() - t0
+            wall[v] += time.perf_counter() - t0
+            cpu[v] += time.process_time() - c0
     n = max(1, ticks // block) * block
-    a, b = nets["numba"], nets["torch"]
-    same = torch.equal(a.counter, b.counter) and all(torch.equal(x, y) for x, y in zip(a.delta, b.delta, strict=True))
-    return {"numba_ms": spent["numba"] / n * 1e3, "torch_ms": spent["torch"] / n * 1e3, "ticks": n, "same": same}
+    a = nets["torch"]
+    same = all(
+        torch.equal(a.counter, b.counter) and all(torch.equal(x, y) for x, y in zip(a.delta, b.delta, strict=True))
+        for b in nets.values()
+    )
+    out = {"ticks": n, "same": same, "load_before": load_before, "load_after": os.getloadavg()[0]}
+    for v in nets:
+        out[f"{v}_ms"], out[f"{v}_cpu_ms"] = wall[v] / n * 1e3, cpu[v] / n * 1e3
+    return out
 
 
 def _sal_conv_ms_per_tick(batch: int, ticks: int) -> float:
@@ -275,8 +295,9 @@ def run(quick: bool = False) -> dict:
     epoch_4000 = None if epoch_s is None else epoch_s * MNIST5K_TRAIN / (256 if quick else 1024)
     details = {
         "sizes": SIZES,
-        "sal_threads": 1,
-        "torch_threads": torch.get_num_threads(),
+        "sal_threads": "numba engine 1 (the default threads=1); numba_all_cores: threads=0",
+        "torch_threads": "torch engine 1 during the SAL phase (its default threads=1)",
+        "cpu_cores": os.cpu_count(),
         "rdd_ms_per_step_layer0_driven": rdd_ms,
         "rdd_ms_per_step_layer1_driven": rdd_other[0],
         "rdd_ms_per_step_layer2_driven": rdd_other[1],
@@ -286,6 +307,13 @@ def run(quick: bool = False) -> dict:
         "sal_ms_per_tick_32_replicas": sal_ms,
         "sal_torch_engine_ms_per_tick_32_replicas": engines["torch_ms"],
         "sal_engine_speedup_numba_vs_torch": engines["torch_ms"] / sal_ms,
+        "sal_engine_speedup_numba_vs_torch_cpu_time": engines["torch_cpu_ms"] / engines["numba_cpu_ms"],
+        "sal_cpu_ms_per_tick_32_replicas": engines["numba_cpu_ms"],
+        "sal_torch_engine_cpu_ms_per_tick_32_replicas": engines["torch_cpu_ms"],
+        "sal_all_cores_ms_per_tick_32_replicas": engines["numba_all_cores_ms"],
+        "sal_all_cores_cpu_ms_per_tick_32_replicas": engines["numba_all_cores_cpu_ms"],
+        "sal_engine_speedup_numba_all_cores_vs_torch": engines["torch_ms"] / engines["numba_all_cores_ms"],
+        "sal_engines_load_average_1min_before_after": [engines["load_before"], engines["load_after"]],
         "sal_engines_ticks_measured": engines["ticks"],
         "sal_engines_same_spikes_and_delta": engines["same"],
         "sal_torch_engine_phase_s_10000_ticks_32_replicas": engines["torch_ms"] * SAL_PHASE_TICKS / 1e3,

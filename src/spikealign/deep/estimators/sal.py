@@ -599,7 +599,9 @@ class SALNet:
                 m = (min(k, t0 + ACC_TICKS) - t0) * b
                 work = (P, U, X[:m], fired[:m], n_fired[:m])
                 xb = xi[t0 : t0 + ACC_TICKS]
-                self.pos = int(_simulate_chunk(xb, state, self.pos, params, consts, work, self.t_ref, done + t0, groups))
+                self.pos = int(
+                    _simulate_chunk(xb, state, self.pos, params, consts, work, self.t_ref, done + t0, groups)
+                )
                 _rows_by_neuron(fired[:m], n_fired[:m], ptr, rows, counts)
                 for l in range(self.L - 1):
                     lo, up = self._sl(l), self._sl(l + 1)
