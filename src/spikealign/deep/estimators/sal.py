@@ -222,11 +222,11 @@ def _decide(xr, cr, Ur, c, t_ref, log_t_ref, margin, fired):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _tick_replica(r, t, xi, state, pos, consts, work, t_ref, slot, margin, sv):
-    """Tick ``t`` of replica ``r``: spikes, traces, and the end of the inputs caused ``t_ref`` ticks ago."""
+def _tick_replica(r, t, xi, state, pos, consts, work, offsets, t_ref, margin, sv):
+    """Tick ``t`` of replica ``r``: spikes (and where each layer's start in ``fired``), traces."""
     counter, ring, trace = state
     c, decay, decay_k, snap, log_t_ref = consts
-    P, U, X, fired, n_fired = work
+    U, X, fired, n_fired, lptr = work[1:]
     b, n = xi.shape[1], xi.shape[2]
     zero = trace.dtype.type(0.0)
     cr, tr, Ur = counter[r], trace[r], U[r]
@@ -246,73 +246,67 @@ def _tick_replica(r, t, xi, state, pos, consts, work, t_ref, slot, margin, sv):
         rg[q] = sv[q]
     for m in range(nf):
         sv[fr[m]] = 0
-    Pr = P[slot, r]
-    for i in range(2 * n):
-        Ur[i] -= Pr[i]
-        Pr[i] = 0.0
+    m = 0
+    for l in range(offsets.shape[0]):
+        while m < nf and fr[m] < offsets[l]:
+            m += 1
+        lptr[row, l] = m
+
+
+#: destination entries per tile of :func:`_update_inputs` (speed only; at the paper's sizes 128-2048 measured equal)
+TILE = 512
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _add_inputs_by_neuron(P, fired, n_fired, params, ptr, fill, who):
-    """Add the output rows of every spike of one tick to its replica's inputs ``P[r]`` (2N,).
+def _update_inputs(Ps, U, work, row0, r0, r1, params, acc):
+    """Replace the inputs of ``t_ref`` ticks ago in ``Ps`` (slot, (batch, 2N)) by this tick's, and update ``U``.
 
-    Neuron by neuron (each row of the weights is read once per tick, for all replicas in which the
-    neuron spiked); every replica still adds its neurons in ascending order, as
-    :func:`_add_spike_inputs`, so the sums are the same.  A neuron ``q`` of layer ``l`` adds its row
-    of ``W_{l+1}^T`` to the forward inputs of layer ``l + 1`` and its row of ``B_{l-1}^T`` to the
-    feedback inputs of layer ``l - 1``.
+    For every destination entry of replicas ``r0 .. r1 - 1`` (rows ``row0 + r``): the new input
+    ``0 + w_q1 + w_q2 + ...`` over the spiking source neurons ``q`` in ascending order (the order of
+    :func:`_add_spike_inputs`), then ``U = (U - old) + new``.  Tiled over the destination entries:
+    the sum runs in a small buffer and the weight tile is reused by all replicas.  A neuron of layer
+    ``l`` adds its row of ``W_{l+1}^T`` to the forward inputs of layer ``l + 1`` and its row of
+    ``B_{l-1}^T`` to the feedback inputs of layer ``l - 1``.
     """
     offsets, layer_of, wt, w_start, bt, b_start = params
+    fired, lptr = work[3], work[5]
     L = offsets.shape[0] - 1
     n = offsets[L]
-    ptr[:] = 0
-    for r in range(n_fired.shape[0]):
-        for m in range(n_fired[r]):
-            ptr[fired[r, m] + 1] += 1
-    for q in range(n):
-        ptr[q + 1] += ptr[q]
-        fill[q] = ptr[q]
-    for r in range(n_fired.shape[0]):
-        for m in range(n_fired[r]):
-            q = fired[r, m]
-            who[fill[q]] = r
-            fill[q] += 1
-    for q in range(n):
-        if ptr[q + 1] == ptr[q]:
-            continue
-        l = layer_of[q]
-        qi = q - offsets[l]
-        if l <= L - 2:
-            o0, n_up = offsets[l + 1], offsets[l + 2] - offsets[l + 1]
-            a = w_start[l + 1] + qi * n_up
-            row = wt[a : a + n_up]
-            for p in range(ptr[q], ptr[q + 1]):
-                _add_row(P[who[p], o0 : o0 + n_up], row)
-        if l >= 1:
-            o0, n_lo = n + offsets[l - 1], offsets[l] - offsets[l - 1]
-            a = b_start[l - 1] + qi * n_lo
-            row = bt[a : a + n_lo]
-            for p in range(ptr[q], ptr[q + 1]):
-                _add_row(P[who[p], o0 : o0 + n_lo], row)
+    for d in range(L):
+        n_d = offsets[d + 1] - offsets[d]
+        for side in range(2):
+            if side == 0 and d == 0 or side == 1 and d == L - 1:
+                continue
+            src = d - 1 if side == 0 else d + 1
+            mat = wt if side == 0 else bt
+            start = w_start[d] if side == 0 else b_start[d]
+            o0 = offsets[d] if side == 0 else n + offsets[d]
+            for j0 in range(0, n_d, TILE):
+                jn = min(TILE, n_d - j0)
+                for r in range(r0, r1):
+                    row = row0 + r
+                    acc[:jn] = 0.0
+                    for m in range(lptr[row, src], lptr[row, src + 1]):
+                        base = start + (fired[row, m] - offsets[src]) * n_d + j0
+                        _add_row(acc[:jn], mat[base : base + jn])
+                    Pr, Ur = Ps[r, o0 + j0 : o0 + j0 + jn], U[r, o0 + j0 : o0 + j0 + jn]
+                    for j in range(jn):
+                        Ur[j] = (Ur[j] - Pr[j]) + acc[j]
+                        Pr[j] = acc[j]
 
 
 @nb.njit(cache=True, error_model="numpy")
 def _simulate_replicas(r0, r1, xi, state, pos, params, consts, work, t_ref, tick0):
     """Run ``xi.shape[0]`` ticks of the replicas ``r0 .. r1 - 1`` (see :func:`_simulate_chunk`)."""
     P, U = work[0], work[1]
-    fired, n_fired = work[3], work[4]
     k, b, n = xi.shape
     margin = np.empty(n, dtype=np.float32)
     sv = np.zeros(n, dtype=state[2].dtype)
-    ptr, fill, who = np.empty(n + 1, np.int64), np.empty(n, np.int64), np.empty((r1 - r0) * n, np.int64)
+    acc = np.empty(TILE)
     for t in range(k):
-        slot = (tick0 + t) % t_ref
         for r in range(r0, r1):
-            _tick_replica(r, t, xi, state, pos, consts, work, t_ref, slot, margin, sv)
-        rows = slice(t * b + r0, t * b + r1)
-        _add_inputs_by_neuron(P[slot, r0:r1], fired[rows], n_fired[rows], params, ptr, fill, who)
-        for r in range(r0, r1):
-            _add_row(U[r], P[slot, r])
+            _tick_replica(r, t, xi, state, pos, consts, work, params[0], t_ref, margin, sv)
+        _update_inputs(P[(tick0 + t) % t_ref], U, work, t * b, r0, r1, params, acc)
 
 
 @nb.njit(cache=True, error_model="numpy", parallel=True)
@@ -320,9 +314,9 @@ def _simulate_chunk(xi, state, pos, params, consts, work, t_ref, tick0, groups):
     """Run ``xi.shape[0]`` ticks in place on ``state`` = (counter, ring, trace); return the new ring position.
 
     ``consts`` = (c, decay, decay_K, snap, ln t_ref) in the simulation dtype; ``work`` = (P, U, X,
-    fired, n_fired): the input ring and sums of :func:`_initial_inputs` (continued), the traces
-    after every tick (row ``t * batch + r``) and the spiking neurons of every row
-    (``fired[row, :n_fired[row]]``, ascending).  ``tick0`` is the tick index within the run (selects
+    fired, n_fired, lptr): the input ring and sums of :func:`_initial_inputs` (continued), the
+    traces after every tick (row ``t * batch + r``) and the spiking neurons of every row
+    (``fired[row, :n_fired[row]]``, ascending; layer ``l``'s from ``lptr[row, l]`` to ``lptr[row, l + 1]``).  ``tick0`` is the tick index within the run (selects
     the input ring slot).  The replicas are split into ``groups`` that run in parallel; every
     replica computes the same operations in the same order whatever the grouping.
     """
@@ -583,6 +577,7 @@ class SALNet:
         rows_max = min(ACC_TICKS, self.chunk) * b
         X = np.empty((rows_max, n), dtype=np_dtype)
         fired, n_fired = np.empty((rows_max, n), dtype=np.int32), np.empty(rows_max, dtype=np.int64)
+        lptr = np.empty((rows_max, self.L + 1), dtype=np.int64)
         ptr, rows = np.empty(n + 1, dtype=np.int64), np.empty(rows_max * n, dtype=np.int32)
         state = (self.counter.numpy(), self.ring.numpy(), self.trace.numpy())
         groups = min(b, nb.get_num_threads())  # replicas simulated in parallel, in this many groups
@@ -597,7 +592,7 @@ class SALNet:
             # added; Delta's entries still add their terms in ascending row order
             for t0 in range(0, k, ACC_TICKS):
                 m = (min(k, t0 + ACC_TICKS) - t0) * b
-                work = (P, U, X[:m], fired[:m], n_fired[:m])
+                work = (P, U, X[:m], fired[:m], n_fired[:m], lptr[:m])
                 xb = xi[t0 : t0 + ACC_TICKS]
                 self.pos = int(
                     _simulate_chunk(xb, state, self.pos, params, consts, work, self.t_ref, done + t0, groups)
