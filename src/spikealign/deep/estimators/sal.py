@@ -268,14 +268,14 @@ def _update_inputs(Ps, U, work, row0, r0, r1, params, acc):
     ``l`` adds its row of ``W_{l+1}^T`` to the forward inputs of layer ``l + 1`` and its row of
     ``B_{l-1}^T`` to the feedback inputs of layer ``l - 1``.
     """
-    offsets, layer_of, wt, w_start, bt, b_start = params
+    offsets, _, wt, w_start, bt, b_start = params
     fired, lptr = work[3], work[5]
     L = offsets.shape[0] - 1
     n = offsets[L]
     for d in range(L):
         n_d = offsets[d + 1] - offsets[d]
         for side in range(2):
-            if side == 0 and d == 0 or side == 1 and d == L - 1:
+            if (side == 0 and d == 0) or (side == 1 and d == L - 1):
                 continue
             src = d - 1 if side == 0 else d + 1
             mat = wt if side == 0 else bt
@@ -316,9 +316,10 @@ def _simulate_chunk(xi, state, pos, params, consts, work, t_ref, tick0, groups):
     ``consts`` = (c, decay, decay_K, snap, ln t_ref) in the simulation dtype; ``work`` = (P, U, X,
     fired, n_fired, lptr): the input ring and sums of :func:`_initial_inputs` (continued), the
     traces after every tick (row ``t * batch + r``) and the spiking neurons of every row
-    (``fired[row, :n_fired[row]]``, ascending; layer ``l``'s from ``lptr[row, l]`` to ``lptr[row, l + 1]``).  ``tick0`` is the tick index within the run (selects
-    the input ring slot).  The replicas are split into ``groups`` that run in parallel; every
-    replica computes the same operations in the same order whatever the grouping.
+    (``fired[row, :n_fired[row]]``, ascending; layer ``l``'s from ``lptr[row, l]`` to
+    ``lptr[row, l + 1]``).  ``tick0`` is the tick index within the run (selects the input ring
+    slot).  The replicas are split into ``groups`` that run in parallel; every replica computes
+    the same operations in the same order whatever the grouping.
     """
     b = xi.shape[1]
     for g in nb.prange(groups):
