@@ -582,19 +582,23 @@ class SALNet:
         ptr, rows = np.empty(n + 1, dtype=np.int64), np.empty(rows_max * n, dtype=np.int32)
         state = (self.counter.numpy(), self.ring.numpy(), self.trace.numpy())
         groups = min(b, nb.get_num_threads())  # replicas simulated in parallel, in this many groups
+        # the uniforms of a chunk are drawn block by block into one buffer: the same stream as one
+        # torch.rand((chunk, batch, N)), without a fresh allocation (page faults) per chunk
+        xbuf = torch.empty((min(ACC_TICKS, self.chunk), b, n), dtype=self.dtype)
+        D = [np.empty((self.sizes[l], self.sizes[l + 1]), dtype=np_dtype) for l in range(self.L - 1)]
+        DT = [np.empty((self.sizes[l + 1], self.sizes[l]), dtype=np_dtype) for l in range(self.L - 1)]
         done = 0
         while done < n_ticks:
             k = min(self.chunk, n_ticks - done)
-            xi = torch.rand((k, b, n), generator=self.generator, device=self.device, dtype=self.dtype).numpy()
             counts = np.zeros(n, dtype=np.int64)
-            D = [np.zeros((self.sizes[l], self.sizes[l + 1]), dtype=np_dtype) for l in range(self.L - 1)]
-            DT = [np.zeros((self.sizes[l + 1], self.sizes[l]), dtype=np_dtype) for l in range(self.L - 1)]
+            for d in D + DT:
+                d.fill(0)
             # blocks of ACC_TICKS ticks: their traces are still in the cache when their pair terms are
             # added; Delta's entries still add their terms in ascending row order
             for t0 in range(0, k, ACC_TICKS):
                 m = (min(k, t0 + ACC_TICKS) - t0) * b
                 work = (P, U, X[:m], fired[:m], n_fired[:m], lptr[:m])
-                xb = xi[t0 : t0 + ACC_TICKS]
+                xb = xbuf[: m // b].uniform_(generator=self.generator).numpy()
                 self.pos = int(
                     _simulate_chunk(xb, state, self.pos, params, consts, work, self.t_ref, done + t0, groups)
                 )
