@@ -357,24 +357,42 @@ def _add_chunk_delta(delta, D, DT):
             delta[i, j] = (delta[i, j] + D[i, j]) + DT[j, i]
 
 
-@nb.njit(cache=True, error_model="numpy", parallel=True)
-def _accumulate_columns(X, ptr, rows, dst0, src0, n_src, M, sign):
-    """``M[i] += sign * X[row, src0:src0 + n_src]`` for every row in which neuron ``dst0 + i`` spiked.
+@nb.njit(cache=True, error_model="numpy")
+def _accumulate_row(X, ptr, rows, q, src0, n_src, d, sign):
+    """``d += sign * X[row, src0:src0 + n_src]`` for every row in which neuron ``q`` spiked, in ascending order."""
+    for p in range(ptr[q], ptr[q + 1]):
+        xr = X[rows[p], src0 : src0 + n_src]
+        if sign > 0:
+            for j in range(n_src):
+                d[j] += xr[j]
+        else:
+            for j in range(n_src):
+                d[j] -= xr[j]
 
-    Every entry of ``M`` adds its terms in ascending row order, exactly as :func:`_accumulate_events`
-    does, so the float sums are identical; grouping by neuron keeps the row of ``M`` in the L1 cache
-    (column tiles of ``M`` were measured slower: the pass is bound by reading ``X``).
+
+@nb.njit(cache=True, error_model="numpy", parallel=True)
+def _accumulate_block(X, ptr, rows, offsets, D, DT):
+    """``D_l -= S_lo^T X_up``, ``DT_l += S_up^T X_lo`` for all layers, event-driven, one matrix row per task.
+
+    Every entry adds its terms in ascending row order, exactly as :func:`_accumulate_events` does,
+    so the float sums are identical whatever the thread count; grouping by neuron keeps the row in
+    the L1 cache (column tiles were measured slower: the pass is bound by reading ``X``).  The
+    rows of all matrices run in one parallel loop (one synchronisation per block).
     """
-    for i in nb.prange(M.shape[0]):  # rows of M in parallel, each summed in the same order
-        d = M[i]
-        for p in range(ptr[dst0 + i], ptr[dst0 + i + 1]):
-            xr = X[rows[p], src0 : src0 + n_src]
-            if sign > 0:
-                for j in range(n_src):
-                    d[j] += xr[j]
-            else:
-                for j in range(n_src):
-                    d[j] -= xr[j]
+    n_d = offsets.shape[0] - 2  # number of feedback matrices
+    n_low = offsets[n_d]  # rows of all D_l: neurons 0 .. offsets[-2] - 1; of all DT_l: offsets[1] .. N - 1
+    n_tasks = n_low + offsets[-1] - offsets[1]
+    for task in nb.prange(n_tasks):
+        if task < n_low:  # row q of D_l (q in layer l): minus the upper layer's traces
+            q = task
+            l = np.searchsorted(offsets, q, side="right") - 1
+            i = q - offsets[l]
+            _accumulate_row(X, ptr, rows, q, offsets[l + 1], offsets[l + 2] - offsets[l + 1], D[l][i], -1)
+        else:  # row of DT_l for neuron q of layer l + 1: plus the lower layer's traces
+            q = task - n_low + offsets[1]
+            l = np.searchsorted(offsets, q, side="right") - 2
+            j = q - offsets[l + 1]
+            _accumulate_row(X, ptr, rows, q, offsets[l], offsets[l + 1] - offsets[l], DT[l][j], 1)
 
 
 def numba_threads(threads: int) -> int:
@@ -585,13 +603,13 @@ class SALNet:
         # the uniforms of a chunk are drawn block by block into one buffer: the same stream as one
         # torch.rand((chunk, batch, N)), without a fresh allocation (page faults) per chunk
         xbuf = torch.empty((min(ACC_TICKS, self.chunk), b, n), dtype=self.dtype)
-        D = [np.empty((self.sizes[l], self.sizes[l + 1]), dtype=np_dtype) for l in range(self.L - 1)]
-        DT = [np.empty((self.sizes[l + 1], self.sizes[l]), dtype=np_dtype) for l in range(self.L - 1)]
+        D = tuple(np.empty((self.sizes[l], self.sizes[l + 1]), dtype=np_dtype) for l in range(self.L - 1))
+        DT = tuple(np.empty((self.sizes[l + 1], self.sizes[l]), dtype=np_dtype) for l in range(self.L - 1))
         done = 0
         while done < n_ticks:
             k = min(self.chunk, n_ticks - done)
             counts = np.zeros(n, dtype=np.int64)
-            for d in D + DT:
+            for d in (*D, *DT):
                 d.fill(0)
             # blocks of ACC_TICKS ticks: their traces are still in the cache when their pair terms are
             # added; Delta's entries still add their terms in ascending row order
@@ -603,10 +621,7 @@ class SALNet:
                     _simulate_chunk(xb, state, self.pos, params, consts, work, self.t_ref, done + t0, groups)
                 )
                 _rows_by_neuron(fired[:m], n_fired[:m], ptr, rows, counts)
-                for l in range(self.L - 1):
-                    lo, up = self._sl(l), self._sl(l + 1)
-                    _accumulate_columns(X, ptr, rows, lo.start, up.start, self.sizes[l + 1], D[l], -1)
-                    _accumulate_columns(X, ptr, rows, up.start, lo.start, self.sizes[l], DT[l], 1)
+                _accumulate_block(X, ptr, rows, params[0], D, DT)
             for l in range(self.L - 1):
                 _add_chunk_delta(self.delta[l].numpy(), D[l], DT[l])
             self.spike_count += torch.from_numpy(counts).to(torch.float64)
