@@ -582,6 +582,32 @@ class SALNet:
         layer_of = np.repeat(np.arange(self.L), self.sizes).astype(np.int64)
         return offsets, layer_of, np.concatenate(wts), w_start, np.concatenate(bts), b_start
 
+    def _numba_buffers(self, np_dtype: np.dtype) -> tuple:
+        """The numba engine's work arrays, kept between runs (fresh ones cost page faults every run).
+
+        The uniforms of a chunk are drawn block by block into ``xbuf``: the same stream as one
+        ``torch.rand((chunk, batch, N))``.
+        """
+        b, n = self.batch, self.N
+        rows_max = min(ACC_TICKS, self.chunk) * b
+        key = (b, n, self.t_ref, rows_max, np_dtype)
+        if getattr(self, "_numba_key", None) != key:
+            self._numba_work = (
+                np.empty((self.t_ref, b, 2 * n)),  # P
+                np.empty((b, 2 * n)),  # U
+                np.empty((rows_max, n), dtype=np_dtype),  # X
+                np.empty((rows_max, n), dtype=np.int32),  # fired
+                np.empty(rows_max, dtype=np.int64),  # n_fired
+                np.empty((rows_max, self.L + 1), dtype=np.int64),  # lptr
+                np.empty(n + 1, dtype=np.int64),  # ptr
+                np.empty(rows_max * n, dtype=np.int32),  # rows
+                torch.empty((min(ACC_TICKS, self.chunk), b, n), dtype=self.dtype),  # xbuf
+                tuple(np.empty((self.sizes[l], self.sizes[l + 1]), dtype=np_dtype) for l in range(self.L - 1)),
+                tuple(np.empty((self.sizes[l + 1], self.sizes[l]), dtype=np_dtype) for l in range(self.L - 1)),
+            )
+            self._numba_key = key
+        return self._numba_work
+
     def _run_numba(self, n_ticks: int) -> None:
         """The numba engine: the weights are fixed during a run, so the input sums are set up once."""
         b, n = self.batch, self.N
@@ -590,21 +616,10 @@ class SALNet:
         c = np.concatenate([cl.detach().to(self.dtype).cpu().numpy() for cl in self.c])
         cast = np_dtype.type
         consts = (c, cast(self.decay), cast(self.decay_k), cast(self.snap), cast(self.log_t_ref))
-        P = np.empty((self.t_ref, b, 2 * n))
-        U = np.empty((b, 2 * n))
+        P, U, X, fired, n_fired, lptr, ptr, rows, xbuf, D, DT = self._numba_buffers(np_dtype)
         _initial_inputs(self.ring.numpy(), self.pos, self.t_ref, params, P, U)
-        rows_max = min(ACC_TICKS, self.chunk) * b
-        X = np.empty((rows_max, n), dtype=np_dtype)
-        fired, n_fired = np.empty((rows_max, n), dtype=np.int32), np.empty(rows_max, dtype=np.int64)
-        lptr = np.empty((rows_max, self.L + 1), dtype=np.int64)
-        ptr, rows = np.empty(n + 1, dtype=np.int64), np.empty(rows_max * n, dtype=np.int32)
         state = (self.counter.numpy(), self.ring.numpy(), self.trace.numpy())
         groups = min(b, nb.get_num_threads())  # replicas simulated in parallel, in this many groups
-        # the uniforms of a chunk are drawn block by block into one buffer: the same stream as one
-        # torch.rand((chunk, batch, N)), without a fresh allocation (page faults) per chunk
-        xbuf = torch.empty((min(ACC_TICKS, self.chunk), b, n), dtype=self.dtype)
-        D = tuple(np.empty((self.sizes[l], self.sizes[l + 1]), dtype=np_dtype) for l in range(self.L - 1))
-        DT = tuple(np.empty((self.sizes[l + 1], self.sizes[l]), dtype=np_dtype) for l in range(self.L - 1))
         done = 0
         while done < n_ticks:
             k = min(self.chunk, n_ticks - done)
