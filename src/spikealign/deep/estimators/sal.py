@@ -40,12 +40,17 @@ The recursion's rounding residue is snapped to exactly 0 (true values are 0 or a
 Engines (same spikes, same ``Delta``, same ``B`` on the same seed):
 
 ``numba`` (default on the CPU)
-    Compiled kernels run the tick loop replica by replica.  The inputs change only through
+    Compiled kernels run blocks of ``ACC_TICKS`` ticks.  The inputs change only through
     spikes: a spike adds the neuron's row of ``W^T`` / ``B^T`` to its partners' inputs, and
     ``t_ref`` ticks later the same contribution ends.  The kernel keeps the contributions of
     the last ``t_ref`` ticks in a ring (float64) and their running sum, so a tick costs one row
     per spike (about 20x fewer operations than the dense products at the usual 5 % rate) plus
-    one pass over the inputs.  The spike decision ``xi < sigmoid(u - ln t_ref)`` uses the
+    one pass over the inputs (``U = (U - old) + new``, tile by tile of the inputs, the new
+    contribution summed in a small buffer).  With ``threads`` > 1 the replicas run in parallel
+    in groups, and the rows of ``Delta`` in parallel; every replica and every entry computes the
+    same operations in the same order whatever the thread count, so the results are identical.
+    On a loaded machine parallel threads can be much slower (numba's OpenMP threads wait for each
+    other at every block), hence the default of one thread.  The spike decision ``xi < sigmoid(u - ln t_ref)`` uses the
     potential rounded to the simulation dtype in the torch engine's order (``(c + W z) + B z``)
     and a vectorised float32 sigmoid accurate to 1e-6; when ``xi`` lies closer than that, the
     sigmoid is recomputed with the torch engine's operations and roundings.  The two engines can
@@ -65,7 +70,9 @@ Engines (same spikes, same ``Delta``, same ``B`` on the same seed):
 Random numbers: uniforms are drawn from a ``torch.Generator`` in blocks of ``chunk`` ticks as
 ``torch.rand((chunk, batch, N))`` with the layers concatenated in order (``N = sum n_l``); the
 last block of a run may be shorter.  The same seed therefore gives the same spikes for the same
-sequence of ``run`` lengths and the same ``chunk``, with either engine.
+sequence of ``run`` lengths and the same ``chunk``, with either engine.  (The numba engine draws
+the same stream in pieces of ``ACC_TICKS`` ticks into one reused buffer: torch's CPU generator
+gives the same numbers.)
 """
 
 from __future__ import annotations
