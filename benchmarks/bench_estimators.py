@@ -7,11 +7,13 @@ reference computes it; see docs/deep.md, "RDD estimator"), measured in the same 
 steps.  The reference itself takes 3-18 ms per step on a 2-core CPU (same section).
 
 Also reported: SAL's time per tick and per reference SAL phase (5 iterations x 2000 ticks, 32
-replicas) at the same sizes, side by side for the numba engine (the CPU default: one compiled
-kernel per chunk, incremental inputs) and the torch engine (the previous implementation: a
-per-tick loop of torch operations, dense GEMMs), both measured in the same run on the same ticks
-(a fifth of a phase; ``--quick``: a fiftieth) after a warm-up, with a check that both produced
-the same spikes and pair terms; against a per-replica outer-product baseline (the reference's
+replicas) at the same sizes, side by side for the numba engine (the CPU default: compiled
+kernels per block of ticks, incremental inputs) on one thread (the default) and on all cores
+(``threads=0``), and the torch engine (the previous implementation: a per-tick loop of torch
+operations, dense GEMMs; one thread, its default), all measured in the same run on the same
+ticks (a fifth of a phase; ``--quick``: a fiftieth) in alternating rounds after a warm-up (the
+median round; wall and CPU time), with a check that all produced the same spikes and pair
+terms; against a per-replica outer-product baseline (the reference's
 accumulation) measured on a few ticks; SAL's phase cost relative to one training epoch of the
 ConvNet on the MNIST 5k subset (4,000 training images), the epoch time measured with method
 ``fa`` on a 512-image subset and scaled; the SAL phase on conv and FC feedback (``sal_conv``) on
@@ -181,9 +183,10 @@ SAL_VARIANTS = {  # name: (engine, threads); threads 1 is every engine's default
 def _sal_engines_side_by_side(batch: int, ticks: int) -> dict:
     """The SAL engines on the same seed and ticks, alternating in rounds of one chunk-aligned block.
 
-    Alternating spreads the load of a shared machine over all variants.  Returns wall and CPU
-    (process) ms per tick of each variant, the 1-minute load average before and after, and
-    whether all nets ended in the same state (same spikes and pair terms).
+    Alternating spreads the load of a shared machine over all variants.  Returns, per variant, the
+    median over the rounds of the wall and CPU (process) ms per tick (the median ignores a round
+    hit by a burst of load on a shared machine) and the mean over all ticks; the 1-minute load
+    average before and after; and whether all nets ended in the same state (same spikes and pair terms).
     """
     nets = {
         v: SALNet(SIZES, batch_size=batch, seed=0, chunk=50, engine=e, threads=th)
@@ -191,24 +194,26 @@ def _sal_engines_side_by_side(batch: int, ticks: int) -> dict:
     }
     for net in nets.values():
         net.run(100)  # warm-up (JIT compilation, caches)
-    wall, cpu = dict.fromkeys(nets, 0.0), dict.fromkeys(nets, 0.0)
-    block = 500  # a quarter of a reference SAL iteration (run() is called once per iteration of 2000 ticks)
+    wall, cpu = {v: [] for v in nets}, {v: [] for v in nets}
+    block = 250  # an eighth of a reference SAL iteration (run() is called once per iteration of 2000 ticks)
+    rounds = max(1, ticks // block)
     load_before = os.getloadavg()[0]
-    for _ in range(max(1, ticks // block)):
+    for _ in range(rounds):
         for v, net in nets.items():
             t0, c0 = time.perf_counter(), time.process_time()
             net.run(block)
-            wall[v] += time.perf_counter() - t0
-            cpu[v] += time.process_time() - c0
-    n = max(1, ticks // block) * block
+            wall[v].append((time.perf_counter() - t0) / block * 1e3)
+            cpu[v].append((time.process_time() - c0) / block * 1e3)
     a = nets["torch"]
     same = all(
         torch.equal(a.counter, b.counter) and all(torch.equal(x, y) for x, y in zip(a.delta, b.delta, strict=True))
         for b in nets.values()
     )
-    out = {"ticks": n, "same": same, "load_before": load_before, "load_after": os.getloadavg()[0]}
+    out = {"ticks": rounds * block, "rounds": rounds, "same": same}
+    out.update(load_before=load_before, load_after=os.getloadavg()[0])
     for v in nets:
-        out[f"{v}_ms"], out[f"{v}_cpu_ms"] = wall[v] / n * 1e3, cpu[v] / n * 1e3
+        out[f"{v}_ms"], out[f"{v}_cpu_ms"] = float(np.median(wall[v])), float(np.median(cpu[v]))
+        out[f"{v}_mean_ms"] = float(np.mean(wall[v]))
     return out
 
 
@@ -315,6 +320,8 @@ def run(quick: bool = False) -> dict:
         "sal_engine_speedup_numba_all_cores_vs_torch": engines["torch_ms"] / engines["numba_all_cores_ms"],
         "sal_engines_load_average_1min_before_after": [engines["load_before"], engines["load_after"]],
         "sal_engines_ticks_measured": engines["ticks"],
+        "sal_engines_timing": f"median of {engines['rounds']} alternating rounds of 250 ticks (wall; cpu: process)",
+        "sal_engines_mean_ms_per_tick": {v: engines[f"{v}_mean_ms"] for v in SAL_VARIANTS},
         "sal_engines_same_spikes_and_delta": engines["same"],
         "sal_torch_engine_phase_s_10000_ticks_32_replicas": engines["torch_ms"] * SAL_PHASE_TICKS / 1e3,
         "sal_naive_outer_product_ms_per_tick_32_replicas": sal_naive_ms,
