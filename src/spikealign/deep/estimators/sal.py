@@ -46,12 +46,13 @@ Engines (same spikes, same ``Delta``, same ``B`` on the same seed):
     the last ``t_ref`` ticks in a ring (float64) and their running sum, so a tick costs one row
     per spike (about 20x fewer operations than the dense products at the usual 5 % rate) plus
     one pass over the inputs (``U = (U - old) + new``, tile by tile of the inputs, the new
-    contribution summed in a small buffer).  With ``threads`` > 1 the replicas run in parallel
-    in groups, and the rows of ``Delta`` in parallel; every replica and every entry computes the
-    same operations in the same order whatever the thread count, so the results are identical.
-    On a loaded machine parallel threads can be much slower (numba's OpenMP threads wait for each
-    other at every block), hence the default of one thread.  The spike decision ``xi < sigmoid(u - ln t_ref)`` uses the
-    potential rounded to the simulation dtype in the torch engine's order (``(c + W z) + B z``)
+    contribution summed in a small buffer).  With ``threads`` > 1 the replicas run in parallel,
+    and the rows of ``Delta``; every replica and every entry computes the same operations in the
+    same order whatever the thread count, so the results are identical.  The tasks (one replica,
+    one row) are handed out one at a time, so a thread that shares its core with another process
+    takes fewer of them instead of holding the others up at every block.  The spike decision
+    ``xi < sigmoid(u - ln t_ref)`` uses the potential rounded to the simulation dtype in the torch
+    engine's order (``(c + W z) + B z``)
     and a vectorised float32 sigmoid accurate to 1e-6; when ``xi`` lies closer than that, the
     sigmoid is recomputed with the torch engine's operations and roundings.  The two engines can
     therefore differ only when the last bit of a float32 potential decides a spike (the dense
@@ -325,8 +326,8 @@ def _simulate_chunk(xi, state, pos, params, consts, work, t_ref, tick0, groups):
     traces after every tick (row ``t * batch + r``) and the spiking neurons of every row
     (``fired[row, :n_fired[row]]``, ascending; layer ``l``'s from ``lptr[row, l]`` to
     ``lptr[row, l + 1]``).  ``tick0`` is the tick index within the run (selects the input ring
-    slot).  The replicas are split into ``groups`` that run in parallel; every replica computes
-    the same operations in the same order whatever the grouping.
+    slot).  The replicas are split into ``groups`` (consecutive replicas) that run in parallel;
+    every replica computes the same operations in the same order whatever the grouping.
     """
     b = xi.shape[1]
     for g in nb.prange(groups):
@@ -565,7 +566,13 @@ class SALNet:
         try:
             if self.engine == "numba" and self.event_driven:
                 nb.set_num_threads(numba_threads(self.threads))
-                self._run_numba(int(n_ticks))
+                # dynamic scheduling in small chunks: a thread that shares its core with another
+                # process takes fewer tasks instead of holding the others up at every block
+                old_chunk = nb.set_parallel_chunksize(1)
+                try:
+                    self._run_numba(int(n_ticks))
+                finally:
+                    nb.set_parallel_chunksize(old_chunk)
                 return
             done = 0
             while done < n_ticks:
@@ -626,7 +633,7 @@ class SALNet:
         P, U, X, fired, n_fired, lptr, ptr, rows, xbuf, D, DT = self._numba_buffers(np_dtype)
         _initial_inputs(self.ring.numpy(), self.pos, self.t_ref, params, P, U)
         state = (self.counter.numpy(), self.ring.numpy(), self.trace.numpy())
-        groups = min(b, nb.get_num_threads())  # replicas simulated in parallel, in this many groups
+        groups = 1 if nb.get_num_threads() == 1 else b  # replicas in parallel: one task each, handed out dynamically
         done = 0
         while done < n_ticks:
             k = min(self.chunk, n_ticks - done)
