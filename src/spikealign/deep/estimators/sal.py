@@ -568,7 +568,7 @@ class SALNet:
                 nb.set_num_threads(numba_threads(self.threads))
                 # dynamic scheduling in small chunks: a thread that shares its core with another
                 # process takes fewer tasks instead of holding the others up at every block
-                old_chunk = nb.set_parallel_chunksize(1)
+                old_chunk = nb.set_parallel_chunksize(1 if nb.get_num_threads() > 1 else 0)
                 try:
                     self._run_numba(int(n_ticks))
                 finally:
