@@ -89,6 +89,8 @@ BIG_COUNTER = 1 << 30  # stands for "never spiked" (the reference's +inf)
 ENGINES = ("numba", "torch")
 #: ticks simulated before their pair terms are accumulated (numba engine; speed only)
 ACC_TICKS = 10
+#: Delta rows handed to a thread at a time (numba engine with more than one thread; speed only)
+ACC_TASK_CHUNK = 32
 
 
 # --------------------------------------------------------------------------- torch engine accumulation
@@ -646,10 +648,14 @@ class SALNet:
                 m = (min(k, t0 + ACC_TICKS) - t0) * b
                 work = (P, U, X[:m], fired[:m], n_fired[:m], lptr[:m])
                 xb = xbuf[: m // b].uniform_(generator=self.generator).numpy()
+                if groups > 1:
+                    nb.set_parallel_chunksize(1)
                 self.pos = int(
                     _simulate_chunk(xb, state, self.pos, params, consts, work, self.t_ref, done + t0, groups)
                 )
                 _rows_by_neuron(fired[:m], n_fired[:m], ptr, rows, counts)
+                if groups > 1:
+                    nb.set_parallel_chunksize(ACC_TASK_CHUNK)
                 _accumulate_block(X, ptr, rows, params[0], D, DT)
             for l in range(self.L - 1):
                 _add_chunk_delta(self.delta[l].numpy(), D[l], DT[l])
