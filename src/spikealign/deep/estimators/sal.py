@@ -48,9 +48,9 @@ Engines (same spikes, same ``Delta``, same ``B`` on the same seed):
     one pass over the inputs (``U = (U - old) + new``, tile by tile of the inputs, the new
     contribution summed in a small buffer).  With ``threads`` > 1 the replicas run in parallel,
     and the rows of ``Delta``; every replica and every entry computes the same operations in the
-    same order whatever the thread count, so the results are identical.  The tasks (one replica,
-    one row) are handed out one at a time, so a thread that shares its core with another process
-    takes fewer of them instead of holding the others up at every block.  The spike decision
+    same order whatever the thread count, so the results are identical.  The tasks are handed out
+    dynamically (replicas one at a time, rows ``ACC_TASK_CHUNK`` at a time), so a thread that
+    shares its core with another process takes fewer of them instead of holding the others up.  The spike decision
     ``xi < sigmoid(u - ln t_ref)`` uses the potential rounded to the simulation dtype in the torch
     engine's order (``(c + W z) + B z``)
     and a vectorised float32 sigmoid accurate to 1e-6; when ``xi`` lies closer than that, the
