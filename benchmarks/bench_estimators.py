@@ -2,20 +2,29 @@
 
 Headline: RDD wall time per simulated 1-ms step on [1600, 384, 192, 10] while layer 0 is driven
 (the costliest third of a phase), against a straightforward per-step NumPy implementation of the
-same computation (full ``R``/``R_pre`` matrices with masked row updates, float64, as spec 3.3
-describes the reference), measured in the same run on fewer steps.  The reference itself is
-documented at 3-18 ms per step on a 2-core CPU (spec 9.1).
+same computation (full ``R``/``R_pre`` matrices with masked row updates, float64, as the
+reference computes it; see docs/deep.md, "RDD estimator"), measured in the same run on fewer
+steps.  The reference itself takes 3-18 ms per step on a 2-core CPU (same section).
 
 Also reported: SAL's time per tick and per reference SAL phase (5 iterations x 2000 ticks, 32
-replicas) at the same sizes, against a per-replica outer-product baseline (the reference's
+replicas) at the same sizes, side by side for the numba engine (the CPU default: compiled
+kernels per block of ticks, incremental inputs) on one thread (the default) and on all cores
+(``threads=0``), and the torch engine (the previous implementation: a per-tick loop of torch
+operations, dense GEMMs; one thread, its default), all measured in the same run on the same
+ticks (a fifth of a phase; ``--quick``: a fiftieth) in alternating rounds after a warm-up (the
+median round; wall and CPU time), with a check that all produced the same spikes and pair
+terms; against a per-replica outer-product baseline (the reference's
 accumulation) measured on a few ticks; SAL's phase cost relative to one training epoch of the
 ConvNet on the MNIST 5k subset (4,000 training images), the epoch time measured with method
-``fa`` on a 512-image subset and scaled.  JIT compilation and warm-up are excluded.
+``fa`` on a 512-image subset and scaled; the SAL phase on conv and FC feedback (``sal_conv``) on
+the ConvNet's maps (1x12x12 -> 64x8x8 -> 64x4x4 -> 384 -> 192 -> 10).  JIT compilation and warm-up
+are excluded.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -37,6 +46,8 @@ from spikealign.deep.estimators.rdd import (
     kappas,
 )
 from spikealign.deep.estimators.sal import SALNet
+from spikealign.deep.estimators.sal_conv import SALConvNet
+from spikealign.deep.layers import FeedbackConv2d, FeedbackLinear
 
 SIZES = [1600, 384, 192, 10]
 SAL_PHASE_TICKS = 5 * 2000
@@ -154,9 +165,70 @@ def _rdd_ms_per_step(seconds: float) -> tuple[float, list[float]]:
 
 
 # --------------------------------------------------------------------------- SAL
-def _sal_ms_per_tick(batch: int, ticks: int, sizes=SIZES) -> float:
-    net = SALNet(sizes, batch_size=batch, seed=0, chunk=50)
+def _sal_ms_per_tick(batch: int, ticks: int, sizes=SIZES, engine: str | None = None) -> float:
+    net = SALNet(sizes, batch_size=batch, seed=0, chunk=50, engine=engine)
     net.run(100)  # warm-up
+    t0 = time.perf_counter()
+    net.run(ticks)
+    return (time.perf_counter() - t0) / ticks * 1e3
+
+
+SAL_VARIANTS = {  # name: (engine, threads); threads 1 is every engine's default
+    "numba": ("numba", 1),
+    "numba_all_cores": ("numba", 0),
+    "torch": ("torch", 1),
+}
+
+
+def _sal_engines_side_by_side(batch: int, ticks: int) -> dict:
+    """The SAL engines on the same seed and ticks, alternating in rounds of one chunk-aligned block.
+
+    Alternating spreads the load of a shared machine over all variants.  Returns, per variant, the
+    median over the rounds of the wall and CPU (process) ms per tick (the median ignores a round
+    hit by a burst of load on a shared machine) and the mean over all ticks; the 1-minute load
+    average before and after; and whether all nets ended in the same state (same spikes and pair terms).
+    """
+    nets = {
+        v: SALNet(SIZES, batch_size=batch, seed=0, chunk=50, engine=e, threads=th)
+        for v, (e, th) in SAL_VARIANTS.items()
+    }
+    for net in nets.values():
+        net.run(100)  # warm-up (JIT compilation, caches)
+    wall, cpu = {v: [] for v in nets}, {v: [] for v in nets}
+    block = 250  # an eighth of a reference SAL iteration (run() is called once per iteration of 2000 ticks)
+    rounds = max(1, ticks // block)
+    load_before = os.getloadavg()[0]
+    for _ in range(rounds):
+        for v, net in nets.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            net.run(block)
+            wall[v].append((time.perf_counter() - t0) / block * 1e3)
+            cpu[v].append((time.process_time() - c0) / block * 1e3)
+    a = nets["torch"]
+    same = all(
+        torch.equal(a.counter, b.counter) and all(torch.equal(x, y) for x, y in zip(a.delta, b.delta, strict=True))
+        for b in nets.values()
+    )
+    out = {"ticks": rounds * block, "rounds": rounds, "same": same}
+    out.update(load_before=load_before, load_after=os.getloadavg()[0])
+    for v in nets:
+        out[f"{v}_ms"], out[f"{v}_cpu_ms"] = float(np.median(wall[v])), float(np.median(cpu[v]))
+        out[f"{v}_mean_ms"] = float(np.mean(wall[v]))
+    return out
+
+
+def _sal_conv_ms_per_tick(batch: int, ticks: int) -> float:
+    """SAL on conv and FC feedback on the ConvNet's spiking maps (``sal_conv``)."""
+    g = torch.Generator().manual_seed(0)
+    layers = [
+        FeedbackConv2d(1, 64, 5, generator=g, feedback_generator=g),
+        FeedbackConv2d(64, 64, 5, generator=g, feedback_generator=g),
+        FeedbackLinear(1024, 384, generator=g, feedback_generator=g),
+        FeedbackLinear(384, 192, generator=g, feedback_generator=g),
+        FeedbackLinear(192, 10, generator=g, feedback_generator=g),
+    ]
+    net = SALConvNet(layers, batch_size=batch, seed=0)
+    net.run(50)
     t0 = time.perf_counter()
     net.run(ticks)
     return (time.perf_counter() - t0) / ticks * 1e3
@@ -218,16 +290,19 @@ def run(quick: bool = False) -> dict:
 
     rdd_ms, rdd_other = _rdd_ms_per_step(rdd_seconds)
     rdd_base_ms = _rdd_numpy_ms_per_step(base_steps)
-    sal_ms = _sal_ms_per_tick(32, sal_ticks)
+    engines = _sal_engines_side_by_side(32, SAL_PHASE_TICKS // (50 if quick else 5))
+    sal_ms = engines["numba_ms"]
     sal_naive_ms = _sal_naive_ms_per_tick(32, naive_ticks)
     sal_small_ms = _sal_ms_per_tick(8, sal_ticks, sizes=[50, 50])
+    sal_conv_ms = _sal_conv_ms_per_tick(32, 100 if quick else 400)
     phase_s = sal_ms * SAL_PHASE_TICKS / 1e3
     epoch_s = _fa_epoch_seconds(256 if quick else 1024)
     epoch_4000 = None if epoch_s is None else epoch_s * MNIST5K_TRAIN / (256 if quick else 1024)
     details = {
         "sizes": SIZES,
-        "sal_threads": 1,
-        "torch_threads": torch.get_num_threads(),
+        "sal_threads": "numba engine 1 (the default threads=1); numba_all_cores: threads=0",
+        "torch_threads": "torch engine 1 during the SAL phase (its default threads=1)",
+        "cpu_cores": os.cpu_count(),
         "rdd_ms_per_step_layer0_driven": rdd_ms,
         "rdd_ms_per_step_layer1_driven": rdd_other[0],
         "rdd_ms_per_step_layer2_driven": rdd_other[1],
@@ -235,6 +310,20 @@ def run(quick: bool = False) -> dict:
         "rdd_reference_documented_ms_per_step": [3.0, 18.0],
         "rdd_phase_90s_estimated_s": 30.0 * (rdd_ms + sum(rdd_other)),
         "sal_ms_per_tick_32_replicas": sal_ms,
+        "sal_torch_engine_ms_per_tick_32_replicas": engines["torch_ms"],
+        "sal_engine_speedup_numba_vs_torch": engines["torch_ms"] / sal_ms,
+        "sal_engine_speedup_numba_vs_torch_cpu_time": engines["torch_cpu_ms"] / engines["numba_cpu_ms"],
+        "sal_cpu_ms_per_tick_32_replicas": engines["numba_cpu_ms"],
+        "sal_torch_engine_cpu_ms_per_tick_32_replicas": engines["torch_cpu_ms"],
+        "sal_all_cores_ms_per_tick_32_replicas": engines["numba_all_cores_ms"],
+        "sal_all_cores_cpu_ms_per_tick_32_replicas": engines["numba_all_cores_cpu_ms"],
+        "sal_engine_speedup_numba_all_cores_vs_torch": engines["torch_ms"] / engines["numba_all_cores_ms"],
+        "sal_engines_load_average_1min_before_after": [engines["load_before"], engines["load_after"]],
+        "sal_engines_ticks_measured": engines["ticks"],
+        "sal_engines_timing": f"median of {engines['rounds']} alternating rounds of 250 ticks (wall; cpu: process)",
+        "sal_engines_mean_ms_per_tick": {v: engines[f"{v}_mean_ms"] for v in SAL_VARIANTS},
+        "sal_engines_same_spikes_and_delta": engines["same"],
+        "sal_torch_engine_phase_s_10000_ticks_32_replicas": engines["torch_ms"] * SAL_PHASE_TICKS / 1e3,
         "sal_naive_outer_product_ms_per_tick_32_replicas": sal_naive_ms,
         "sal_speedup_vs_naive": sal_naive_ms / sal_ms,
         "sal_phase_s_10000_ticks_32_replicas": phase_s,
@@ -243,6 +332,8 @@ def run(quick: bool = False) -> dict:
         "sal_fig7_wall_s_per_simulated_s": sal_small_ms * 1250 / 1e3,
         "fa_epoch_s_mnist5k_4000_images": epoch_4000,
         "sal_phase_fraction_of_epoch": None if epoch_4000 is None else phase_s / epoch_4000,
+        "sal_conv_ms_per_tick_convnet_maps_32_replicas": sal_conv_ms,
+        "sal_conv_phase_s_10000_ticks_32_replicas": sal_conv_ms * SAL_PHASE_TICKS / 1e3,
         "note": "SAL simulated second = 1000 t_ref / replicas ticks (the Fig. 7 notebook's convention)",
     }
     return {

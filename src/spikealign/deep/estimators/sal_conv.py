@@ -1,0 +1,347 @@
+r"""SAL on convolutional feedback: the spiking SAL phase for chains of conv and FC feedback layers.
+
+Beyond the paper, which learns only the FC feedback.  See docs/deep.md, "SAL for convolutional
+feedback".
+
+Network.  Every feedback layer (``FeedbackConv2d`` or ``FeedbackLinear``, in forward order) is
+one connection of a spiking SAL network (:class:`~.sal.SALNet`) whose layers are feature maps:
+layer 0 is the input map of the first feedback layer, layer ``l`` the output map of feedback
+layer ``l``.  A conv layer with weight ``W`` (out_ch, in_ch, kh, kw), stride, padding, dilation
+and groups acts between the maps as its unrolled matrix ``U(W)`` (n_out x n_in, the
+convolution written as a matrix): the forward input of layer ``l`` is ``conv(z_{l-1}, W_l)`` =
+``U(W_l) z_{l-1}``, the feedback input of layer ``l - 1`` is ``conv_transpose(z_l, B_l)`` =
+``U(B_l)^T z_l`` (the conv layer's feedback path), exactly as an FC layer's ``W z`` and
+``B^T z``.  The spiking dynamics, random numbers and pair terms are those of the FC SAL net on
+these matrices.
+
+Map sizes.  The SAL phase sees no data, so the maps only need to be large enough for every
+kernel entry to connect neurons away from the borders: the last conv layer's output map is
+``sqrt(in_features / out_ch)`` square when an FC layer follows (its flattened output is the FC
+input), otherwise ``map_size`` (default 4); every conv layer's input map is the smallest one
+giving its output map (``(h_out - 1) * stride - 2 * padding + dilation * (kh - 1) + 1``), and is
+the previous conv layer's output map (pooling and nonlinearities of the trained model have no
+counterpart in the spiking net).  For the paper's ConvNet on MNIST: 1x12x12 -> 64x8x8 -> 64x4x4
+-> 384 -> 192 -> 10.
+
+Shared update.  With weight sharing, kernel entry ``k = (o, i, dy, dx)`` connects the pairs
+``P_k = {(lower n, upper m): U(B)[m, n] is entry k}`` (one per output position whose window holds
+that input).  SAL accumulates the pair term ``Delta[n, m]`` of every pair as in the FC case and
+updates the shared entry once per iteration with the MEAN over its pairs:
+
+.. math:: B_k \leftarrow B_k + \frac{\eta}{K}\,\frac{1}{\mathrm{batch}}\,\frac{1}{|P_k|}\sum_{(n, m)\in P_k}\Delta[n, m]
+
+so a kernel entry moves like one FC synapse averaged over positions (the sum would scale the step
+with the map size).  FC connections update per entry as in :class:`~.sal.SALNet`; a 1x1 kernel
+with stride 1 on 1x1 maps has ``|P_k| = 1`` and is exactly an FC connection.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ... import seeding
+from .common import alignment_metrics, torch_seed
+from .sal import SALNet
+
+
+def _is_conv(layer) -> bool:
+    return layer.weight.dim() == 4
+
+
+def _conv_args(layer) -> dict:
+    return {
+        "stride": layer.stride,
+        "padding": layer.padding,
+        "dilation": layer.dilation,
+        "groups": layer.groups,
+    }
+
+
+def _input_side(out_side: int, k: int, stride: int, padding: int, dilation: int) -> int:
+    return (out_side - 1) * stride - 2 * padding + dilation * (k - 1) + 1
+
+
+def _square_map(n: int, channels: int, k: int) -> tuple[int, int, int]:
+    side = math.isqrt(n // channels)
+    if side * side * channels != n:
+        raise ValueError(
+            f"layer {k}: the next layer's {n} inputs are not {channels} channels of a square map "
+            "(SAL on conv feedback needs conv -> flatten -> FC with a square map)"
+        )
+    return channels, side, side
+
+
+def map_shapes(layers: Sequence, map_size: int = 4) -> list[tuple[int, ...]]:
+    """Shapes of the spiking layers, ``(C, h, w)`` for maps and ``(n,)`` for FC layers (``len(layers) + 1``).
+
+    Derived from the top: see the module docstring, "Map sizes".
+    """
+    shapes: list[tuple[int, ...] | None] = [None] * (len(layers) + 1)
+    for k in range(len(layers) - 1, -1, -1):
+        layer, above = layers[k], shapes[k + 1]
+        out_n = int(layer.weight.shape[0])
+        if not _is_conv(layer):
+            if above is not None and math.prod(above) != out_n:
+                raise ValueError(f"layer {k + 1} takes {math.prod(above)} inputs, layer {k} gives {out_n}")
+            shapes[k + 1] = above or (out_n,)
+            shapes[k] = (int(layer.weight.shape[1]),)
+            continue
+        _, in_ch_g, kh, kw = (int(s) for s in layer.weight.shape)
+        if above is None:
+            above = (out_n, map_size, map_size)
+        elif len(above) == 1:
+            above = _square_map(above[0], out_n, k)
+        elif above[0] != out_n:
+            raise ValueError(f"layer {k + 1} takes {above[0]} channels, layer {k} gives {out_n}")
+        shapes[k + 1] = above
+        st, pad, dil = layer.stride, layer.padding, layer.dilation
+        shapes[k] = (
+            in_ch_g * layer.groups,
+            _input_side(above[1], kh, st, pad, dil),
+            _input_side(above[2], kw, st, pad, dil),
+        )
+    return [s for s in shapes if s is not None]
+
+
+def _kernel_index(kernel_shape: tuple[int, ...], in_shape: tuple[int, ...], conv_args: dict) -> np.ndarray:
+    """(n_out, n_in) matrix of the flat kernel entry that connects input n to output m (-1: none)."""
+    out_ch, in_g, kh, kw = kernel_shape
+    st, pad, dil, groups = (conv_args[k] for k in ("stride", "padding", "dilation", "groups"))
+    c_in, h, w = in_shape
+    ho, wo = (h + 2 * pad - dil * (kh - 1) - 1) // st + 1, (w + 2 * pad - dil * (kw - 1) - 1) // st + 1
+    o, i, dy, dx, oy, ox = np.meshgrid(
+        np.arange(out_ch), np.arange(in_g), np.arange(kh), np.arange(kw), np.arange(ho), np.arange(wo), indexing="ij"
+    )
+    iy, ix = oy * st - pad + dy * dil, ox * st - pad + dx * dil
+    inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+    channel = (o // (out_ch // groups)) * in_g + i
+    index = np.full((out_ch * ho * wo, c_in * h * w), -1, dtype=np.int64)
+    rows = ((o * ho + oy) * wo + ox)[inside]
+    cols = ((channel * h + iy) * w + ix)[inside]
+    index[rows, cols] = (((o * in_g + i) * kh + dy) * kw + dx)[inside]
+    return index
+
+
+def unroll(kernel: torch.Tensor, in_shape: tuple[int, ...], conv_args: dict) -> torch.Tensor:
+    """The convolution with ``kernel`` on maps of ``in_shape`` as an (n_out, n_in) matrix of the kernel's entries."""
+    return _SharedConnection(tuple(kernel.shape), in_shape, conv_args).unroll(kernel)
+
+
+class _SharedConnection:
+    """Index map of a conv connection: which kernel entry every pair (upper m, lower n) uses."""
+
+    def __init__(self, kernel_shape: tuple[int, ...], in_shape: tuple[int, ...], conv_args: dict):
+        self.kernel_shape = kernel_shape
+        index = torch.from_numpy(_kernel_index(kernel_shape, in_shape, conv_args))
+        self.mask = index >= 0
+        self.index = index[self.mask]
+        self.count = torch.bincount(self.index, minlength=math.prod(kernel_shape)).to(torch.float64)
+
+    def unroll(self, kernel: torch.Tensor) -> torch.Tensor:
+        """``U(kernel)``: the kernel entries at their (output, input) pairs, zero elsewhere."""
+        U = torch.zeros(self.mask.shape, dtype=kernel.dtype, device=kernel.device)
+        U[self.mask.to(kernel.device)] = kernel.reshape(-1)[self.index.to(kernel.device)]
+        return U
+
+    def fold_mean(self, delta_td: torch.Tensor) -> torch.Tensor:
+        """Mean of the pair terms ``delta_td`` (n_in, n_out; top-down) over every kernel entry's pairs."""
+        d = delta_td.T.to(torch.float64)[self.mask.to(delta_td.device)].cpu()
+        total = torch.bincount(self.index, weights=d, minlength=self.count.numel())
+        return (total / self.count.clamp(min=1)).reshape(self.kernel_shape).to(delta_td.device)
+
+
+class SALConvNet:
+    """SAL on a chain of conv and FC feedback layers (module docstring).
+
+    Parameters
+    ----------
+    layers : the feedback layers in forward order (``.weight``/``.feedback`` of the same shape;
+        conv layers also ``stride``, ``padding``, ``dilation``, ``groups``); shapes only are read here.
+    map_size : output map side of a last conv layer that no FC layer follows.
+    Other parameters as :class:`~.sal.SALNet` (one ``lr`` or one per layer).
+
+    Attributes
+    ----------
+    W, B : per layer, the forward weight and the feedback, both (out, in[, kh, kw]) like the
+        layers' ``weight`` and ``feedback`` (``B`` is NOT stored top-down here).
+    net : the underlying :class:`~.sal.SALNet` on the flattened maps.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence,
+        t_ref: int = 10,
+        lr: float | Sequence[float] = 0.04,
+        batch_size: int = 32,
+        buffer_length: int = 2,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        chunk: int = 50,
+        init_rng: np.random.Generator | None = None,
+        threads: int = 1,
+        map_size: int = 4,
+        engine: str | None = None,
+    ):
+        if not layers:
+            raise ValueError("SALConvNet needs at least one feedback layer")
+        for k, layer in enumerate(layers):
+            if tuple(layer.weight.shape) != tuple(layer.feedback.shape):
+                raise ValueError(f"layer {k}: weight {tuple(layer.weight.shape)} and feedback shapes differ")
+        self.shapes = map_shapes(layers, map_size)
+        self.conv = [_is_conv(layer) for layer in layers]
+        self.conv_args = [_conv_args(layer) if c else None for layer, c in zip(layers, self.conv, strict=True)]
+        sizes = [math.prod(s) for s in self.shapes]
+        self.net = SALNet(
+            sizes, t_ref=t_ref, lr=lr, batch_size=batch_size, buffer_length=buffer_length, seed=seed,
+            device=device, dtype=dtype, chunk=chunk, init_rng=init_rng, threads=threads, engine=engine,
+        )  # fmt: skip
+        self.shared = [
+            _SharedConnection(tuple(layer.weight.shape), self.shapes[k], self.conv_args[k]) if self.conv[k] else None
+            for k, layer in enumerate(layers)
+        ]
+        kw = {"device": self.net.device, "dtype": dtype}
+        self.W = [layer.weight.detach().to(**kw).clone() for layer in layers]
+        self.B = [layer.feedback.detach().to(**kw).clone() for layer in layers]
+        self._sync()
+
+    # ------------------------------------------------------------------ parameters
+    def _matrix(self, k: int, kernel: torch.Tensor) -> torch.Tensor:
+        if not self.conv[k]:
+            return kernel.clone()
+        return self.shared[k].unroll(kernel)
+
+    def _sync(self) -> None:
+        """Write ``W`` and ``B`` (unrolled, B top-down) into the spiking net."""
+        for k in range(len(self.W)):
+            self.net.W[k + 1] = self._matrix(k, self.W[k])
+            self.net.B[k] = self._matrix(k, self.B[k]).T.contiguous()
+
+    def set_biases(self, k: int, bias: torch.Tensor) -> None:
+        """Layer ``k``'s bias (one per output channel or unit) as the constant input of its neurons."""
+        b = bias.detach().to(self.net.device, self.net.dtype)
+        positions = math.prod(self.shapes[k + 1][1:]) if self.conv[k] else 1
+        self.net.c[k + 1] = b.repeat_interleave(positions)
+
+    def load_layers(self, layers: Sequence, copy_biases: bool = True) -> None:
+        """Copy the layers' weights and feedback (and biases) into the net."""
+        kw = {"device": self.net.device, "dtype": self.net.dtype}
+        for k, layer in enumerate(layers):
+            self.W[k] = layer.weight.detach().to(**kw).clone()
+            self.B[k] = layer.feedback.detach().to(**kw).clone()
+            bias = getattr(layer, "bias", None)
+            if copy_biases and bias is not None:
+                self.set_biases(k, bias)
+        self._sync()
+
+    # ------------------------------------------------------------------ dynamics
+    def run(self, n_ticks: int) -> None:
+        """Simulate ``n_ticks`` ticks, accumulating the pair terms (no weight change)."""
+        self.net.run(n_ticks)
+
+    @torch.no_grad()
+    def apply_update(self) -> list[torch.Tensor]:
+        """Shared update of every conv kernel, per-entry update of FC feedback; return the increments (B's shape)."""
+        net, steps = self.net, []
+        for k in range(len(self.B)):
+            scale = net.lr[k] / (net.K * net.batch)
+            if self.conv[k]:
+                dB = self.shared[k].fold_mean(net.delta[k]).to(self.B[k].dtype) * scale
+            else:
+                dB = (net.delta[k] * scale).T  # as SALNet.apply_update, in (out, in) orientation
+            self.B[k] += dB
+            net.delta[k].zero_()
+            steps.append(dB)
+        net.ticks_accumulated = 0
+        self._sync()
+        return steps
+
+    def iterate(self, n_iterations: int, ticks_per_iteration: int) -> None:
+        for _ in range(n_iterations):
+            self.run(ticks_per_iteration)
+            self.apply_update()
+
+    def rates(self) -> list[float]:
+        return self.net.rates()
+
+    def reset_state(self) -> None:
+        self.net.reset_state()
+
+    def state_dict(self) -> dict:
+        cpu = lambda t: t.detach().cpu().clone()  # noqa: E731
+        return {"net": self.net.state_dict(), "W": [cpu(w) for w in self.W], "B": [cpu(b) for b in self.B]}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.net.load_state_dict(d["net"])
+        kw = {"device": self.net.device, "dtype": self.net.dtype}
+        self.W = [w.to(**kw).clone() for w in d["W"]]
+        self.B = [b.to(**kw).clone() for b in d["B"]]
+        self._sync()
+
+
+class SALConvEstimator:
+    """SAL phase on conv AND FC feedback before every epoch (the method ``sal_conv``).
+
+    Same interface as the estimators of :mod:`spikealign.deep.estimators`: built from the model's
+    feedback layers in forward order (conv and FC), ``before_epoch(epoch)`` copies ``W``, the
+    feedback and the biases in, runs ``n_iterations`` iterations of ``len_epoch * t_ref`` ticks
+    with one shared update each and writes the feedback back; the spiking state persists across
+    epochs unless ``reset_state``.  Settings: those of ``sal`` plus ``map_size``.
+    """
+
+    name = "sal_conv"
+
+    def __init__(self, layers: list, settings: dict | None, seed: int, device=None):
+        from . import validate_settings  # the sal settings, validated in one place
+
+        settings = dict(settings or {})
+        self.map_size = int(settings.pop("map_size", 4))
+        if self.map_size < 1:
+            raise ValueError(f"estimator 'sal_conv' settings: map_size must be >= 1, got {self.map_size}")
+        self.settings = validate_settings("sal", settings)
+        self.layers = list(layers)
+        s = self.settings
+        lr = s["sal_lr"]
+        if isinstance(lr, list) and len(lr) != len(self.layers):
+            raise ValueError(f"estimator 'sal_conv' settings: sal_lr needs {len(self.layers)} values, got {len(lr)}")
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.sal = SALConvNet(
+            self.layers, t_ref=s["t_ref"], lr=lr, batch_size=s["batch_size"], buffer_length=s["buffer_length"],
+            seed=torch_seed(seed, "sal_conv", "noise"), device=self.device, dtype=getattr(torch, s["dtype"]),
+            chunk=s["chunk"], init_rng=seeding.rng(seed, "sal_conv", "init"), threads=s["threads"],
+            map_size=self.map_size,
+        )  # fmt: skip
+
+    def _metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for k, layer in enumerate(self.layers):
+            m = alignment_metrics(layer.weight, layer.feedback)
+            out[f"angle/{k}"] = m["angle"]
+            out[f"corrcoef/{k}"] = m["corrcoef"]
+        return out
+
+    def before_epoch(self, epoch: int) -> dict[str, float]:
+        s, sal = self.settings, self.sal
+        before = self._metrics()
+        with torch.no_grad():
+            sal.load_layers(self.layers, copy_biases=s["copy_biases"])
+            if s["reset_state"]:
+                sal.reset_state()
+            sal.iterate(s["n_iterations"], s["len_epoch"] * s["t_ref"])
+            for layer, B in zip(self.layers, sal.B, strict=True):
+                layer.feedback.copy_(B.to(device=layer.feedback.device, dtype=layer.feedback.dtype))
+        out = {f"before/{k}": v for k, v in before.items() if k.startswith("angle")}
+        out.update(self._metrics())
+        for l, r in enumerate(sal.rates()):
+            out[f"rate/{l}"] = r
+        return out
+
+    def state_dict(self) -> dict:
+        return {"sal_conv": self.sal.state_dict()}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.sal.load_state_dict(d["sal_conv"])
