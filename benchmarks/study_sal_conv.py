@@ -24,9 +24,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from spikealign.deep import alignment_metrics
 from spikealign.deep.data import load_mnist5k, normalise
 from spikealign.deep.estimators import make_estimator
-from spikealign.deep.estimators.common import angle_deg
 from spikealign.deep.estimators.sal_conv import SALConvEstimator
 from spikealign.deep.methods import Method
 from spikealign.deep.model import ConvNet
@@ -42,7 +42,7 @@ MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
 
 
 def _angle(layer) -> float:
-    return angle_deg(layer.weight, layer.effective_feedback())
+    return alignment_metrics(layer.weight, layer.effective_feedback())["angle"]
 
 
 def _accuracy(model, x, y) -> float:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from spikealign.deep.estimators.common import angle_deg
+from spikealign.deep import alignment_metrics
 from spikealign.deep.estimators.sal import SALNet
 from spikealign.deep.estimators.sal_conv import SALConvEstimator, SALConvNet, map_shapes, unroll
 from spikealign.deep.layers import FeedbackConv2d, FeedbackLinear
@@ -78,9 +78,9 @@ def test_sal_phase_aligns_conv_feedback_from_a_random_start():
         FeedbackLinear(4 * 3 * 3, 5, generator=g, feedback_generator=f),
     ]
     est = SALConvEstimator(layers, {"n_iterations": 6, "len_epoch": 100, "batch_size": 8, "sal_lr": 0.2}, seed=0)
-    start = [angle_deg(layer.weight, layer.feedback) for layer in layers]
+    start = [alignment_metrics(layer.weight, layer.feedback)["angle"] for layer in layers]
     out = est.before_epoch(0)
-    end = [angle_deg(layer.weight, layer.feedback) for layer in layers]
+    end = [alignment_metrics(layer.weight, layer.feedback)["angle"] for layer in layers]
     assert out["before/angle/0"] == pytest.approx(start[0]) and out["angle/0"] == pytest.approx(end[0])
     for k in range(3):
         assert end[k] < start[k] - 10, (k, start, end)  # degrees; about 20 on three seeds

@@ -82,6 +82,13 @@ METHODS: tuple[Method, ...] = (
     Method("sal", "fa", "fa", estimator="sal", summary=_ESTIMATED.format("a SAL")),
     Method("rdd", "fa", "fa", estimator="rdd", summary=_ESTIMATED.format("an RDD (Guerguiev et al. 2020)")),
     Method("stdwi", "fa", "fa", estimator="stdwi", summary=_ESTIMATED.format("an STDWI (Ahmad et al.)") + " (new)"),
+    Method(
+        "sal_conv",
+        "fa",
+        "fa",
+        estimator="sal_conv",
+        summary="FA layers; a SAL spiking phase updates the conv AND FC feedback before every epoch (new)",
+    ),
 )
 
 _METHODS: dict[str, Method] = {}

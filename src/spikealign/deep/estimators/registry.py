@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .base import Estimator
 from .rdd_estimator import RDDEstimator
+from .sal_conv import SALConvEstimator
 from .sal_estimator import SALEstimator
 from .settings import validate
 from .stdwi_estimator import STDWIEstimator
@@ -16,6 +17,7 @@ from .stdwi_estimator import STDWIEstimator
 #: estimator name -> class
 ESTIMATORS: dict[str, type[Estimator]] = {
     "sal": SALEstimator,
+    "sal_conv": SALConvEstimator,
     "rdd": RDDEstimator,
     "stdwi": STDWIEstimator,
 }

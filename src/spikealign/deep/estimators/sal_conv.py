@@ -39,13 +39,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import numpy as np
 import torch
+from torch import nn
 
 from ... import seeding
-from .common import alignment_metrics, torch_seed
+from ..layers import FeedbackConv2d, FeedbackLinear
+from .base import Estimator
+from .common import torch_seed
 from .sal import SALNet
+from .settings import SALConvSettings
 
 
 def _is_conv(layer) -> bool:
@@ -283,58 +288,49 @@ class SALConvNet:
         self._sync()
 
 
-class SALConvEstimator:
+class SALConvEstimator(Estimator):
     """SAL phase on conv AND FC feedback before every epoch (the method ``sal_conv``).
 
-    Same interface as the estimators of :mod:`spikealign.deep.estimators`: built from the model's
-    feedback layers in forward order (conv and FC), ``before_epoch(epoch)`` copies ``W``, the
-    feedback and the biases in, runs ``n_iterations`` iterations of ``len_epoch * t_ref`` ticks
-    with one shared update each and writes the feedback back; the spiking state persists across
-    epochs unless ``reset_state``.  Settings: those of ``sal`` plus ``map_size``.
+    Built from a converted model (its ``FeedbackConv2d`` and ``FeedbackLinear`` layers in
+    registration order, without the first layer when that is a conv layer: its input is the data,
+    so its feedback never carries an error) or from an explicit list of layers in forward order.
+    ``before_epoch(epoch)`` copies ``W``, the feedback and the biases in, runs ``n_iterations``
+    iterations of ``len_epoch * t_ref`` ticks with one shared update each and writes the feedback
+    back; the spiking state persists across epochs unless ``reset_state``.  Settings: those of
+    ``sal`` plus ``map_size``.
     """
 
     name = "sal_conv"
+    settings_model = SALConvSettings
+    quick_settings = MappingProxyType({"n_iterations": 2, "batch_size": 8})
+    layer_types = (FeedbackConv2d, FeedbackLinear)
 
-    def __init__(self, layers: list, settings: dict | None, seed: int, device=None):
-        from . import validate_settings  # the sal settings, validated in one place
-
-        settings = dict(settings or {})
-        self.map_size = int(settings.pop("map_size", 4))
-        if self.map_size < 1:
-            raise ValueError(f"estimator 'sal_conv' settings: map_size must be >= 1, got {self.map_size}")
-        self.settings = validate_settings("sal", settings)
-        self.layers = list(layers)
+    def __init__(self, model_or_layers, settings: dict | None = None, seed: int = 0, device=None):
+        super().__init__(model_or_layers, settings, seed, device)
+        if isinstance(model_or_layers, nn.Module) and len(self.fc_layers) > 1 and _is_conv(self.fc_layers[0]):
+            self.fc_layers = self.fc_layers[1:]
+        self.layers = self.fc_layers
         s = self.settings
         lr = s["sal_lr"]
         if isinstance(lr, list) and len(lr) != len(self.layers):
             raise ValueError(f"estimator 'sal_conv' settings: sal_lr needs {len(self.layers)} values, got {len(lr)}")
-        self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.sal = SALConvNet(
             self.layers, t_ref=s["t_ref"], lr=lr, batch_size=s["batch_size"], buffer_length=s["buffer_length"],
             seed=torch_seed(seed, "sal_conv", "noise"), device=self.device, dtype=getattr(torch, s["dtype"]),
             chunk=s["chunk"], init_rng=seeding.rng(seed, "sal_conv", "init"), threads=s["threads"],
-            map_size=self.map_size,
+            map_size=s["map_size"],
         )  # fmt: skip
-
-    def _metrics(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for k, layer in enumerate(self.layers):
-            m = alignment_metrics(layer.weight, layer.feedback)
-            out[f"angle/{k}"] = m["angle"]
-            out[f"corrcoef/{k}"] = m["corrcoef"]
-        return out
 
     def before_epoch(self, epoch: int) -> dict[str, float]:
         s, sal = self.settings, self.sal
-        before = self._metrics()
+        out = self._with_before(self._metrics())
         with torch.no_grad():
             sal.load_layers(self.layers, copy_biases=s["copy_biases"])
             if s["reset_state"]:
                 sal.reset_state()
             sal.iterate(s["n_iterations"], s["len_epoch"] * s["t_ref"])
-            for layer, B in zip(self.layers, sal.B, strict=True):
-                layer.feedback.copy_(B.to(device=layer.feedback.device, dtype=layer.feedback.dtype))
-        out = {f"before/{k}": v for k, v in before.items() if k.startswith("angle")}
+            for k, B in enumerate(sal.B):
+                self._write_feedback(k, B)
         out.update(self._metrics())
         for l, r in enumerate(sal.rates()):
             out[f"rate/{l}"] = r

@@ -44,6 +44,12 @@ class SALSettings(EstimatorSettings):
         return v
 
 
+class SALConvSettings(SALSettings):
+    """SAL on conv and FC feedback (docs/deep.md, 'SAL for convolutional feedback')."""
+
+    map_size: int = Field(4, ge=1, description="output map side of a last conv layer that no FC layer follows")
+
+
 class RDDSettings(EstimatorSettings):
     """RDD phase before every epoch (docs/deep.md, 'RDD estimator'; the reference's ``rdd_params``)."""
 
