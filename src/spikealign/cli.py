@@ -367,10 +367,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from .reproduce import reproduce_figure, resolve_figures
     from .runs import check_output_dir
 
-    figures = resolve_figures(args.figures)
+    skipped: list[str] = []
+    figures = resolve_figures(args.figures, skipped)
     if not figures:
         raise UserError("no figures are registered yet")
     check_output_dir(args.out)
+    for reason in skipped:
+        print(f"skipped {reason}")
     print(f"reproducing {len(figures)} figure(s) with the {args.profile} profile: {' '.join(figures)}")
     executor = _executor(args)
     records = []

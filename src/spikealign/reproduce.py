@@ -42,10 +42,26 @@ class FigureRecord:
     notes: str = ""
 
 
-def resolve_figures(figure_ids: list[str] | None) -> list[str]:
-    available = registered_figures()
+def resolve_figures(figure_ids: list[str] | None, skipped: list[str] | None = None) -> list[str]:
+    """The figures to reproduce: ``figure_ids`` (each checked), or every figure when none are given.
+
+    With no ids, a figure whose family needs an optional extra that is not installed (e.g. the deep
+    figures without torch) is left out and its one-line reason appended to ``skipped``; a figure
+    asked for by name raises that reason instead.
+    """
     if not figure_ids:
-        return available
+        chosen = []
+        for fid in registered_figures():
+            try:
+                get_figure(fid)
+            except UserError as exc:
+                if "pip install 'spikealign[" not in str(exc):
+                    raise
+                if skipped is not None:
+                    skipped.append(f"{fid}: {exc}")
+                continue
+            chosen.append(fid)
+        return chosen
     for fid in figure_ids:
         get_figure(fid)  # raises a UserError naming the known figures
     return list(dict.fromkeys(figure_ids))

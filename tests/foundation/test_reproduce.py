@@ -107,3 +107,22 @@ def test_every_family_loads():
     else:
         registry.load_all()  # raises the real error of a broken family
     assert "toy" in registry.EXPERIMENTS
+
+
+def test_reproduce_all_leaves_out_figures_whose_extra_is_missing(monkeypatch):
+    from spikealign import reproduce
+
+    real = reproduce.get_figure
+
+    def get_figure(fid):
+        if fid == "fig8":
+            raise UserError("spikealign.deep needs torch, which is not installed: pip install 'spikealign[deep]'")
+        return real(fid)
+
+    monkeypatch.setattr(reproduce, "get_figure", get_figure)
+    monkeypatch.setattr(reproduce, "registered_figures", lambda: ["fig2c", "fig8"])
+    skipped: list[str] = []
+    assert reproduce.resolve_figures(None, skipped) == ["fig2c"]
+    assert skipped == ["fig8: spikealign.deep needs torch, which is not installed: pip install 'spikealign[deep]'"]
+    with pytest.raises(UserError, match=r"spikealign\[deep\]"):  # asked for by name: an error
+        reproduce.resolve_figures(["fig8"])
