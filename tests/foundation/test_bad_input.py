@@ -531,7 +531,8 @@ def test_progress_over_an_iterable_and_quiet(monkeypatch):
 
     log = io.StringIO()
     assert list(Progress(range(3), desc="x", stream=log)) == [0, 1, 2]
-    assert log.getvalue().splitlines() == ["x: done 3/3 it in 0.0 s"]
+    (line,) = log.getvalue().splitlines()
+    assert re.fullmatch(r"x: done 3/3 it in \d+\.\d s", line), line
     log = io.StringIO()
     assert list(Progress(range(3), desc="x", stream=log, enabled=False)) == [0, 1, 2]
     assert log.getvalue() == ""
@@ -550,7 +551,7 @@ def test_progress_bar_on_a_terminal_leaves_a_summary():
             bar.update(1)
     text = term.getvalue()
     assert "\r" in text  # the bar was drawn
-    assert text.rstrip().splitlines()[-1].endswith("sim: done 5/5 it in 0.0 s")
+    assert re.search(r"sim: done 5/5 it in \d+\.\d s$", text.rstrip().splitlines()[-1]), text
 
 
 def test_run_context_progress_signature(tmp_path):
