@@ -76,6 +76,7 @@ class StddConfig(ChainConfig):
     fill_middle: Literal["zero", "nan", "smooth"] = Field("zero", description="value of the dt = 0 bin")
 
 
+# a pydantic field list and validator stub like ChainConfig's; the shared check is _above
 class PhasePlaneConfig(ChainConfig):
     kind: Literal["theory-phase-plane"] = "theory-phase-plane"
     w_min: FiniteFloat = Field(-2.0, description="smallest weight of the grid (both axes)")

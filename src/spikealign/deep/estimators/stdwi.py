@@ -213,6 +213,7 @@ class STDWINet:
         self.rng = np.random.default_rng(seed)
         self.reset()
 
+    # one zeroed state array per simulated quantity (declarations, not repeated logic)
     def reset(self) -> None:
         n_in, n_out, M = self.n_in, self.n_out, self.M
         self.stim_ring = np.zeros((M, n_in))
