@@ -266,6 +266,7 @@ class SALConvNet:
         self._sync()
         return steps
 
+    # the same three-line loop as SALNet.iterate, but over this class's run and (shared-kernel) apply_update
     def iterate(self, n_iterations: int, ticks_per_iteration: int) -> None:
         for _ in range(n_iterations):
             self.run(ticks_per_iteration)
