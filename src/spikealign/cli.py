@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_options(p)
     p.set_defaults(func=cmd_sweep)
 
+    # argparse declarations of the same shape as "sweep" (shared options are already in the _add_* helpers)
     p = sub.add_parser(
         "reproduce",
         help="run the sweeps behind paper figures, draw them, write the report",

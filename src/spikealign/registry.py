@@ -171,28 +171,26 @@ def known_kinds() -> list[str]:
     return list(dict.fromkeys([*families.EXPERIMENT_KINDS, *EXPERIMENTS]))
 
 
+def _lookup(table: dict, key: str, module: str | None, what: str, known: Callable[[], list[str]]):
+    """``table[key]``, importing ``module`` (the family that registers ``key``) on first use."""
+    if key not in table and module is not None:
+        load_family(module)
+        if key not in table:
+            raise RuntimeError(f"{module} did not register {what} {key!r} (see spikealign.families)")
+    if key not in table:
+        raise UserError(f"unknown {what} {key!r} (known: {', '.join(known())})")
+    return table[key]
+
+
 def get_experiment(kind: str) -> Experiment:
     """The experiment ``kind``, importing its family module on first use."""
-    if kind not in EXPERIMENTS and kind in families.EXPERIMENT_KINDS:
-        module = families.EXPERIMENT_KINDS[kind][0]
-        load_family(module)
-        if kind not in EXPERIMENTS:
-            raise RuntimeError(f"{module} did not register experiment kind {kind!r} (see spikealign.families)")
-    if kind not in EXPERIMENTS:
-        raise UserError(f"unknown experiment kind {kind!r} (known: {', '.join(known_kinds())})")
-    return EXPERIMENTS[kind]
+    module = families.EXPERIMENT_KINDS[kind][0] if kind in families.EXPERIMENT_KINDS else None
+    return _lookup(EXPERIMENTS, kind, module, "experiment kind", known_kinds)
 
 
 def get_figure(figure_id: str) -> Figure:
     """The figure ``figure_id``, importing its family module on first use."""
-    if figure_id not in FIGURES and figure_id in families.FIGURE_MODULES:
-        module = families.FIGURE_MODULES[figure_id]
-        load_family(module)
-        if figure_id not in FIGURES:
-            raise RuntimeError(f"{module} did not register figure {figure_id!r} (see spikealign.families)")
-    if figure_id not in FIGURES:
-        raise UserError(f"unknown figure {figure_id!r} (known: {', '.join(registered_figures())})")
-    return FIGURES[figure_id]
+    return _lookup(FIGURES, figure_id, families.FIGURE_MODULES.get(figure_id), "figure", registered_figures)
 
 
 def registered_figures() -> list[str]:

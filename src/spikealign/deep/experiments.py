@@ -111,6 +111,7 @@ def from_reference(raw: dict[str, Any], path: Path, options: dict[str, Any]) -> 
     return out
 
 
+# a declarative registration like every family's (sampling/experiments.py has the same fields)
 EXPERIMENT = register_experiment(
     Experiment(
         kind="deep",

@@ -309,6 +309,7 @@ class FeedbackLinear(_FeedbackMixin, nn.Module):
         return f"in={self.in_features}, out={self.out_features}, bias={self.bias is not None}, kind={self.kind}"
 
 
+# __init__ has the same shape as FeedbackLinear's (kind, generators, weight init) but conv2d's own parameters and fan-in
 class FeedbackConv2d(_FeedbackMixin, nn.Module):
     """2-d convolution with a feedback kernel of kind ``kind`` (same shape as ``weight``).
 

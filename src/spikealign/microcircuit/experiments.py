@@ -88,17 +88,25 @@ def seed_zip(condition: str, n_seeds: int, key_prefix: str = "student") -> dict[
     }
 
 
+def _condition_sweeps(make_config, n_epochs: int, seeding) -> list[SweepSpec]:
+    """One sweep per condition (sal, bp, fa) of ``make_config(cond, n_epochs)`` without per-run figures.
+
+    ``seeding(cond)`` gives the sweep's seed arguments (``zip`` or ``seeds`` of :class:`SweepSpec`).
+    """
+    out = []
+    for cond in ("sal", "bp", "fa"):
+        base = make_config(cond, n_epochs)
+        base["figures"] = False
+        out.append(SweepSpec(name=cond, experiment="microcircuit", base=base, **seeding(cond)))
+    return out
+
+
 FIG6_PROFILES = {"paper": (20, 150), "quick": (8, 60)}
 
 
 def fig6_sweeps(profile: str) -> list[SweepSpec]:
     n_seeds, n_epochs = FIG6_PROFILES.get(profile, FIG6_PROFILES["quick"])
-    out = []
-    for cond in ("sal", "bp", "fa"):
-        base = paper_config(cond, n_epochs)
-        base["figures"] = False
-        out.append(SweepSpec(name=cond, experiment="microcircuit", base=base, zip=seed_zip(cond, n_seeds)))
-    return out
+    return _condition_sweeps(paper_config, n_epochs, lambda cond: {"zip": seed_zip(cond, n_seeds)})
 
 
 # ------------------------------------------------------------------------------- wide task
@@ -150,12 +158,7 @@ WIDE_PROFILES = {"paper": (10, 150), "quick": (3, 30)}
 
 def wide_sweeps(profile: str) -> list[SweepSpec]:
     n_seeds, n_epochs = WIDE_PROFILES.get(profile, WIDE_PROFILES["quick"])
-    out = []
-    for cond in ("sal", "bp", "fa"):
-        base = wide_config(cond, n_epochs)
-        base["figures"] = False
-        out.append(SweepSpec(name=cond, experiment="microcircuit", base=base, seeds=list(range(n_seeds))))
-    return out
+    return _condition_sweeps(wide_config, n_epochs, lambda cond: {"seeds": list(range(n_seeds))})
 
 
 # ------------------------------------------------------------------------------- registration

@@ -247,6 +247,75 @@ def _dot_row(w, i, x):
     return s
 
 
+@njit(cache=True, inline="always")
+def _average_in(ma, st, i, x, filling, idx, n):
+    """Moving average ``ma[i]`` over the ring buffer ``st[:, i]``: add ``x`` at slot ``idx`` (``n`` values averaged)."""
+    if filling:
+        ma[i] += (x - ma[i]) / n
+    else:
+        ma[i] += (x - st[idx, i]) / n
+    st[idx, i] = x
+
+
+@njit(cache=True, inline="always")
+def _forward_update(w, last_pre, prev, ma_u, ma_vb, bias, lr, log_tref):
+    """``w[i, j] += lr (p(<u_i>) - p(<v_bas_i> + b_i))`` for every presynaptic ``j`` that spiked at ``prev``."""
+    n_post, n_pre = w.shape
+    k_last = last_pre.shape[1]
+    for i in range(n_post):
+        delta = 0.0
+        computed = False
+        for j in range(n_pre):
+            if last_pre[j, k_last - 1] == prev:
+                if not computed:
+                    delta = _p_spike(ma_u[i], log_tref) - _p_spike(ma_vb[i] + bias[i], log_tref)
+                    computed = True
+                w[i, j] += lr * delta
+
+
+@njit(cache=True, inline="always")
+def _fired(last, ft):
+    """Whether any neuron of the population spiked at time ``ft``."""
+    k_last = last.shape[1]
+    for i in range(last.shape[0]):
+        if last[i, k_last - 1] == ft:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _window_sum(last, j, ft, a, tau):
+    """STDP window summed over the remembered spikes of neuron ``j``.
+
+    ``sum_q a [d > 0] exp(-d / tau)`` with ``d = t - t_j^q`` (the float expression of the reference).
+    """
+    s = 0.0
+    for q in range(last.shape[1]):
+        d = ft - last[j, q]
+        h = 1.0 if d > 0.0 else 0.0
+        s += a * h * np.exp(-d / tau)
+    return s
+
+
+@njit(cache=True, inline="always")
+def _add_vector(buf, o, x):
+    """``buf[o:o + len(x)] += x``; returns the next offset."""
+    for j in range(x.shape[0]):
+        buf[o] += x[j]
+        o += 1
+    return o
+
+
+@njit(cache=True, inline="always")
+def _add_matrix(buf, o, m):
+    """``buf[o:o + m.size] += m`` in row-major order; returns the next offset."""
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            buf[o] += m[i, j]
+            o += 1
+    return o
+
+
 @njit(cache=True, nogil=True)
 def run_pattern_kernel(par, pat, clock, spk, pot, avg, w, rec, out, scr):
     """Simulate one pattern of ``pat.n_steps`` steps in place (see the module docstring).
@@ -328,14 +397,8 @@ def run_pattern_kernel(par, pat, clock, spk, pot, avg, w, rec, out, scr):
             v_bas_h[i] = _dot_row(w10, i, x_in)
             v_api[i] = _dot_row(b, i, x_out) + _dot_row(w_pi, i, x_inn)
             u_h[i] = (b1[i] + v_bas_h[i]) + lam_api * v_api[i]
-            if filling:
-                ma_uh[i] += (u_h[i] - ma_uh[i]) / ma_n
-                ma_vbh[i] += (v_bas_h[i] - ma_vbh[i]) / ma_n
-            else:
-                ma_uh[i] += (u_h[i] - st_uh[ma_idx, i]) / ma_n
-                ma_vbh[i] += (v_bas_h[i] - st_vbh[ma_idx, i]) / ma_n
-            st_uh[ma_idx, i] = u_h[i]
-            st_vbh[ma_idx, i] = v_bas_h[i]
+            _average_in(ma_uh, st_uh, i, u_h[i], filling, ma_idx, ma_n)
+            _average_in(ma_vbh, st_vbh, i, v_bas_h[i], filling, ma_idx, ma_n)
         _psp(last_h, ft, tau_syn, x_h)
         for k in range(n2):
             u_inn[k] = b_inn[k] + _dot_row(w_ip, k, x_h)
@@ -348,14 +411,8 @@ def run_pattern_kernel(par, pat, clock, spk, pot, avg, w, rec, out, scr):
             else:
                 u_o[k] = b2[k] + v_bas_o[k]
                 u_tgt[k] = 0.0
-            if filling:
-                ma_vbo[k] += (v_bas_o[k] - ma_vbo[k]) / ma_n
-                ma_uo[k] += (u_o[k] - ma_uo[k]) / ma_n
-            else:
-                ma_vbo[k] += (v_bas_o[k] - st_vbo[ma_idx, k]) / ma_n
-                ma_uo[k] += (u_o[k] - st_uo[ma_idx, k]) / ma_n
-            st_vbo[ma_idx, k] = v_bas_o[k]
-            st_uo[ma_idx, k] = u_o[k]
+            _average_in(ma_vbo, st_vbo, k, v_bas_o[k], filling, ma_idx, ma_n)
+            _average_in(ma_uo, st_uo, k, u_o[k], filling, ma_idx, ma_n)
         ma_idx += 1
         if ma_idx == ma_size:
             ma_idx = 0
@@ -363,24 +420,8 @@ def run_pattern_kernel(par, pat, clock, spk, pot, avg, w, rec, out, scr):
         # ---- 3. forward plasticity, BP copy, self-predicting copy
         if plastic_up_allowed and lag_over:
             prev = ft - 1.0
-            for i in range(n1):
-                delta = 0.0
-                computed = False
-                for j in range(n0):
-                    if last_in[j, k_last - 1] == prev:
-                        if not computed:
-                            delta = _p_spike(ma_uh[i], log_tref) - _p_spike(ma_vbh[i] + b1[i], log_tref)
-                            computed = True
-                        w10[i, j] += lr_up0 * delta
-            for k in range(n2):
-                delta = 0.0
-                computed = False
-                for i in range(n1):
-                    if last_h[i, k_last - 1] == prev:
-                        if not computed:
-                            delta = _p_spike(ma_uo[k], log_tref) - _p_spike(ma_vbo[k] + b2[k], log_tref)
-                            computed = True
-                        w21[k, i] += lr_up1 * delta
+            _forward_update(w10, last_in, prev, ma_uh, ma_vbh, b1, lr_up0, log_tref)
+            _forward_update(w21, last_h, prev, ma_uo, ma_vbo, b2, lr_up1, log_tref)
             if not update_down:
                 for i in range(n1):
                     for k in range(n2):
@@ -393,88 +434,31 @@ def run_pattern_kernel(par, pat, clock, spk, pot, avg, w, rec, out, scr):
 
         # ---- 4. SAL STDP on B (pre = output j, post = hidden i)
         if do_stdp:
-            any_spike = False
-            for i in range(n1):
-                if last_h[i, k_last - 1] == ft:
-                    any_spike = True
-            for k in range(n2):
-                if last_out[k, k_last - 1] == ft:
-                    any_spike = True
-            if any_spike:
+            if _fired(last_h, ft) or _fired(last_out, ft):
                 for i in range(n1):
                     for k in range(n2):
                         stdp[i, k] = 0.0
                 for i in range(n1):
                     if last_h[i, k_last - 1] == ft:
                         for k in range(n2):
-                            s = 0.0
-                            for q in range(k_last):
-                                d = ft - last_out[k, q]
-                                h = 1.0 if d > 0.0 else 0.0
-                                s += a_c * h * np.exp(-d / tau_c)
-                            stdp[i, k] = s / inv_k
+                            stdp[i, k] = _window_sum(last_out, k, ft, a_c, tau_c) / inv_k
                 for k in range(n2):
                     if last_out[k, k_last - 1] == ft:
                         for i in range(n1):
-                            s = 0.0
-                            for q in range(k_last):
-                                d = ft - last_h[i, q]
-                                h = 1.0 if d > 0.0 else 0.0
-                                s += a_ac * h * np.exp(-d / tau_ac)
-                            stdp[i, k] = s / inv_k
+                            stdp[i, k] = _window_sum(last_h, i, ft, a_ac, tau_ac) / inv_k
                 for i in range(n1):
                     for k in range(n2):
                         b[i, k] += lr_down * stdp[i, k]
 
         # ---- 5. recording (running sums over rec_len steps, stored as float32 means)
         o = 0
-        for j in range(n0):
-            rec_buf[o] += u_in[j]
-            o += 1
-        for i in range(n1):
-            rec_buf[o] += u_h[i]
-            o += 1
-        for i in range(n1):
-            rec_buf[o] += v_bas_h[i]
-            o += 1
-        for i in range(n1):
-            rec_buf[o] += v_api[i]
-            o += 1
-        for k in range(n2):
-            rec_buf[o] += u_inn[k]
-            o += 1
-        for i in range(n1):
-            for j in range(n0):
-                rec_buf[o] += w10[i, j]
-                o += 1
-        for i in range(n1):
-            for k in range(n2):
-                rec_buf[o] += b[i, k]
-                o += 1
-        for i in range(n1):
-            for k in range(n2):
-                rec_buf[o] += w_pi[i, k]
-                o += 1
-        for k in range(n2):
-            for i in range(n1):
-                rec_buf[o] += w_ip[k, i]
-                o += 1
-        for k in range(n2):
-            rec_buf[o] += u_o[k]
-            o += 1
-        for k in range(n2):
-            rec_buf[o] += v_bas_o[k]
-            o += 1
-        for k in range(n2):
-            rec_buf[o] += v_nudge[k]
-            o += 1
-        for k in range(n2):
-            rec_buf[o] += u_tgt[k]
-            o += 1
-        for k in range(n2):
-            for i in range(n1):
-                rec_buf[o] += w21[k, i]
-                o += 1
+        for x in (u_in, u_h, v_bas_h, v_api, u_inn):
+            o = _add_vector(rec_buf, o, x)
+        for m in (w10, b, w_pi, w_ip):
+            o = _add_matrix(rec_buf, o, m)
+        for x in (u_o, v_bas_o, v_nudge, u_tgt):
+            o = _add_vector(rec_buf, o, x)
+        o = _add_matrix(rec_buf, o, w21)
         rec_buf[o] += val_flag
         rec_buf[o + 1] += sym_flag
         rec_count += 1

@@ -30,6 +30,7 @@ from .model import NetworkParams
 from .protocol import Student, StudentSettings, draw_student_weights, feedback_angle, make_schedule, run_teacher
 
 
+# a field-by-field keyword list (config -> NetworkParams), alike in shape only to _save_student's array names
 def network_params(config: MicrocircuitConfig) -> NetworkParams:
     n = config.network
     return NetworkParams(

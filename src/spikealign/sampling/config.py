@@ -57,6 +57,7 @@ class NeuronSection(StrictModel):
         return self
 
 
+# pydantic field lists of the same shape as the other sections, but distinct settings
 class ScheduleSection(StrictModel):
     num_epochs: int = Field(20001, ge=1, description="number of wake-sleep cycles")
     val_step: int = Field(500, ge=1, description="validate (and record) every val_step cycles; 1 = never")

@@ -272,19 +272,15 @@ def _draw(fig: str, results: dict[str, SweepResult], out_dir: Path) -> FigureOut
     return FigureOutput(files=files, numbers=numbers, checks=checks)
 
 
-register_figure(
-    Figure(
-        id="fig4",
-        summary="SSN with synaptic (initialisation) noise: asymmetry and D_KL with and without SAL",
-        sweeps=lambda profile: _sweeps("fig4", profile),
-        draw=lambda results, out_dir: _draw("fig4", results, out_dir),
+def _noise_figure(figure_id: str, noise: str) -> Figure:
+    """Fig. 4 or 5: the SSN with ``noise`` noise, with and without SAL."""
+    return Figure(
+        id=figure_id,
+        summary=f"SSN with {noise} noise: asymmetry and D_KL with and without SAL",
+        sweeps=lambda profile: _sweeps(figure_id, profile),
+        draw=lambda results, out_dir: _draw(figure_id, results, out_dir),
     )
-)
-register_figure(
-    Figure(
-        id="fig5",
-        summary="SSN with plasticity noise: asymmetry and D_KL with and without SAL",
-        sweeps=lambda profile: _sweeps("fig5", profile),
-        draw=lambda results, out_dir: _draw("fig5", results, out_dir),
-    )
-)
+
+
+register_figure(_noise_figure("fig4", "synaptic (initialisation)"))
+register_figure(_noise_figure("fig5", "plasticity"))

@@ -399,6 +399,7 @@ def _collect(times, ids, nspk, N, T) -> SpikeTrains:
     return SpikeTrains(out_t, out_i, offsets, N, T)
 
 
+# same network arguments as trainer.phase_statistics (a different computation on the same network): public signatures
 def simulate_spikes(
     W: np.ndarray,
     b: np.ndarray,

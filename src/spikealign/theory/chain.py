@@ -95,6 +95,8 @@ def transition_entries(
     return np.concatenate(rows), np.concatenate(colz), np.concatenate(vals)
 
 
+# the chain parameters recur as keyword arguments of every theory entry point (stdd, simulate_stdd, sal_grid):
+# public signatures, spelled out so that each one is typed and documented
 def transition_matrix(
     w_first_in: float,
     w_second_in: float,

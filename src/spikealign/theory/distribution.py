@@ -313,6 +313,7 @@ def sal_signal(
     return float(d12), float(d21)
 
 
+# stdd_batch's keyword arguments plus the STDP window's: a public signature, forwarded explicitly
 def sal_batch(
     w_12: np.ndarray,
     w_21: np.ndarray,

@@ -35,6 +35,15 @@ from .spiking import sal_weight_evolution
 PspName = Literal["rect", "exp", "cutoff", "tail", "alpha"]
 
 
+def _above(lower: str, value: float, info: ValidationInfo) -> float:
+    """``value`` of the field being validated, checked to be larger than the field ``lower`` (if that one is valid)."""
+    low = info.data.get(lower)
+    if low is not None and not low < value:
+        name = info.field_name
+        raise ValueError(f"{lower} must be smaller than {name} (got {lower}={low}, {name}={value})")
+    return value
+
+
 class WindowConfig(StrictModel):
     """Exponential STDP window ``a_plus exp(-dt/tau)`` (dt > 0), ``a_minus exp(dt/tau)`` (dt < 0)."""
 
@@ -57,10 +66,7 @@ class ChainConfig(RunConfig):
     @field_validator("t_max")
     @classmethod
     def _times(cls, v: int, info: ValidationInfo) -> int:
-        t_ref = info.data.get("t_ref")
-        if t_ref is not None and t_ref >= v:
-            raise ValueError(f"t_ref must be smaller than t_max (got t_ref={t_ref}, t_max={v})")
-        return v
+        return _above("t_ref", v, info)
 
 
 class StddConfig(ChainConfig):
@@ -70,6 +76,7 @@ class StddConfig(ChainConfig):
     fill_middle: Literal["zero", "nan", "smooth"] = Field("zero", description="value of the dt = 0 bin")
 
 
+# a pydantic field list and validator stub like ChainConfig's; the shared check is _above
 class PhasePlaneConfig(ChainConfig):
     kind: Literal["theory-phase-plane"] = "theory-phase-plane"
     w_min: FiniteFloat = Field(-2.0, description="smallest weight of the grid (both axes)")
@@ -80,10 +87,7 @@ class PhasePlaneConfig(ChainConfig):
     @field_validator("w_max")
     @classmethod
     def _range(cls, v: float, info: ValidationInfo) -> float:
-        w_min = info.data.get("w_min")
-        if w_min is not None and not w_min < v:
-            raise ValueError(f"w_min must be smaller than w_max (got w_min={w_min}, w_max={v})")
-        return v
+        return _above("w_min", v, info)
 
 
 class SpikingSalConfig(RunConfig):

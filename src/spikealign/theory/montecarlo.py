@@ -153,6 +153,7 @@ class MonteCarloSTDD:
         return float(est), float(np.sqrt(var))
 
 
+# the chain parameters of distribution.stdd (which this checks) plus the sampling ones: a public signature
 def simulate_stdd(
     w_12: float,
     w_21: float,

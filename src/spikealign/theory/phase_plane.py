@@ -23,6 +23,7 @@ from .distribution import Window, sal_batch
 from .kernels import check_finite
 
 
+# distribution.sal_batch's keyword arguments, evaluated on a weight grid: a public signature, forwarded explicitly
 def sal_grid(
     w_values: np.ndarray,
     b_1: float,

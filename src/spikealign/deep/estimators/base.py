@@ -123,6 +123,12 @@ class Estimator:
     def _with_before(self, before: dict[str, float]) -> dict[str, float]:
         return {f"before/{k}": v for k, v in before.items() if k.startswith("angle")}
 
+    def _with_after(self, out: dict[str, float], rates, key: str = "rate") -> dict[str, float]:
+        """``out`` plus the alignment after the estimation and the layers' firing rates ``{key}/{l}``."""
+        out.update(self._metrics())
+        out.update({f"{key}/{l}": r for l, r in enumerate(rates)})
+        return out
+
     def before_epoch(self, epoch: int) -> dict[str, float]:  # pragma: no cover - abstract
         raise NotImplementedError
 

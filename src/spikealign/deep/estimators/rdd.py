@@ -272,6 +272,7 @@ class RDDNet:
         :meth:`run_phase`) or ``"cumulative"`` (a clock that runs over all phases).
     """
 
+    # a constructor signature like STDWINet's (rate, ratio and timing keywords), but of a different model
     def __init__(
         self,
         sizes: Sequence[int],

@@ -53,10 +53,7 @@ class RDDEstimator(Estimator):
         net.run_phase(s["rdd_time"])
         for k in range(len(self.fc_layers)):
             self._write_feedback(k, net.feedback(k).T.copy())
-        out.update(self._metrics())
-        for l, r in enumerate(net.rates_hz()):
-            out[f"rate_hz/{l}"] = r
-        return out
+        return self._with_after(out, net.rates_hz(), "rate_hz")
 
     def state_dict(self) -> dict:
         return {"rdd": self.net.state_dict()}

@@ -159,6 +159,7 @@ class _SharedConnection:
         return (total / self.count.clamp(min=1)).reshape(self.kernel_shape).to(delta_td.device)
 
 
+# __init__ repeats SALNet's keyword parameters on purpose: named and documented here, passed through unchanged
 class SALConvNet:
     """SAL on a chain of conv and FC feedback layers (module docstring).
 
@@ -265,6 +266,7 @@ class SALConvNet:
         self._sync()
         return steps
 
+    # the same three-line loop as SALNet.iterate, but over this class's run and (shared-kernel) apply_update
     def iterate(self, n_iterations: int, ticks_per_iteration: int) -> None:
         for _ in range(n_iterations):
             self.run(ticks_per_iteration)
@@ -331,10 +333,7 @@ class SALConvEstimator(Estimator):
             sal.iterate(s["n_iterations"], s["len_epoch"] * s["t_ref"])
             for k, B in enumerate(sal.B):
                 self._write_feedback(k, B)
-        out.update(self._metrics())
-        for l, r in enumerate(sal.rates()):
-            out[f"rate/{l}"] = r
-        return out
+        return self._with_after(out, sal.rates())
 
     def state_dict(self) -> dict:
         return {"sal_conv": self.sal.state_dict()}

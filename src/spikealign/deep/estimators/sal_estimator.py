@@ -73,10 +73,7 @@ class SALEstimator(Estimator):
             net.iterate(s["n_iterations"], s["len_epoch"] * s["t_ref"])
             for k in range(len(self.fc_layers)):
                 self._write_feedback(k, net.B[k].T)
-        out.update(self._metrics())
-        for l, r in enumerate(net.rates()):
-            out[f"rate/{l}"] = r
-        return out
+        return self._with_after(out, net.rates())
 
     def state_dict(self) -> dict:
         return {"sal": self.net.state_dict()}

@@ -36,6 +36,27 @@ import numba as nb
 import numpy as np
 
 
+@nb.njit(cache=True, inline="always")
+def _lif_step(v, i_prev, dt_tau, t, spk):
+    """One LIF step of a population driven by ``i_prev`` (threshold 1, reset -1; none at t = 0); spikes into ``spk``."""
+    for j in range(v.shape[0]):
+        fire = False
+        if t >= 1:
+            u = v[j] + dt_tau * ((0.0 - v[j]) + (i_prev[j] - v[j]))
+            if u >= 1.0:
+                u = -1.0
+                fire = True
+            v[j] = u
+        spk[j] = fire
+
+
+@nb.njit(cache=True, inline="always")
+def _stdwi_row(B, i, xf, xs, lr, decay_weighting):
+    """The STDWI update of row ``i`` for one spike of output neuron ``i``."""
+    for j in range(B.shape[1]):
+        B[i, j] += lr * ((xf[j] - xs[j]) - decay_weighting * B[i, j])
+
+
 @nb.njit(cache=True)
 def _stdwi_steps(
     stim, t0, learn, consts, wt, stim_ring, in_ring, ps_slow, ps_fast, v_in, i_in_prev,
@@ -57,27 +78,12 @@ def _stdwi_steps(
     for s in range(stim.shape[0]):
         t = t0 + s
         slot = t % M
-        # input LIF driven by the stimulus PSP of step t-1
-        for j in range(n_in):
-            fire = False
-            if t >= 1:
-                v = v_in[j] + dt_tau * ((0.0 - v_in[j]) + (i_in_prev[j] - v_in[j]))
-                if v >= 1.0:
-                    v = -1.0
-                    fire = True
-                v_in[j] = v
-            spk_in[j] = fire
-        # output LIF driven by the input PSP of step t-1
+        # input LIF driven by the stimulus PSP of step t-1, output LIF by the input PSP of step t-1
+        _lif_step(v_in, i_in_prev, dt_tau, t, spk_in)
+        _lif_step(v_out, i_out_prev, dt_tau, t, spk_out)
         for i in range(n_out):
-            fire = False
-            if t >= 1:
-                v = v_out[i] + dt_tau * ((0.0 - v_out[i]) + (i_out_prev[i] - v_out[i]))
-                if v >= 1.0:
-                    v = -1.0
-                    fire = True
-                    out_count[i] += 1
-                v_out[i] = v
-            spk_out[i] = fire
+            if spk_out[i]:
+                out_count[i] += 1
         # stimulus PSP including this step's stimulus spikes (input current of step t+1)
         for j in range(n_in):
             old = stim_ring[slot, j]
@@ -111,8 +117,7 @@ def _stdwi_steps(
         if learn:
             for i in range(n_out):
                 if spk_out[i]:
-                    for j in range(n_in):
-                        B[i, j] += lr * ((xf[j] - xs[j]) - decay_w * B[i, j])
+                    _stdwi_row(B, i, xf, xs, lr, decay_w)
 
 
 @nb.njit(cache=True)
@@ -140,8 +145,7 @@ def stdwi_from_spikes(
             xs[j] = dec_s * xs[j] + amp_s * sj
         for i in range(output_spikes.shape[1]):
             if output_spikes[t, i] != 0:
-                for j in range(n_in):
-                    out[i, j] += lr * ((xf[j] - xs[j]) - decay_weighting * out[i, j])
+                _stdwi_row(out, i, xf, xs, lr, decay_weighting)
     return out
 
 
@@ -209,6 +213,7 @@ class STDWINet:
         self.rng = np.random.default_rng(seed)
         self.reset()
 
+    # one zeroed state array per simulated quantity (declarations, not repeated logic)
     def reset(self) -> None:
         n_in, n_out, M = self.n_in, self.n_out, self.M
         self.stim_ring = np.zeros((M, n_in))
