@@ -39,9 +39,16 @@ def microcircuit(config: Any) -> list[MemoryEstimate]:
     weights = F64 * 2 * (n1 * n0 + 2 * n2 * n1)  # teacher and student: W10, W21, B
     neurons = n0 + n1 + n2
     averages = F64 * neurons * config.network.size_moving_average
+    st = config.student
+    patterns = st.num_epochs * (st.len_epoch + st.len_validation)
+    schedule = F64 * patterns * (n0 + n2) + 2 * patterns  # inputs and targets, symmetrisation/validation flags
+    history = F64 * patterns * (2 * n2 + n1 * n0 + 2 * n2 * n1)  # outputs and weights after every pattern
+    pattern_keys = ("student.num_epochs", "student.len_epoch", "student.len_validation", "network.dims")
     return [
         MemoryEstimate(weights, "the teacher and student weight matrices", ("network.dims",)),
         MemoryEstimate(averages, "the moving averages", ("network.dims", "network.size_moving_average")),
+        MemoryEstimate(schedule, f"the input and target schedule of {patterns:.3g} patterns", pattern_keys),
+        MemoryEstimate(history, f"the recorded outputs and weights of {patterns:.3g} patterns", pattern_keys),
     ]
 
 

@@ -23,7 +23,7 @@ PROJECT_MIN_S = 300.0  # announce the projected duration of tasks with more time
 
 
 def format_duration(seconds: float) -> str:
-    """``'42 s'``, ``'3 min 5 s'``, ``'2 h 4 min'``, ``'3.2 days'``, ``'4.1e+03 years'``."""
+    """``'42 s'``, ``'3 min 5 s'``, ``'2 h 4 min'``, ``'3.2 days'``, ``'4100 years'``, ``'2.1e+07 years'``."""
     if seconds != seconds or seconds < 0:  # NaN
         return "?"
     if seconds < 60:
@@ -34,7 +34,8 @@ def format_duration(seconds: float) -> str:
         return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
     if seconds < 365 * 86400:
         return f"{seconds / 86400:.1f} days"
-    return f"{seconds / (365 * 86400):.2g} years"
+    years = seconds / (365 * 86400)
+    return f"{years:.1f} years" if years < 10 else (f"{years:.0f} years" if years < 1e5 else f"{years:.2g} years")
 
 
 class Progress:

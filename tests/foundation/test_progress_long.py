@@ -51,7 +51,7 @@ def test_projection_of_a_resumed_task_counts_only_this_session():
     clock.t += 10.0
     bar.update(20)  # 2 cycles/s since the restart; 500 were done before
     (line,) = _lines(log)
-    assert line == "ssn: projected duration about 1.6e+04 years (1e+12/1e+12 cycle left at 2 cycle/s)"
+    assert line == "ssn: projected duration about 15855 years (1e+12/1e+12 cycle left at 2 cycle/s)"
     assert bar.seconds_left(clock.t) == (10**12 - 520) / 2.0
 
 
