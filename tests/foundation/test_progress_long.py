@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-from spikealign import progress
+import pytest
+
+from spikealign import progress, runs
 from spikealign.progress import Progress
 
 
@@ -79,3 +88,75 @@ def test_projection_on_a_terminal_is_written_above_the_bar():
     text = term.getvalue()
     assert "sim: projected duration about 11.6 days (999994/1000000 it left at 1 it/s)" in text
     assert text.rstrip().splitlines()[-1].endswith("sim: stopped at 6/1000000 it in 6.0 s")
+
+
+# --------------------------------------------------------------------------- real runs, killed after the projection
+SRC = Path(__file__).resolve().parents[2] / "src"
+WAIT_S = 120.0  # bound on start-up (imports, numba cache) plus the first PROJECT_AFTER_S seconds
+
+
+def _start_until_projection(tmp_path: Path, kind: str, sets: list[str]) -> tuple[str, Path]:
+    """Run ``kind`` in a subprocess with stderr to a file (not a terminal) until it projects its duration,
+    then kill it (-9); the projection line and the run folder."""
+    (tmp_path / "c.yaml").write_text(f"kind: {kind}\n")
+    out, err_path = tmp_path / "run", tmp_path / "stderr.log"
+    argv = [sys.executable, "-m", "spikealign.cli", "run", "c.yaml", "--out", str(out)]
+    for s in sets:
+        argv += ["--set", s]
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and proc.poll() is None:
+            lines = [x for x in err_path.read_text().splitlines() if "projected duration" in x]
+            if lines:
+                return lines[0], out
+            time.sleep(0.5)
+        raise AssertionError(f"no projection within {WAIT_S} s (exit {proc.poll()}): {err_path.read_text()[-2000:]}")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _assert_consistent_killed_run(out: Path) -> None:
+    assert runs.run_status(out) == "running"  # what a killed run leaves
+    for path in out.rglob("*.json"):
+        json.loads(path.read_text())  # every finished file is whole (writes are atomic)
+
+
+LONG_RUNS = [
+    pytest.param("ssn", ["schedule.num_epochs=1000000000000"], "years", id="ssn"),
+    pytest.param("microcircuit", ["student.num_epochs=100000"], "h|days", id="microcircuit"),
+]
+
+
+@pytest.mark.parametrize("kind, sets, scale", LONG_RUNS)
+def test_long_run_starts_and_projects_its_duration(tmp_path, kind, sets, scale):
+    line, out = _start_until_projection(tmp_path, kind, sets)
+    assert re.search(rf"projected duration about [0-9.e+]+ (\S+ )?(?:{scale})\b.* left at [0-9.e+]+ \w+/s\)", line), line
+    _assert_consistent_killed_run(out)
+
+
+def test_deep_run_of_1e12_epochs_starts_and_projects_its_duration(tmp_path):
+    pytest.importorskip("torch")
+    from spikealign.deep.data import missing_dataset_message
+
+    if missing_dataset_message("mnist5k", None):
+        pytest.skip("the mnist5k dataset is not available")
+    sets = ["n_epochs=1000000000000", "max_train=256", "max_test=64", "batch_size=32", "threads=1"]
+    line, out = _start_until_projection(tmp_path, "deep", sets)
+    assert re.search(r"^deep bp: projected duration about [0-9.e+]+ years \(1e\+12/1e\+12 epoch left", line), line
+    _assert_consistent_killed_run(out)
+
+
+def test_microcircuit_of_1e12_epochs_is_refused_naming_the_key(tmp_path, capsys):
+    # every pattern's outputs and weights are recorded: such a run could never finish, so it is refused up front
+    from spikealign.cli import main
+
+    (tmp_path / "c.yaml").write_text("kind: microcircuit\n")
+    argv = ["run", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o"), "--set", "student.num_epochs=1000000000000"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'student.num_epochs'" in err and "2.6e+13 patterns" in err, err
+    assert not (tmp_path / "o").exists()
