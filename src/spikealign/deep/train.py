@@ -305,7 +305,8 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
             "initial": initial,
         }
     )
-    overall = ctx.progress(total=config.n_epochs, initial=start, desc=f"deep {model.method.name}", unit="epoch")
+    desc = f"deep {model.method.name}"
+    overall = ctx.progress(total=config.n_epochs, initial=start, desc=desc, unit="epoch", unit_scale=True)
     with overall:
         for epoch in range(start, config.n_epochs):
             setup = (model, optimizer, train, test, ds, data_gen, device, estimator, overall)
