@@ -15,6 +15,8 @@ from .resources import MemoryEstimate, register_estimate
 F64 = 8
 F32 = 4
 PY_FLOAT_IN_LIST = 32  # a float object (24 B) plus its list slot (8 B)
+PY_TUPLE2_IN_LIST = 64  # a pair (56 B) plus its list slot
+NP_ARRAY_IN_LIST = 104  # a small numpy array's header (at least 96 B) plus its list slot
 
 
 @register_estimate("toy")
@@ -39,9 +41,18 @@ def microcircuit(config: Any) -> list[MemoryEstimate]:
     weights = F64 * 2 * (n1 * n0 + 2 * n2 * n1)  # teacher and student: W10, W21, B
     neurons = n0 + n1 + n2
     averages = F64 * neurons * config.network.size_moving_average
+    st = config.student
+    patterns = st.num_epochs * (st.len_epoch + st.len_validation)
+    # inputs and targets; the (symmetrisation, validation) flags are built as a list of tuples first
+    schedule = patterns * (F64 * (n0 + n2) + PY_TUPLE2_IN_LIST)
+    # after every pattern 9 arrays are appended to lists: outputs, free outputs, 3 weight matrices, 4 rates
+    history = patterns * (9 * NP_ARRAY_IN_LIST + F64 * (2 * n2 + n1 * n0 + 2 * n2 * n1))
+    pattern_keys = ("student.num_epochs", "student.len_epoch", "student.len_validation", "network.dims")
     return [
         MemoryEstimate(weights, "the teacher and student weight matrices", ("network.dims",)),
         MemoryEstimate(averages, "the moving averages", ("network.dims", "network.size_moving_average")),
+        MemoryEstimate(schedule, f"the input and target schedule of {patterns:.3g} patterns", pattern_keys),
+        MemoryEstimate(history, f"the recorded outputs and weights of {patterns:.3g} patterns", pattern_keys),
     ]
 
 

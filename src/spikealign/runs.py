@@ -278,7 +278,8 @@ class RunContext:
         return state
 
     def progress(self, iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", **kw: Any):
-        """A progress report: a bar on a terminal, a line every 30 s in a log file, a summary at the end."""
+        """A progress report: a bar on a terminal, a line every 30 s in a log file, a summary at the end;
+        a task projected to take long says so after its first seconds (see :mod:`spikealign.progress`)."""
         kw.pop("disable", None)
         kw.pop("leave", None)
         return Progress(iterable, total=total, desc=desc, enabled=self.show_progress, **kw)

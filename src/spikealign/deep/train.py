@@ -249,12 +249,23 @@ def _setup(config: DeepConfig, ctx: RunContext):
     return device, ds, train, test, model, optimizer, data_gen, estimator
 
 
-def _train_and_test(config, ctx, epoch, model, optimizer, train, test, ds, data_gen, device) -> dict[str, float]:
+def _epoch_fractions(overall, epoch: int):
+    """A ``train_epoch`` progress hook that advances ``overall`` (counted in epochs) batch by batch."""
+
+    def hook(batches):
+        n = max(1, len(batches))
+        for i, batch in enumerate(batches):
+            yield batch
+            overall.update_to(epoch + (i + 1) / n)
+
+    return hook
+
+
+def _train_and_test(config, epoch, model, optimizer, train, test, ds, data_gen, device, overall) -> dict[str, float]:
     """One epoch of training and the test pass; the epoch's losses, accuracies and throughput."""
     t0 = time.perf_counter()
-    desc = f"epoch {epoch}"
-    bar = (lambda it, desc=desc: ctx.progress(it, desc=desc, unit="batch")) if ctx.show_progress else None
-    train_loss, train_acc = train_epoch(model, optimizer, *train, ds, config, data_gen, device, bar)
+    hook = _epoch_fractions(overall, epoch)
+    train_loss, train_acc = train_epoch(model, optimizer, *train, ds, config, data_gen, device, hook)
     dt = time.perf_counter() - t0
     test_loss, test_acc = evaluate(model, *test, ds, config.test_batch_size, device)
     return {
@@ -294,29 +305,40 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
             "initial": initial,
         }
     )
-    for epoch in range(start, config.n_epochs):
-        record: dict[str, float] = {"epoch": epoch}
-        if estimator is not None:
-            est_metrics = estimator.before_epoch(epoch) or {}
-            record.update({f"estimator/{k}": float(v) for k, v in est_metrics.items()})
-            pre = layer_alignment(model.feedback_layers())
-            record.update({f"after_estimator/{k}": v for k, v in pre.items()})
-        record.update(_train_and_test(config, ctx, epoch, model, optimizer, train, test, ds, data_gen, device))
-        record.update(layer_alignment(model.feedback_layers()))
-        epochs.append(record)
-        ctx.save_metrics({"epochs": epochs})
-        ctx.save_checkpoint(
-            {
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "data_generator": data_gen.get_state(),
-                "estimator": estimator.state_dict() if estimator is not None else None,
-                "epochs": epochs,
-                "initial": initial,
-            }
-        )
+    desc = f"deep {model.method.name}"
+    overall = ctx.progress(total=config.n_epochs, initial=start, desc=desc, unit="epoch", unit_scale=True)
+    with overall:
+        for epoch in range(start, config.n_epochs):
+            setup = (model, optimizer, train, test, ds, data_gen, device, estimator, overall)
+            epochs.append(_epoch_record(config, epoch, *setup))
+            ctx.save_metrics({"epochs": epochs})
+            ctx.save_checkpoint(
+                {
+                    "epoch": epoch + 1,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "data_generator": data_gen.get_state(),
+                    "estimator": estimator.state_dict() if estimator is not None else None,
+                    "epochs": epochs,
+                    "initial": initial,
+                }
+            )
+            overall.update_to(epoch + 1)
+            overall.set_postfix(test_accuracy=f"{epochs[-1]['test_accuracy']:.1f}%")
     return summarise(epochs)
+
+
+def _epoch_record(config, epoch, model, optimizer, train, test, ds, data_gen, device, estimator, overall):
+    """The estimator step, training and test of ``epoch``: its record for ``metrics.json``."""
+    record: dict[str, float] = {"epoch": epoch}
+    if estimator is not None:
+        est_metrics = estimator.before_epoch(epoch) or {}
+        record.update({f"estimator/{k}": float(v) for k, v in est_metrics.items()})
+        pre = layer_alignment(model.feedback_layers())
+        record.update({f"after_estimator/{k}": v for k, v in pre.items()})
+    record.update(_train_and_test(config, epoch, model, optimizer, train, test, ds, data_gen, device, overall))
+    record.update(layer_alignment(model.feedback_layers()))
+    return record
 
 
 def summarise(epochs: list[dict[str, float]]) -> dict[str, float]:

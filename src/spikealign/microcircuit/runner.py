@@ -176,8 +176,8 @@ def _train(student: Student, config: MicrocircuitConfig, ctx):
         if every and (epoch + 1) % every == 0 and st.p < st.n_patterns:
             ctx.save_checkpoint({"student": st.state()})
 
-    bar = ctx.progress(total=student.n_patterns, desc=f"microcircuit {config.feedback}", unit="pattern")
-    bar.update(student.p)
+    desc = f"microcircuit {config.feedback}"
+    bar = ctx.progress(total=student.n_patterns, initial=student.p, desc=desc, unit="pattern")
 
     def progress(it):
         for x in it:

@@ -21,6 +21,7 @@ and a resumed run continues bit-identically from its checkpoint.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -241,6 +242,8 @@ def phase_statistics(
 
 #: about this many progress updates per call of :func:`train` when ``on_progress`` is given
 PROGRESS_UPDATES = 100
+#: with ``on_progress``, compiled calls grow (doubling from one cycle) while a call takes less than this
+PIECE_S = 1.0
 RECORD_KEYS = ("iterations", "dkls", "all_distr", "all_weights", "all_biases", "all_asym")
 
 
@@ -294,8 +297,10 @@ def train(
     on_record : called with the state after each validation record (for checkpoints).
     stop_after : stop once this many iterations are done in total (for tests of resuming).
     on_progress : called with the number of iterations done by each compiled call (e.g. a bar's
-        ``update``); the training calls then do at most 1/PROGRESS_UPDATES of the cycles each (the
-        kernel works in place, so the cut does not change any number).
+        ``update``); the training calls then do at most 1/PROGRESS_UPDATES of the cycles each, and
+        start at one cycle, growing while a call takes under ``PIECE_S`` seconds, so that a run of
+        any length reports within seconds (the kernel works in place, so the cut does not change any
+        number).
 
     Returns
     -------
@@ -319,7 +324,8 @@ def train(
     no_hist = np.zeros((R, 0), dtype=np.int64)
     sample_dt = np.int64(max(1, schedule.t_ref // 2))
     end = schedule.num_epochs if stop_after is None else min(schedule.num_epochs, stop_after)
-    piece = max(1, -(-(end - state.iteration) // PROGRESS_UPDATES)) if on_progress is not None else end
+    most = max(1, -(-(end - state.iteration) // PROGRESS_UPDATES)) if on_progress is not None else end
+    piece = 1 if on_progress is not None else end
     while state.iteration < end:
         it = state.iteration
         if schedule.is_validation(it):
@@ -334,8 +340,11 @@ def train(
             n = min(end - it, piece)
             if schedule.val_step != 1:
                 n = min(n, schedule.val_step - it % schedule.val_step)
+            t0 = time.perf_counter()
             train_iterations_kernel(state.W, state.b, state.rng, n, np.int64(schedule.T), *args, no_hist, sample_dt)
             state.iteration = it + n
+            if time.perf_counter() - t0 < PIECE_S:
+                piece = min(most, 2 * piece)
         if on_progress is not None:
             on_progress(state.iteration - it)
     return state
