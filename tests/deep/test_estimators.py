@@ -341,7 +341,10 @@ def test_sal_method_trains_on_the_mnist_subset(tmp_path):
 
 # --------------------------------------------------------------------------- RDD against a plain per-step version
 class _PlainRDDLayer:
-    """The RDD update (docs/deep.md, 'RDD estimator') written directly with full ``R``/``R_pre`` matrices and masked updates (float64)."""
+    """The RDD update (docs/deep.md, 'RDD estimator') written directly.
+
+    Full ``R``/``R_pre`` matrices and masked updates, in float64.
+    """
 
     def __init__(self, n, n_up, W=None):
         from spikealign.deep.estimators import rdd

@@ -134,7 +134,8 @@ LONG_RUNS = [
 @pytest.mark.parametrize("kind, sets, scale", LONG_RUNS)
 def test_long_run_starts_and_projects_its_duration(tmp_path, kind, sets, scale):
     line, out = _start_until_projection(tmp_path, kind, sets)
-    assert re.search(rf"projected duration about [0-9.e+]+ (\S+ )?(?:{scale})\b.* left at [0-9.e+]+ \w+/s\)", line), line
+    pattern = rf"projected duration about [0-9.e+]+ (\S+ )?(?:{scale})\b.* left at [0-9.e+]+ \w+/s\)"
+    assert re.search(pattern, line), line
     _assert_consistent_killed_run(out)
 
 
