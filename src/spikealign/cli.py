@@ -100,6 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"spikealign {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    _add_info_parser(sub)
+    _add_run_parser(sub)
+    _add_sweep_parser(sub)
+    _add_reproduce_parser(sub)
+    _add_figure_parser(sub)
+    _add_config_parser(sub)
+    _add_bench_parser(sub)
+    return parser
+
+
+def _add_info_parser(sub) -> None:
     p = sub.add_parser(
         "info",
         help="versions, cores, experiment kinds and figures (--full: CUDA, datasets)",
@@ -109,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="also CUDA, torch threads and datasets (imports torch)")
     p.set_defaults(func=cmd_info)
 
+
+def _add_run_parser(sub) -> None:
     p = sub.add_parser(
         "run",
         help="one run of any experiment from a YAML config",
@@ -131,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_figure_format_option(p)
     p.set_defaults(func=cmd_run)
 
+
+def _add_sweep_parser(sub) -> None:
     p = sub.add_parser(
         "sweep",
         help="a grid of runs from a sweep YAML",
@@ -144,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_options(p)
     p.set_defaults(func=cmd_sweep)
 
+
+def _add_reproduce_parser(sub) -> None:
     # argparse declarations of the same shape as "sweep" (shared options are already in the _add_* helpers)
     p = sub.add_parser(
         "reproduce",
@@ -169,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_executor_options(p)
     p.set_defaults(func=cmd_reproduce)
 
+
+def _add_figure_parser(sub) -> None:
     p = sub.add_parser(
         "figure",
         help="redraw a figure from existing results",
@@ -179,8 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_figure_format_option(p)
     p.set_defaults(func=cmd_figure)
 
-    _add_config_parser(sub)
 
+def _add_bench_parser(sub) -> None:
     p = sub.add_parser(
         "bench",
         help="run benchmarks, write benchmarks/results/<name>.json",
@@ -190,7 +209,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smaller problem sizes (a smoke check)")
     p.add_argument("--out", type=Path, default=None, help="folder for the JSON files (default: benchmarks/results)")
     p.set_defaults(func=cmd_bench)
-    return parser
 
 
 def _add_config_parser(sub) -> None:
