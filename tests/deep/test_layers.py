@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from spikealign.deep import alignment_metrics
 from spikealign.deep.layers import (
     Conv2dFeedbackFunction,
     FeedbackConv2d,
@@ -295,6 +296,22 @@ def test_dfa_conv_input_gradient_is_output_error_times_feedback():
     net(x).backward(e)
     assert conv.feedback.shape == (5, 2, 6, 6)
     torch.testing.assert_close(x.grad, (e @ conv.feedback.reshape(5, -1)).reshape(x.shape), rtol=1e-12, atol=1e-12)
+
+
+def test_alignment_of_a_dfa_net_before_its_first_forward_pass():
+    """Training logs the alignment at epoch 0, before a hidden conv layer's B is shaped: it is left out."""
+    from torch import nn
+
+    from spikealign.deep.layers import link_dfa
+    from spikealign.deep.metrics import layer_alignment
+
+    conv = FeedbackConv2d(2, 3, 3, kind="dfa", generator=_gen(0), feedback_generator=_gen(1))
+    fc = FeedbackLinear(3 * 4 * 4, 5, kind="dfa", generator=_gen(2), feedback_generator=_gen(3))
+    link_dfa(nn.Sequential(conv, nn.ReLU(), nn.Flatten(), fc))
+    assert conv.effective_feedback() is None
+    metrics = layer_alignment({"conv": conv, "fc": fc})
+    assert not any(k.startswith("conv/") for k in metrics)
+    assert metrics["fc/angle"] == pytest.approx(alignment_metrics(fc.weight, fc.feedback)["angle"])
 
 
 def test_unlinked_dfa_layer_says_how_to_link_it():

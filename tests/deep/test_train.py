@@ -154,6 +154,20 @@ def test_scfa_metrics_use_effective_feedback(tmp_path):
     assert m["initial"]["conv2/angle"] == pytest.approx(90.0, abs=3.0)  # conv feedback stays FA
 
 
+@pytest.mark.parametrize("method", ["dfa", "usf", "brsf", "frsf", "sal_conv"])
+def test_methods_beyond_the_paper_train_and_log_their_alignment(tmp_path, method):
+    estimator = {"n_iterations": 1, "len_epoch": 5, "batch_size": 2} if method == "sal_conv" else {}
+    summary, m = _train(tmp_path, method, method=method, n_epochs=1, max_train=64, max_test=32, estimator=estimator)
+    assert summary["epochs_done"] == 1
+    last = m["epochs"][-1]
+    assert 0.0 <= last["test_accuracy"] <= 100.0
+    assert 0.0 <= last["fc3/angle"] <= 180.0  # every method's output layer has a W-B angle
+    if method == "dfa":  # hidden dfa layers map the output error: no W-B angle is logged for them
+        assert "fc1/angle" not in last and "conv2/angle" not in m["initial"]
+    if method == "sal_conv":  # the SAL phase moved the conv feedback
+        assert last["estimator/before/angle/0"] != last["estimator/angle/0"]
+
+
 # ------------------------------------------------------------------------- estimator hook
 class FakeEstimator:
     """Sets every FC feedback to ``alpha * W`` before each epoch; counts its calls."""

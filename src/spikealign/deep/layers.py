@@ -200,11 +200,12 @@ class _FeedbackMixin:
             fb = fb.abs()
         self.feedback = nn.Parameter(fb, requires_grad=self.kind == "kp")
 
-    def effective_feedback(self) -> torch.Tensor:
+    def effective_feedback(self) -> torch.Tensor | None:
         """The matrix used in place of W in the backward pass (W itself for ``bp``).
 
         ``scfa``/``frsf``/``brsf``: ``feedback * sign(W)``; ``usf``: ``sign(W) / sqrt(fan_in)``;
-        ``fa``/``kp``/``dfa``: ``feedback`` (a hidden ``dfa`` layer's has shape (n_out, *input)).
+        ``fa``/``kp``/``dfa``: ``feedback`` (a hidden ``dfa`` layer's has shape (n_out, *input), and
+        is ``None`` until its first forward pass shapes it).
         """
         w = self.weight.detach()
         if self.kind == "bp":
@@ -213,7 +214,7 @@ class _FeedbackMixin:
             return torch.sign(w) / math.sqrt(self.fan_in)
         if self.kind in _SIGN_KINDS:
             return self._stored_feedback().detach() * torch.sign(w)
-        return self._stored_feedback()
+        return self.feedback
 
     def _redraw_brsf(self) -> None:
         gen = torch.Generator().manual_seed(self._feedback_seed)
@@ -230,7 +231,10 @@ class _FeedbackMixin:
             return self._stored_feedback()
         if self.kind == "dfa" and not self.dfa_output:
             return self.weight.detach()  # the input gradient is replaced by DirectFeedbackFunction
-        return self.effective_feedback().detach()
+        feedback = self.effective_feedback()
+        if feedback is None:
+            raise RuntimeError(f"a {self.kind!r} layer has no feedback tensor yet")
+        return feedback.detach()
 
     def _direct_feedback_input(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden ``dfa`` layers: route ``e @ B`` to ``x`` (creating ``B`` at the first call for conv layers)."""
