@@ -279,26 +279,23 @@ def _conv_checks(ds: str, data: dict[str, dict[str, np.ndarray]]) -> list[Check]
 
 
 def fig8_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
-    """Test accuracy and fc1-3 angles against epoch, one row per dataset, one line per method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Test accuracy and fc1-3 and conv2 angles against epoch, one row per dataset, one line per method."""
     from ..figures import save_figure
+    from ..figures.style import WIDTH, figure, method_style
 
     names = sorted(results)
     angle_layers = (*FC_LAYERS, "conv2")
-    fig, axes = plt.subplots(len(names), 1 + len(angle_layers), figsize=(16, 3.0 * len(names)), squeeze=False)
+    ncols = 1 + len(angle_layers)
+    fig, axes = figure(len(names), ncols, figsize=(WIDTH["double"] * 1.4, 2.2 * len(names)), squeeze=False)
     output = FigureOutput()
     for row, sweep_name in enumerate(names):
         ds = sweep_name.removeprefix("fig8-")
         data = _series(results[sweep_name])
         for method, s in data.items():
-            ax = axes[row]
-            ax[0].plot(s["epoch"], s["test_accuracy"], label=method)
+            ax, kw = axes[row], method_style(method)
+            ax[0].plot(s["epoch"], s["test_accuracy"], label=method, **kw)
             for k, layer in enumerate(angle_layers, start=1):
-                ax[k].plot(s["angle_epoch"], s[layer], label=method)
+                ax[k].plot(s["angle_epoch"], s[layer], label=method, **kw)
             if len(s["test_accuracy"]):
                 output.numbers[f"{ds}/{method}/final_test_accuracy"] = float(s["test_accuracy"][-1])
                 fc_angle = _final_fc_angle(s)  # NaN for dfa: hidden layers have no W-B angle
@@ -306,15 +303,14 @@ def fig8_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
                     output.numbers[f"{ds}/{method}/final_fc_angle_mean"] = fc_angle
         axes[row][0].set_ylabel(f"{ds}\ntest accuracy [%]")
         for k, layer in enumerate(angle_layers, start=1):
-            axes[row][k].set_ylabel(f"∠(W, B) {layer} [°]")
+            axes[row][k].set_ylabel(f"angle(W, B) {layer} [deg]")
             axes[row][k].set_ylim(-2, 95)
         for ax in axes[row]:
             ax.set_xlabel("epoch")
-        output.checks += _checks(ds, data)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    output.checks += _checks(ds, data)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=6)
     output.files = save_figure(fig, out_dir, "fig8")
-    plt.close(fig)
     return output
 
 

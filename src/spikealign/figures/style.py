@@ -63,6 +63,30 @@ RC = {
 }
 
 
+#: (colour, line style) of every deep-net method: related methods share a colour, variants differ by line
+METHOD_STYLES = {
+    "bp": (COLORS["bp"], "-"),
+    "bp_w_fa": (COLORS["neutral"], "-"),
+    "fa": (COLORS["fa"], "-"),
+    "dfa": (COLORS["fa"], "--"),
+    "kp": (COLORS["kp"], "-"),
+    "scfa": (COLORS["scfa"], "-"),
+    "usf": (COLORS["scfa"], "--"),
+    "frsf": (COLORS["scfa"], ":"),
+    "brsf": (COLORS["scfa"], "-."),
+    "sal": (COLORS["sal"], "-"),
+    "sal_conv": (COLORS["sal"], "--"),
+    "rdd": (COLORS["rdd"], "-"),
+    "stdwi": ("#B8860B", "-"),  # dark yellow: the palette's yellow is too light for thin lines
+}
+
+
+def method_style(name: str) -> dict[str, str]:
+    """``plot`` keywords (colour, line style) of a method; grey dash-dot for unknown names."""
+    color, ls = METHOD_STYLES.get(name.lower().replace("-", "_"), (COLORS["neutral"], "-."))
+    return {"color": color, "linestyle": ls}
+
+
 def method_color(name: str) -> str:
     """The colour of a method or condition (``sal``, ``fa``, ...); grey for unknown names."""
     return COLORS.get(name.lower().replace("-", "_"), COLORS["neutral"])
