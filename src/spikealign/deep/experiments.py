@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from ..figures.style import styled
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
 from ..sweep import SweepResult, SweepSpec
 from .methods import get_method, method_names
@@ -278,6 +279,7 @@ def _conv_checks(ds: str, data: dict[str, dict[str, np.ndarray]]) -> list[Check]
     ]
 
 
+@styled
 def fig8_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     """Test accuracy and fc1-3 and conv2 angles against epoch, one row per dataset, one line per method."""
     from ..figures import save_figure

@@ -25,6 +25,7 @@ from pydantic import Field, field_validator
 
 from ... import seeding
 from ...config import RunConfig, StrictModel
+from ...figures.style import styled
 from ...registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
 from ...runs import RunContext
 from ...sweep import SweepResult, SweepSpec
@@ -193,17 +194,17 @@ def _square(ax, w, b) -> None:
     ax.set_aspect("equal")
 
 
+@styled
 def fig7_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
-    import matplotlib.pyplot as plt
-
     from ...figures import save_figure
+    from ...figures.style import WIDTH, figure, method_style
 
     res = results["connection"]
     table = res.completed()
     data = {}
     for _, row in table.iterrows():
         data[row["method"]] = (res.arrays(row["run_id"], "connection"), row)
-    fig, axes = plt.subplots(2, 2, figsize=(9 / 2.54 * 1.6, 8 / 2.54 * 1.6))
+    fig, axes = figure(2, 2, figsize=(WIDTH["onehalf"], WIDTH["onehalf"] * 0.9))
     numbers: dict[str, float] = {}
     checks: list[Check] = []
     for ax, method in zip(axes.flat[:3], ("sal", "rdd", "stdwi"), strict=True):
@@ -213,7 +214,7 @@ def fig7_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
             continue
         arr, _row = data[method]
         W, B = arr["W"], arr["B"]
-        ax.scatter(W.ravel(), B.ravel(), s=6, alpha=0.2)
+        ax.scatter(W.ravel(), B.ravel(), s=6, alpha=0.2, color=method_style(method)["color"])
         _square(ax, W, B)
         ax.set_xlabel("W")
         ax.set_ylabel("B")
@@ -222,7 +223,14 @@ def fig7_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     for method, (arr, _row) in data.items():
         label, ls = METHOD_STYLE[method]
         # RDD's B changes only at its update times: draw it as steps
-        ax.plot(arr["time_s"], arr["angle"], ls, label=label, drawstyle="steps-post" if method == "rdd" else "default")
+        ax.plot(
+            arr["time_s"],
+            arr["angle"],
+            ls,
+            label=label,
+            color=method_style(method)["color"],
+            drawstyle="steps-post" if method == "rdd" else "default",
+        )
         m = alignment_metrics(arr["W"], arr["B"])
         numbers[f"{method}_initial_angle_deg"] = float(arr["angle"][0])
         numbers[f"{method}_final_angle_deg"] = m["angle"]
@@ -249,7 +257,6 @@ def fig7_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     ax.set_xlabel("t [s]")
     ax.set_ylabel("angle(W, B) [deg]")
     ax.legend(frameon=False)
-    fig.tight_layout()
     files = save_figure(fig, out_dir, "fig7")
     return FigureOutput(
         files=files,
@@ -281,14 +288,14 @@ def evo_sweeps(profile: str) -> list[SweepSpec]:
     ]
 
 
+@styled
 def evo_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
-    import matplotlib.pyplot as plt
-
     from ...figures import save_figure
+    from ...figures.style import WIDTH, figure
 
     res = results["evolution"]
     table = res.completed()
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.2))
+    fig, (a1, a2) = figure(1, 2, figsize=(WIDTH["double"], WIDTH["double"] * 0.4))
     numbers: dict[str, float] = {}
     checks: list[Check] = []
     if len(table):
@@ -312,7 +319,6 @@ def evo_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     a2.set_xlabel("epoch")
     a2.set_ylabel("corr(W, B)")
     a1.legend(frameon=False)
-    fig.tight_layout()
     files = save_figure(fig, out_dir, "sal-evolution")
     return FigureOutput(files=files, numbers=numbers, checks=checks)
 
