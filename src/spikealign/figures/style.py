@@ -64,6 +64,7 @@ RC = {
 
 
 #: (colour, line style) of every deep-net method: related methods share a colour, variants differ by line
+#: (a data table: its rows look alike by design)
 METHOD_STYLES = {
     "bp": (COLORS["bp"], "-"),
     "bp_w_fa": (COLORS["neutral"], "-"),
