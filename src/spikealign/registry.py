@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import families
+from ._optional import MissingExtraError
 from .errors import UserError
 
 if TYPE_CHECKING:
@@ -144,7 +145,9 @@ def load_family(module: str) -> None:
         extra = families.OPTIONAL_EXTRAS.get(missing)
         if extra is None:
             raise
-        raise UserError(f"{module} needs {missing}, which is not installed: pip install 'spikealign[{extra}]'") from exc
+        raise MissingExtraError(
+            f"{module} needs {missing}, which is not installed: pip install 'spikealign[{extra}]'"
+        ) from exc
     finally:
         _loading = previous
 
@@ -159,8 +162,8 @@ def load_all(*, skip_missing_extras: bool = False) -> list[str]:
     for module in FAMILY_MODULES:
         try:
             load_family(module)
-        except UserError as exc:
-            if not (skip_missing_extras and "pip install 'spikealign[" in str(exc)):
+        except MissingExtraError as exc:
+            if not skip_missing_extras:
                 raise
             skipped.append(str(exc))
     return skipped

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._optional import MissingExtraError
 from .config import to_plain
 from .errors import UserError
 from .registry import PROFILES, Check, FigureOutput, get_figure, registered_figures
@@ -54,9 +55,7 @@ def resolve_figures(figure_ids: list[str] | None, skipped: list[str] | None = No
         for fid in registered_figures():
             try:
                 get_figure(fid)
-            except UserError as exc:
-                if "pip install 'spikealign[" not in str(exc):
-                    raise
+            except MissingExtraError as exc:
                 if skipped is not None:
                     skipped.append(f"{fid}: {exc}")
                 continue

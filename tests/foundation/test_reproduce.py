@@ -111,12 +111,15 @@ def test_every_family_loads():
 
 def test_reproduce_all_leaves_out_figures_whose_extra_is_missing(monkeypatch):
     from spikealign import reproduce
+    from spikealign._optional import MissingExtraError
 
     real = reproduce.get_figure
 
     def get_figure(fid):
         if fid == "fig8":
-            raise UserError("spikealign.deep needs torch, which is not installed: pip install 'spikealign[deep]'")
+            raise MissingExtraError(
+                "spikealign.deep needs torch, which is not installed: pip install 'spikealign[deep]'"
+            )
         return real(fid)
 
     monkeypatch.setattr(reproduce, "get_figure", get_figure)
