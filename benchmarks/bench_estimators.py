@@ -217,6 +217,20 @@ def _sal_engines_side_by_side(batch: int, ticks: int) -> dict:
     return out
 
 
+def _uniform_stream_ms_per_tick(batch: int, ticks: int) -> float:
+    """Drawing one tick's uniforms (``batch`` x all neurons) from torch's CPU generator, as both engines do.
+
+    Exact equality with the torch engine fixes this stream, so every engine pays it (serially).
+    """
+    buf = torch.empty((10, batch, sum(SIZES)))
+    gen = torch.Generator().manual_seed(0)
+    buf.uniform_(generator=gen)
+    t0 = time.perf_counter()
+    for _ in range(ticks // 10):
+        buf.uniform_(generator=gen)
+    return (time.perf_counter() - t0) / (ticks // 10 * 10) * 1e3
+
+
 def _sal_conv_ms_per_tick(batch: int, ticks: int) -> float:
     """SAL on conv and FC feedback on the ConvNet's spiking maps (``sal_conv``)."""
     g = torch.Generator().manual_seed(0)
@@ -293,6 +307,7 @@ def run(quick: bool = False) -> dict:
     engines = _sal_engines_side_by_side(32, SAL_PHASE_TICKS // (50 if quick else 5))
     sal_ms = engines["numba_ms"]
     sal_naive_ms = _sal_naive_ms_per_tick(32, naive_ticks)
+    uniforms_ms = _uniform_stream_ms_per_tick(32, sal_ticks)
     sal_small_ms = _sal_ms_per_tick(8, sal_ticks, sizes=[50, 50])
     sal_conv_ms = _sal_conv_ms_per_tick(32, 100 if quick else 400)
     phase_s = sal_ms * SAL_PHASE_TICKS / 1e3
@@ -323,6 +338,7 @@ def run(quick: bool = False) -> dict:
         "sal_engines_timing": f"median of {engines['rounds']} alternating rounds of 250 ticks (wall; cpu: process)",
         "sal_engines_mean_ms_per_tick": {v: engines[f"{v}_mean_ms"] for v in SAL_VARIANTS},
         "sal_engines_same_spikes_and_delta": engines["same"],
+        "sal_uniform_stream_ms_per_tick_32_replicas": uniforms_ms,
         "sal_torch_engine_phase_s_10000_ticks_32_replicas": engines["torch_ms"] * SAL_PHASE_TICKS / 1e3,
         "sal_naive_outer_product_ms_per_tick_32_replicas": sal_naive_ms,
         "sal_speedup_vs_naive": sal_naive_ms / sal_ms,
