@@ -1,0 +1,6 @@
+"""SAL in a recurrent spiking network, run by any engine (spikealign, NEST, Brian2, torch).
+
+:mod:`spikealign.salnet.spec` describes the network every engine builds with the same
+parameters; the ``sal-network`` experiment kind runs it and records how the asymmetry of the
+reciprocal weights falls.
+"""
