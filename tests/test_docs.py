@@ -21,6 +21,11 @@ def test_examples_run(page, tmp_path, monkeypatch):
     needs_torch = re.search(r"^\s*(import|from) (torch|spikealign\.deep)\b", page.read_text(), re.M)
     if needs_torch and importlib.util.find_spec("torch") is None:
         pytest.skip("torch is not installed: these examples need pip install 'spikealign[deep]'")
+    needs_nest = re.search(
+        r"^\s*(import|from) (nest|spikealign\.nest)\b|^from spikealign import nest\b", page.read_text(), re.M
+    )
+    if needs_nest and importlib.util.find_spec("nest") is None:
+        pytest.skip("NEST is not installed: these examples need pip install 'spikealign[nest]'")
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": f"docs_{page.stem}"}
     for i, block in enumerate(BLOCK.findall(page.read_text())):

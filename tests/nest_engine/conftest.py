@@ -36,7 +36,6 @@ def nest(sal_module):
     """``nest`` with a fresh kernel and the SAL models installed."""
     from spikealign.nest import network
 
-    nest = network.import_nest()
-    nest.ResetKernel()
+    nest = network.reset_kernel()
     network._quiet(nest)
     return network.install()

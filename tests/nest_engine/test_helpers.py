@@ -97,11 +97,11 @@ def test_cache_key_follows_the_model_source(tmp_path, monkeypatch):
 
 @needs_nest
 def test_install_is_idempotent_and_survives_reset(nest):
-    from spikealign.nest import SYNAPSE_MODEL, install
+    from spikealign.nest import SYNAPSE_MODEL, install, reset_kernel
 
     install()
     assert SYNAPSE_MODEL in nest.synapse_models
-    nest.ResetKernel()
+    reset_kernel()
     assert SYNAPSE_MODEL not in nest.synapse_models
     install()
     assert SYNAPSE_MODEL in nest.synapse_models

@@ -37,7 +37,7 @@ Example::
 """
 
 from .build import MODULE_NAME, NEURON_MODEL, PAIRED_NEURON_MODEL, SYNAPSE_MODEL, ensure_built
-from .network import connect_sal_pairs, install, simulate_sal_network, weight_matrix
+from .network import connect_sal_pairs, install, reset_kernel, simulate_sal_network, weight_matrix
 
 __all__ = [
     "MODULE_NAME",
@@ -47,6 +47,7 @@ __all__ = [
     "connect_sal_pairs",
     "ensure_built",
     "install",
+    "reset_kernel",
     "simulate_sal_network",
     "weight_matrix",
 ]

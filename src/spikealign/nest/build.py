@@ -10,11 +10,16 @@ The PyPI NEST wheel needs three workarounds, all applied here:
 
 - its ``nest-config`` reports the wheel build machine's prefix and compiler, so the build uses a
   small ``nest-config`` written into the build folder that points at the installed ``nest``
-  package and the system C++ compiler;
+  package and the system C++ compiler (a NEST built from source, e.g. with MPI on a cluster, has a
+  correct ``nest-config``: name it in ``$SPIKEALIGN_NEST_CONFIG`` and it is used as it is);
 - the wheel is compiled with the old C++ string ABI (``-D_GLIBCXX_USE_CXX11_ABI=0``), so the
   module must be as well;
-- the module's undefined symbols live in NEST's Python extension, so that extension is made
-  global (``RTLD_GLOBAL``) before ``nest.Install`` (see :func:`spikealign.nest.install`).
+- the module's undefined symbols live in NEST's Python extension (``nest/nestkernel_api.so``),
+  which Python loads privately. Making that extension global (``RTLD_GLOBAL``) would let them
+  resolve, but would also put the wheel's bundled OpenMP runtime in front of every library loaded
+  later (torch, numba's OpenMP layer), whose thread settings then reach NEST and crash it. So the
+  module is linked against the extension instead (``--libs`` of the ``nest-config`` below), and
+  ``nest.Install`` finds the symbols there.
 
 Building needs a C++ compiler, cmake, make and the headers of Boost, GSL and libltdl
 (Debian/Ubuntu: ``apt-get install g++ cmake make libboost-dev libgsl-dev libltdl-dev``); a
@@ -71,7 +76,9 @@ def cache_key() -> str:
     for dist in ("nest-simulator", "nestml"):
         h.update(f"{dist}={_version(dist)}\n".encode())
     h.update(f"{sys.implementation.cache_tag} {sys.platform} {os.uname().machine}\n".encode())
-    h.update(repr(sorted(CODEGEN_OPTIONS.items())).encode() + CXXFLAGS.encode())
+    if os.environ.get("SPIKEALIGN_NEST_CONFIG"):
+        h.update(f"nest-config {os.environ['SPIKEALIGN_NEST_CONFIG']}\n".encode())
+    h.update(repr(sorted(CODEGEN_OPTIONS.items())).encode() + CXXFLAGS.encode() + _nest_libs().encode())
     for path in model_sources():
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
@@ -160,11 +167,17 @@ def check_build_requirements() -> None:
 
 def _build(folder: Path, log: Path) -> None:
     """Generate the C++ code with NESTML and compile it (in a subprocess; all output into ``log``)."""
-    wrapper_prefix = folder / "nest-config-wrapper"
-    _write_nest_config(wrapper_prefix)
+    nest_config = os.environ.get("SPIKEALIGN_NEST_CONFIG")
+    if nest_config:
+        if not os.access(nest_config, os.X_OK):
+            raise UserError(f"SPIKEALIGN_NEST_CONFIG={nest_config} is not an executable nest-config")
+        nest_prefix = Path(nest_config).resolve().parent.parent  # NESTML calls <prefix>/bin/nest-config
+    else:
+        nest_prefix = folder / "nest-config-wrapper"
+        _write_nest_config(nest_prefix)
     for sub in ("target", "install"):
         shutil.rmtree(folder / sub, ignore_errors=True)
-    options = {**CODEGEN_OPTIONS, "nest_path": str(wrapper_prefix), "max_n_compiler_processes": _n_jobs()}
+    options = {**CODEGEN_OPTIONS, "nest_path": str(nest_prefix), "max_n_compiler_processes": _n_jobs()}
     script = (
         "import sys\n"
         "from pynestml.frontend.pynestml_frontend import generate_target\n"
@@ -195,7 +208,7 @@ for arg in "$@"; do
     --compiler) echo "{compiler}" ;;
     --cflags) echo "{CXXFLAGS}" ;;
     --includes) echo "-I{nest_dir / "include" / "nest"}" ;;
-    --libs) echo "" ;;
+    --libs) echo "{_nest_libs()}" ;;
     --static-libraries) echo "OFF" ;;
     --libdir) echo "lib" ;;
     --version) echo "{_version("nest-simulator")}" ;;
@@ -208,6 +221,18 @@ done
     path.write_text(script)
     path.chmod(0o755)
     return path
+
+
+def _nest_libs() -> str:
+    """Linker flags that tie the module to NEST's Python extension (absolute path and run path)."""
+    try:
+        nest_dir = _nest_package_dir()
+    except UserError:
+        return ""
+    extensions = sorted(nest_dir.glob("nestkernel_api*.so"))
+    if not extensions:
+        return ""
+    return f"-Wl,--no-as-needed {extensions[0]} -Wl,-rpath,{nest_dir}"
 
 
 def _nest_package_dir() -> Path:

@@ -6,7 +6,6 @@ are (post, pre), NaN where there is no synapse.
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 from pathlib import Path
@@ -22,20 +21,37 @@ from .build import PAIRED_NEURON_MODEL, SYNAPSE_MODEL, ensure_built
 
 
 def import_nest(*, quiet: bool = True) -> Any:
-    """``nest``, imported on demand (one-line error naming the [nest] extra when it is absent).
-
-    NEST's Python extension is made global (``RTLD_GLOBAL``) so that the symbols of an extension
-    module built against it resolve when ``nest.Install`` loads the module.
-    """
+    """``nest``, imported on demand (one-line error naming the [nest] extra when it is absent)."""
     require("nest", "nest")
     if quiet:
         os.environ.setdefault("PYNEST_QUIET", "1")  # no banner
     import nest
 
-    package = Path(nest.__file__).parent
-    for extension in [*package.glob("nestkernel_api*.so"), *package.glob("pynestkernel*.so")]:
-        ctypes.CDLL(str(extension), mode=os.RTLD_NOW | os.RTLD_GLOBAL)
     return nest
+
+
+def reset_kernel() -> Any:
+    """``nest.ResetKernel()``, safe after other libraries changed OpenMP settings; returns ``nest``.
+
+    NEST runs its OpenMP regions with the OpenMP runtime's current thread count, which NEST set
+    to ``local_num_threads``. Libraries in the same process (torch, numba, threadpoolctl) may
+    change that count; a ``ResetKernel`` with more OpenMP threads than NEST has kernel threads
+    crashes (segmentation fault). The count is set back first.
+    """
+    nest = import_nest()
+    _set_openmp_threads(nest, int(nest.GetKernelStatus("local_num_threads")))
+    nest.ResetKernel()
+    _set_openmp_threads(nest, int(nest.GetKernelStatus("local_num_threads")))
+    return nest
+
+
+def _set_openmp_threads(nest: Any, n: int) -> None:
+    """``omp_set_num_threads(n)`` in the OpenMP runtime NEST's extension uses (the wheel bundles its own)."""
+    import ctypes
+
+    package = Path(nest.__file__).parent
+    for lib in sorted((package.parent / "nest_simulator.libs").glob("libgomp*.so*")):
+        ctypes.CDLL(str(lib)).omp_set_num_threads(n)
 
 
 def install() -> Any:
@@ -128,8 +144,7 @@ def simulate_sal_network(spec: SALNetworkSpec, threads: int = 1) -> SALNetworkRe
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise UserError(f"NEST threads must be a whole number >= 1, got {threads!r}")
     spec.sal.checked()
-    nest = import_nest()
-    nest.ResetKernel()
+    nest = reset_kernel()
     _quiet(nest)
     seed = int(np.random.SeedSequence([spec.seed, 0x4E57]).generate_state(1)[0]) % (2**31 - 2) + 1
     nest.SetKernelStatus({"resolution": spec.dt_ms, "local_num_threads": threads, "rng_seed": seed})
@@ -169,7 +184,28 @@ def simulate_sal_network(spec: SALNetworkSpec, threads: int = 1) -> SALNetworkRe
     events = recorder.get("events")
     senders, spike_times = np.asarray(events["senders"]), np.asarray(events["times"], dtype=float)
     spikes = [np.sort(spike_times[senders == gid]) for gid in _ids(neurons)]
-    return SALNetworkRecord(times_ms=np.asarray(times), weights=np.stack(weights), spike_times_ms=spikes)
+    stacked, spikes = _merge_ranks(nest, np.stack(weights), spikes)
+    return SALNetworkRecord(times_ms=np.asarray(times), weights=stacked, spike_times_ms=spikes)
+
+
+def _merge_ranks(nest: Any, weights: np.ndarray, spikes: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Under MPI (``mpirun -n P``), every rank's local synapses and spikes, combined on every rank.
+
+    Each synapse lives on the rank of its postsynaptic neuron (NaN elsewhere) and each neuron's
+    spikes are recorded on its own rank, so ``fmax`` (which skips NaN) and concatenation merge them.
+    """
+    n_ranks = int(nest.GetKernelStatus("num_processes"))
+    if n_ranks == 1:
+        return weights, spikes
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise UserError(f"NEST runs on {n_ranks} MPI ranks; merging them needs mpi4py: pip install mpi4py") from None
+
+    comm = MPI.COMM_WORLD
+    merged = np.fmax.reduce(np.stack(comm.allgather(weights)), axis=0)
+    per_rank = comm.allgather(spikes)
+    return merged, [np.sort(np.concatenate([rank[i] for rank in per_rank])) for i in range(len(spikes))]
 
 
 def _connect(
