@@ -183,6 +183,10 @@ def sal_from_spike_trains(pre_times: Any, post_times: Any, params: SALParams = S
     delay : ``d``, added to every pre spike time: the time at which the synapse sees the pre
         spike relative to the post spike (an engine's synaptic/dendritic delay).
 
+    Pairs closer than ``1e-9 * min(tau_plus, tau_minus)`` count as simultaneous (``K(0) = 0``):
+    spike times on a simulation grid, ``k * dt`` in floating point, plus a delay differ by rounding
+    where they coincide.
+
     Returns
     -------
     float for two single trains, else an (n_post, n_pre) array (post, pre).
@@ -194,11 +198,14 @@ def sal_from_spike_trains(pre_times: Any, post_times: Any, params: SALParams = S
     pres = [pre_times] if _is_single_train(pre_times) else list(pre_times)
     posts = [post_times] if _is_single_train(post_times) else list(post_times)
     out = np.zeros((len(posts), len(pres)))
+    coincident = 1e-9 * min(params.tau_plus, params.tau_minus)
     for j, pre in enumerate(pres):
         pre = np.asarray(pre, dtype=float).ravel() + delay
         for i, post in enumerate(posts):
             post = np.asarray(post, dtype=float).ravel()
             diff = post[:, None] - pre[None, :]
+            # times on a grid (t = k * dt in float) differ by rounding where they coincide: K(0) = 0
+            diff[np.abs(diff) <= coincident] = 0.0
             out[i, j] = float(np.sum(sal_window(diff, params)))
     return float(out[0, 0]) if single else out
 
