@@ -232,6 +232,30 @@ def asymmetry(weights: Any, mask: Any = None) -> float:
     return float(np.var(diff) / var_w) if var_w > 0 else float("nan")
 
 
+def transpose_angle_deg(weights: Any, mask: Any = None) -> float:
+    r"""Angle in degrees between a square weight matrix and its transpose, over reciprocal pairs.
+
+    .. math::
+
+        \angle(W, W^T) = \arccos \frac{\sum_{ij} W_{ij} W_{ji}}{\sum_{ij} W_{ij}^2}
+
+    (the sums over entries where both ``W_ij`` and ``W_ji`` exist, as in :func:`asymmetry`):
+    0 for a symmetric matrix, 180 for an antisymmetric one, about 90 for independent zero-mean weights.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise UserError(f"transpose_angle_deg needs a square weight matrix, got shape {w.shape}")
+    pairs = ~np.isnan(w) & ~np.isnan(w.T)
+    if mask is not None:
+        pairs &= np.asarray(mask, dtype=bool) & np.asarray(mask, dtype=bool).T
+    np.fill_diagonal(pairs, False)
+    norm = float(np.sum(w[pairs] ** 2))
+    if not pairs.any() or norm == 0 or not np.isfinite(norm):
+        return float("nan")
+    cos = float(np.sum(w[pairs] * w.T[pairs])) / norm
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
 def _is_torch(x: Any) -> bool:
     return type(x).__module__.startswith("torch")
 
