@@ -24,6 +24,7 @@ module raises :class:`~spikealign._optional.MissingExtraError` saying so.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,12 @@ def weight_matrix(synapses: Any, n_post: int, n_pre: int) -> np.ndarray:
 
 
 def simulate_sal_network(spec: SALNetworkSpec, target: str = "numpy", progress=None) -> SALNetworkRecord:
-    """Simulate ``spec`` in Brian2 (exact integration, Poisson drive by ``PoissonInput``, seeded)."""
+    """Simulate ``spec`` in Brian2 (exact integration, Poisson drive by ``PoissonInput``, seeded).
+
+    The drive of each neuron is a ``PoissonInput`` of ``n`` sources at ``drive_rate_hz / n``, with
+    ``n`` large enough that the binomial count per step has the variance of a Poisson count to
+    within 1% (one source would be a Bernoulli draw per step, too regular at high rates).
+    """
     spec = checked_spec(spec)
     lif, n = spec.lif, spec.n_neurons
     _, _, n_rec = steps_of(spec)
@@ -127,7 +133,10 @@ def simulate_sal_network(spec: SALNetworkSpec, target: str = "numpy", progress=N
     group.v = lif.e_l_mv * b2.mV
     w0 = spec.initial_weights()
     syn = connect_sal_pairs(group, group, w0, spec.sal, spec.delay_ms)
-    drive = b2.PoissonInput(group, "I", 1, spec.drive_rate_hz * b2.Hz, weight=spec.drive_weight_pa * b2.pA)
+    # a binomial count per step from n_sources inputs: Poisson to within 1% of its variance
+    n_sources = max(1, math.ceil(spec.drive_rate_hz * spec.dt_ms * 1e-3 / 0.01))
+    drive = b2.PoissonInput(group, "I", n_sources, spec.drive_rate_hz / n_sources * b2.Hz,
+                            weight=spec.drive_weight_pa * b2.pA)  # fmt: skip
     spikes = b2.SpikeMonitor(group)
     net = b2.Network(group, syn, drive, spikes)
     weights = [w0]

@@ -166,11 +166,11 @@ def draw_run(arrays: dict[str, np.ndarray], engine: str, out_dir: Path) -> list[
     """Asymmetry (log scale) and the W-W^T angle against time, one run."""
     from ..figures.style import COLORS, figure, save_figure, style
 
-    fig, (ax_a, ax_b) = figure(1, 2, width="onehalf", aspect=0.45)
+    fig, (ax_a, ax_b) = figure(1, 2, width="onehalf", aspect=0.75)
     t = arrays["times_ms"] * 1e-3
     with style():
         ax_a.semilogy(t, arrays["asymmetry"], color=COLORS["sal"], marker=".")
-        ax_a.set(xlabel="time (s)", ylabel=r"Var($W - W^T$) / Var($W$)", title=f"asymmetry ({engine})")
+        ax_a.set(xlabel="time (s)", ylabel="asymmetry", title=f"Var(W - W^T) / Var(W), {engine}")
         ax_b.plot(t, arrays["angle_deg"], color=COLORS["sal"], marker=".")
         ax_b.set(xlabel="time (s)", ylabel=r"angle($W$, $W^T$) (deg)", title="angle to the transpose")
     return save_figure(fig, out_dir, "asymmetry")

@@ -59,7 +59,7 @@ class SALNetworkSpec:
     lif: LIFParams = field(default_factory=LIFParams)
     sal: SALParams = field(default_factory=lambda: SALParams(eta=5.0))
     dt_ms: float = 0.25
-    duration_ms: float = 20000.0
+    duration_ms: float = 30000.0
     record_interval_ms: float = 1000.0
     seed: int = 0
     #: (N, N) initial weights (post, pre), NaN where there is no synapse; None: drawn from ``seed``
