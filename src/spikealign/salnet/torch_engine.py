@@ -10,15 +10,36 @@ to run on a GPU.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from .._optional import require
 from ..plasticity import sal_step
 from .engine import drive_counts, drive_rng, propagators, spike_times
 from .spec import SALNetworkRecord, SALNetworkSpec, checked_spec, steps_of
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """torch on one CPU thread inside (per-step tensors are tiny: more threads only add overhead)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def simulate_sal_network(spec: SALNetworkSpec, device: str = "cpu", progress=None) -> SALNetworkRecord:
     """Simulate ``spec`` with torch tensors; returns the same record as every engine."""
     require("torch", "deep")
+    with one_thread():
+        return _simulate(spec, device, progress)
+
+
+def _simulate(spec: SALNetworkSpec, device: str, progress) -> SALNetworkRecord:
     import numpy as np
     import torch
 
