@@ -153,7 +153,14 @@ def run_sal_network(config: SALNetworkConfig, ctx: RunContext) -> dict[str, floa
     simulate = engine_function(config.engine, config.threads)
     n_rec = round(spec.duration_ms / spec.record_interval_ms)
     bar = ctx.progress(total=n_rec, desc=f"SAL network ({config.engine})", unit="record")
-    record = simulate(spec, progress=bar.update)
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        bar.update(n)
+
+    record = simulate(spec, progress=advance)
+    bar.update(n_rec - done[0])  # engines that report no progress (nest) finish here
     bar.close()
     arrays, metrics = summarise(spec, record)
     ctx.save_arrays("asymmetry", **arrays)
