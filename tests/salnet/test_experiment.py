@@ -105,3 +105,23 @@ def test_engine_checks_pass_for_agreeing_engines_and_fail_otherwise():
         "engines agree: final asymmetries within the seed-to-seed spread",
     ]
     assert math.isfinite(numbers["seed_to_seed_sd"])
+
+
+def test_sal_engines_figure_draws_installed_engines_and_notes_the_missing(tmp_path):
+    from spikealign.registry import get_figure
+    from spikealign.salnet.experiments import ENGINES, engine_unavailable
+    from spikealign.sweep import SerialExecutor, run_sweep
+
+    figure = get_figure("sal-engines")
+    (spec,) = figure.sweeps("quick")
+    installed = spec.grid["engine"]
+    assert installed == [e for e in ENGINES if engine_unavailable(e) is None] and "spikealign" in installed
+    tiny = spec.model_copy(update={"base": {**spec.base, **{k: v for k, v in SHORT.items() if k != "kind"}},
+                                   "grid": {"engine": ["spikealign"]}, "seeds": [0, 1]})  # fmt: skip
+    result = run_sweep(tiny, tmp_path / "engines", executor=SerialExecutor(), show_progress=False)
+    out = figure.draw({"engines": result}, tmp_path / "figures")
+    assert any(p.suffix == ".png" and p.is_file() for p in out.files)
+    assert out.numbers["spikealign_min_reduction"] > 1.0
+    assert [c.met for c in out.checks] == [False]  # 2 s are not enough for a 10x reduction
+    for engine in set(ENGINES) - {"spikealign"}:
+        assert f"engine {engine} skipped" in out.notes
