@@ -65,6 +65,8 @@ def test_engine_without_its_extra_names_the_extra(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
     with pytest.raises(MissingExtraError, match=r"\[deep\]"):
         engine_function("torch")
+    with pytest.raises(UserError, match=r"unknown engine 'neuron' \(allowed: spikealign, nest, brian2, torch\)"):
+        engine_function("neuron")
 
 
 def test_cli_reports_a_missing_engine_extra_in_one_line(tmp_path):

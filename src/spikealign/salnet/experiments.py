@@ -33,6 +33,7 @@ from pydantic import Field, FiniteFloat
 
 from .._optional import MissingExtraError
 from ..config import RunConfig, StrictModel
+from ..errors import UserError
 from ..plasticity import SALParams, asymmetry, transpose_angle_deg
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
 from ..runs import RunContext
@@ -125,7 +126,7 @@ def engine_function(engine: str, threads: int = 1) -> Callable[..., SALNetworkRe
             raise MissingExtraError("engine nest needs the [nest] extra: pip install 'spikealign[nest]'")
         nest = importlib.import_module("spikealign.nest")
         return lambda spec, progress=None: nest.simulate_sal_network(spec, threads=threads)
-    raise MissingExtraError(f"unknown engine {engine!r} (allowed: {', '.join(ENGINES)})")
+    raise UserError(f"unknown engine {engine!r} (allowed: {', '.join(ENGINES)})")
 
 
 # --------------------------------------------------------------------------- run
@@ -198,8 +199,6 @@ ENGINE_BASE: dict[str, object] = {"figures": False}
 def engine_sweeps(profile: str) -> list[SweepSpec]:
     """One sweep over the engines whose extras are installed, the same seeds for each."""
     if profile not in ENGINE_SEEDS:
-        from ..errors import UserError
-
         raise UserError(f"unknown profile {profile!r} (allowed: {', '.join(ENGINE_SEEDS)})")
     engines = [e for e in ENGINES if engine_unavailable(e) is None]
     return [SweepSpec(name="engines", experiment="sal-network", base=dict(ENGINE_BASE), grid={"engine": engines},

@@ -24,7 +24,7 @@ Units follow NEST: ms, mV, pA, pF, Hz. Weight matrices are (post, pre).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -151,11 +151,6 @@ def steps_of(spec: SALNetworkSpec) -> tuple[int, int, int]:
         round(spec.record_interval_ms / spec.dt_ms),
         round(spec.duration_ms / spec.record_interval_ms),
     )
-
-
-def spec_fields() -> tuple[str, ...]:
-    """Names of the spec's scalar fields (what a ``sal-network`` config sets at the top level)."""
-    return tuple(f.name for f in fields(SALNetworkSpec) if f.name not in ("lif", "sal", "weights_pa"))
 
 
 def expected_weight_change(spec: SALNetworkSpec, record: SALNetworkRecord) -> np.ndarray:
