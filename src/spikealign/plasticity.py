@@ -95,13 +95,13 @@ def sal_window(dt: Any, params: SALParams = SALParams()) -> Any:
         anti = params.a_minus * torch.exp(dt.clamp(max=0) / params.tau_minus)
         k = torch.where(dt > 0, causal, torch.where(dt < 0, anti, torch.zeros_like(dt)))
         return params.eta * k
-    dt = np.asarray(dt, dtype=float)
-    k = np.where(
-        dt > 0,
-        params.a_plus * np.exp(-np.clip(dt, 0, None) / params.tau_plus),
-        np.where(dt < 0, params.a_minus * np.exp(np.clip(dt, None, 0) / params.tau_minus), 0.0),
+    x = np.asarray(dt, dtype=float)
+    window = np.where(
+        x > 0,
+        params.a_plus * np.exp(-np.clip(x, 0, None) / params.tau_plus),
+        np.where(x < 0, params.a_minus * np.exp(np.clip(x, None, 0) / params.tau_minus), 0.0),
     )
-    return params.eta * k
+    return params.eta * window
 
 
 def sal_init_state(pre_spikes: Any, post_spikes: Any) -> SALState:

@@ -213,15 +213,15 @@ def draw_engines(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput
     curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for run_id in table["run_id"]:
         engine = res.config(run_id)["engine"]
-        a = res.arrays(run_id, "asymmetry")
-        curves.setdefault(engine, []).append((a["times_ms"] * 1e-3, a["asymmetry"]))
+        saved = res.arrays(run_id, "asymmetry")
+        curves.setdefault(engine, []).append((saved["times_ms"] * 1e-3, saved["asymmetry"]))
     fig, ax = figure(1, 1, width="single", aspect=0.8)
     with style():
         # the torch engine reproduces the numba engine's spikes: dashed lines on top of solid ones
         styles = dict(zip(ENGINES, ("-", (0, (2, 1.5)), "-.", (0, (4, 2))), strict=True))
         for colour, (engine, runs) in zip(CYCLE, sorted(curves.items()), strict=False):
-            for k, (t, a) in enumerate(runs):
-                ax.semilogy(t, a, color=colour, ls=styles.get(engine, "-"), lw=1.0, alpha=0.85,
+            for k, (t, asym) in enumerate(runs):
+                ax.semilogy(t, asym, color=colour, ls=styles.get(engine, "-"), lw=1.0, alpha=0.85,
                             label=engine if k == 0 else None)  # fmt: skip
         ax.set(xlabel="time (s)", ylabel=r"Var($W - W^T$) / Var($W$)", title="SAL network, engines side by side")
         ax.legend()
