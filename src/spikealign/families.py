@@ -22,6 +22,7 @@ DALE = "spikealign.sampling.dale"
 MICROCIRCUIT = "spikealign.microcircuit.experiments"
 DEEP = "spikealign.deep.experiments"
 ESTIMATORS = "spikealign.deep.estimators.experiments"
+SALNET = "spikealign.salnet.experiments"
 
 # experiment kind -> (module that registers it, one-line summary)
 EXPERIMENT_KINDS: dict[str, tuple[str, str]] = {
@@ -36,6 +37,7 @@ EXPERIMENT_KINDS: dict[str, tuple[str, str]] = {
     "deep": (DEEP, "deep network trained with BP / FA / KP / SCFA / SAL / RDD feedback (Fig. 8; needs torch)"),
     "estimator-connection": (ESTIMATORS, "one spiking connection: SAL vs RDD vs STDWI weight estimates (Fig. 7)"),
     "sal-evolution": (ESTIMATORS, "SAL alignment over training of a spiking deep network"),
+    "sal-network": (SALNET, "SAL in a recurrent LIF network, simulated by spikealign, NEST, Brian2 or torch"),
 }
 
 # figure id -> module that registers it, in the paper's order
@@ -53,6 +55,7 @@ FIGURE_MODULES: dict[str, str] = {
     "psp-shapes": THEORY,
     "proof": THEORY,
     "mc-wide": MICROCIRCUIT,
+    "sal-engines": SALNET,
 }
 
 # a missing third-party module -> the optional extra that installs it

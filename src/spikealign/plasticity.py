@@ -95,13 +95,13 @@ def sal_window(dt: Any, params: SALParams = SALParams()) -> Any:
         anti = params.a_minus * torch.exp(dt.clamp(max=0) / params.tau_minus)
         k = torch.where(dt > 0, causal, torch.where(dt < 0, anti, torch.zeros_like(dt)))
         return params.eta * k
-    dt = np.asarray(dt, dtype=float)
-    k = np.where(
-        dt > 0,
-        params.a_plus * np.exp(-np.clip(dt, 0, None) / params.tau_plus),
-        np.where(dt < 0, params.a_minus * np.exp(np.clip(dt, None, 0) / params.tau_minus), 0.0),
+    x = np.asarray(dt, dtype=float)
+    window = np.where(
+        x > 0,
+        params.a_plus * np.exp(-np.clip(x, 0, None) / params.tau_plus),
+        np.where(x < 0, params.a_minus * np.exp(np.clip(x, None, 0) / params.tau_minus), 0.0),
     )
-    return params.eta * k
+    return params.eta * window
 
 
 def sal_init_state(pre_spikes: Any, post_spikes: Any) -> SALState:
@@ -183,6 +183,10 @@ def sal_from_spike_trains(pre_times: Any, post_times: Any, params: SALParams = S
     delay : ``d``, added to every pre spike time: the time at which the synapse sees the pre
         spike relative to the post spike (an engine's synaptic/dendritic delay).
 
+    Pairs closer than ``1e-9 * min(tau_plus, tau_minus)`` count as simultaneous (``K(0) = 0``):
+    spike times on a simulation grid, ``k * dt`` in floating point, plus a delay differ by rounding
+    where they coincide.
+
     Returns
     -------
     float for two single trains, else an (n_post, n_pre) array (post, pre).
@@ -194,11 +198,14 @@ def sal_from_spike_trains(pre_times: Any, post_times: Any, params: SALParams = S
     pres = [pre_times] if _is_single_train(pre_times) else list(pre_times)
     posts = [post_times] if _is_single_train(post_times) else list(post_times)
     out = np.zeros((len(posts), len(pres)))
+    coincident = 1e-9 * min(params.tau_plus, params.tau_minus)
     for j, pre in enumerate(pres):
         pre = np.asarray(pre, dtype=float).ravel() + delay
         for i, post in enumerate(posts):
             post = np.asarray(post, dtype=float).ravel()
             diff = post[:, None] - pre[None, :]
+            # times on a grid (t = k * dt in float) differ by rounding where they coincide: K(0) = 0
+            diff[np.abs(diff) <= coincident] = 0.0
             out[i, j] = float(np.sum(sal_window(diff, params)))
     return float(out[0, 0]) if single else out
 
@@ -223,6 +230,30 @@ def asymmetry(weights: Any, mask: Any = None) -> float:
     var_w = float(np.var(w[pairs]))
     diff = (w - w.T)[pairs]
     return float(np.var(diff) / var_w) if var_w > 0 else float("nan")
+
+
+def transpose_angle_deg(weights: Any, mask: Any = None) -> float:
+    r"""Angle in degrees between a square weight matrix and its transpose, over reciprocal pairs.
+
+    .. math::
+
+        \angle(W, W^T) = \arccos \frac{\sum_{ij} W_{ij} W_{ji}}{\sum_{ij} W_{ij}^2}
+
+    (the sums over entries where both ``W_ij`` and ``W_ji`` exist, as in :func:`asymmetry`):
+    0 for a symmetric matrix, 180 for an antisymmetric one, about 90 for independent zero-mean weights.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise UserError(f"transpose_angle_deg needs a square weight matrix, got shape {w.shape}")
+    pairs = ~np.isnan(w) & ~np.isnan(w.T)
+    if mask is not None:
+        pairs &= np.asarray(mask, dtype=bool) & np.asarray(mask, dtype=bool).T
+    np.fill_diagonal(pairs, False)
+    norm = float(np.sum(w[pairs] ** 2))
+    if not pairs.any() or norm == 0 or not np.isfinite(norm):
+        return float("nan")
+    cos = float(np.sum(w[pairs] * w.T[pairs])) / norm
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
 
 
 def _is_torch(x: Any) -> bool:
