@@ -35,6 +35,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ..spiking.neuron import spike_probability
+
 
 class Params(NamedTuple):
     """Constants of one network, read-only in the kernel (time in steps)."""
@@ -197,12 +199,6 @@ def record_layout(dims: tuple[int, int, int]) -> dict[str, tuple[int, tuple[int,
 
 
 @njit(cache=True, inline="always")
-def _p_spike(u, log_tref):
-    # p(u) = 1 / (1 + exp(-(u - ln t_ref))), same float expression as the reference
-    return 1.0 / (1.0 + np.exp(-(u - log_tref)))
-
-
-@njit(cache=True, inline="always")
 def _draw(u, last, counts, rand, r, ft, t_ref, log_tref, cache_u, cache_p):
     """Escape-noise spikes with absolute refractoriness for one population; returns next rand index.
 
@@ -216,7 +212,7 @@ def _draw(u, last, counts, rand, r, ft, t_ref, log_tref, cache_u, cache_p):
             ui = u[i]
             if ui != cache_u[i]:
                 cache_u[i] = ui
-                cache_p[i] = _p_spike(ui, log_tref)
+                cache_p[i] = spike_probability(ui, log_tref)  # the reference's float expression
             if not rand[r + i] < cache_p[i]:
                 continue
             for k in range(k_last - 1):
@@ -268,7 +264,7 @@ def _forward_update(w, last_pre, prev, ma_u, ma_vb, bias, lr, log_tref):
         for j in range(n_pre):
             if last_pre[j, k_last - 1] == prev:
                 if not computed:
-                    delta = _p_spike(ma_u[i], log_tref) - _p_spike(ma_vb[i] + bias[i], log_tref)
+                    delta = spike_probability(ma_u[i], log_tref) - spike_probability(ma_vb[i] + bias[i], log_tref)
                     computed = True
                 w[i, j] += lr * delta
 

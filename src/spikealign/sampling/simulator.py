@@ -42,6 +42,7 @@ import numba as nb
 import numpy as np
 
 from ..errors import UserError
+from ..spiking.neuron import escape_rate, spike_probability_rate_form
 from .stdp import window_at
 
 NEVER = np.int64(2**62)  # "no event": later than any phase end
@@ -130,7 +131,7 @@ def _lam_table(W: np.ndarray, b: np.ndarray, t_ref: np.int64) -> np.ndarray:
                 j += 1
             uu[m] = uu[m ^ (np.int64(1) << j)] + W[i, j]
         for m in range(M):
-            tab[i, m] = np.log1p(np.exp(uu[m]) / t_ref)
+            tab[i, m] = escape_rate(uu[m], t_ref)
     return tab
 
 
@@ -179,7 +180,7 @@ def _event_phase(
     off = np.full(N, NEVER, dtype=np.int64)  # step at which j's current PSP switches off
     fired = np.empty(N, dtype=np.int64)
     for i in range(N):
-        lam[i] = np.log1p(np.exp(u[i]) / t_ref)
+        lam[i] = escape_rate(u[i], t_ref)
         nxt[i] = _draw_next(0, lam[i], rng)
     next_sample = np.int64(0)
     n_spikes = np.int64(0)
@@ -205,7 +206,7 @@ def _event_phase(
                     # as for any eligible neuron); saves one event per spike when tau_syn = t_ref
                     pending[i] = False
                 if not pending[i]:
-                    lam[i] = tab[i, mask] if use_tab else np.log1p(np.exp(u[i]) / t_ref)
+                    lam[i] = tab[i, mask] if use_tab else escape_rate(u[i], t_ref)
                     nxt[i] = _draw_next(max(toff, elig[i]), lam[i], rng)
             continue
         if tf >= T:
@@ -216,7 +217,7 @@ def _event_phase(
             if pending[i] and nxt[i] == t:
                 # refractoriness ends at t: draw the next spike with the current potential
                 pending[i] = False
-                lam[i] = tab[i, mask] if use_tab else np.log1p(np.exp(u[i]) / t_ref)
+                lam[i] = tab[i, mask] if use_tab else escape_rate(u[i], t_ref)
                 nxt[i] = _draw_next(t, lam[i], rng)
                 resolved = True
         if resolved:
@@ -261,7 +262,7 @@ def _event_phase(
         if tau_syn > 1:
             for i in range(N):
                 if not pending[i]:
-                    lam[i] = tab[i, mask] if use_tab else np.log1p(np.exp(u[i]) / t_ref)
+                    lam[i] = tab[i, mask] if use_tab else escape_rate(u[i], t_ref)
                     nxt[i] = _draw_next(max(t + 1, elig[i]), lam[i], rng)
     if do_hist:
         while next_sample < T:
@@ -303,7 +304,7 @@ def _simulate_batch_stepwise(W, b, T, t_ref, tau_syn, rng, times, ids, nspk):
                 u = b[r, i]
                 for j in range(N):
                     u += W[r, i, j] * psp[j]
-                rho = 1.0 / (1.0 + t_ref * np.exp(-u))
+                rho = spike_probability_rate_form(u, t_ref)
                 U = _uniform(s)
                 fire[i] = U < rho and last[i] < t - t_ref
             for i in range(N):

@@ -31,12 +31,16 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
+from ..spiking.neuron import spike_probabilities
 from .kernels import check_finite, check_psp, check_times, kernel_table
 
 
 def firing_probability(u: np.ndarray, t_ref: int) -> np.ndarray:
-    """``s(u) = 1 / (1 + R exp(-u))``: firing probability of an eligible neuron (``R = t_ref``)."""
-    return 1 / (1 + t_ref * np.exp(-np.asarray(u, dtype=float)))
+    """``s(u) = 1 / (1 + R exp(-u))``: firing probability of an eligible neuron (``R = t_ref``).
+
+    The escape-noise neuron of :mod:`spikealign.spiking.neuron`.
+    """
+    return spike_probabilities(u, t_ref)
 
 
 def fire_tables(kappa: np.ndarray, t_ref: int, w_in: np.ndarray, b: np.ndarray) -> np.ndarray:

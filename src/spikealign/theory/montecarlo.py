@@ -26,6 +26,7 @@ import numba
 import numpy as np
 
 from ..seeding import replica_seeds
+from ..spiking.neuron import EscapeNoise, fires
 from .kernels import check_finite, check_psp, check_times, kernel_table
 
 
@@ -62,7 +63,7 @@ def _pair_event(fire_s, fire_o, t, t_max, starts, n_open, t_r, counts, k, record
 def _simulate_chains(seeds, n_steps, burn_in, t_ref, t_max, kappa, w_12, w_21, b_1, b_2, counts_right, counts_left,
                      n_spikes):  # fmt: skip  # pragma: no cover - compiled
     m = t_max
-    log_r = np.log(t_ref)
+    neuron = EscapeNoise(t_ref, np.log(t_ref))
     record_until = n_steps - 1 - (m + 1)
     for k in range(seeds.shape[0]):
         np.random.seed(seeds[k])  # noqa: NPY002 (numba's own per-thread generator)
@@ -81,8 +82,8 @@ def _simulate_chains(seeds, n_steps, burn_in, t_ref, t_max, kappa, w_12, w_21, b
             u2 = b_2 + w_21 * kappa[ap1]
             r1 = np.random.random()  # noqa: NPY002
             r2 = np.random.random()  # noqa: NPY002
-            f1 = ap1 >= t_ref and r1 < 1.0 / (1.0 + np.exp(-(u1 - log_r)))
-            f2 = ap2 >= t_ref and r2 < 1.0 / (1.0 + np.exp(-(u2 - log_r)))
+            f1 = fires(r1, u1, ap1, neuron)
+            f2 = fires(r2, u2, ap2, neuron)
             a1 = 0 if f1 else ap1
             a2 = 0 if f2 else ap2
             if t >= burn_in:

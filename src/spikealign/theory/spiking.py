@@ -33,6 +33,7 @@ import numba
 import numpy as np
 
 from ..errors import UserError
+from ..spiking.neuron import spike_probability
 from ..spiking.stdp import exp_window_at
 from .kernels import check_finite
 
@@ -55,7 +56,7 @@ def _epoch(w, b, t_ref, t_syn, n_steps, n_last, a_plus, a_minus, tau_plus, tau_m
             psp[j] = s
         for i in range(2):
             u = b[i] + w[i, 0] * psp[0] + w[i, 1] * psp[1]
-            rate[i] = 1.0 / (1.0 + np.exp(-(u - log_r)))
+            rate[i] = spike_probability(u, log_r)
         r0 = np.random.random()  # noqa: NPY002
         r1 = np.random.random()  # noqa: NPY002
         for i in range(2):
