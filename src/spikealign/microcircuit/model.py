@@ -147,7 +147,7 @@ class Network:
             "rec_buf": np.zeros(n_rec),
             "rec_data": np.zeros((n_samples, n_rec), dtype=np.float32),
         }
-        self._scratch = K.Scratch(np.zeros(n0), np.zeros(n1), np.zeros(n2), np.zeros(n2), np.zeros((n1, n2)))
+        self._scratch = K.Scratch.for_dims(self.dims)
 
     # ------------------------------------------------------------------ weights
     @property
