@@ -485,7 +485,7 @@ def _accumulate_outputs(pot, w, out):
 
 # no allocation inside, so no reference counting (_nrt=False): the named steps pass whole state tuples
 # around, which with counting would cost an atomic increment and decrement per array and step
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # numba's stubs omit _nrt
 def run_pattern_kernel(par, pat, clock, spk, pot, avg, w, rec, out, scr):
     """Simulate one pattern of ``pat.n_steps`` steps in place (see the module docstring).
 

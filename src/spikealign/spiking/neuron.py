@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+import numpy.typing as npt
 
 
 class EscapeNoise(NamedTuple):
@@ -65,13 +66,13 @@ def spike_probability(u: float, log_t_ref: float) -> float:
 
 
 @nb.njit(cache=True, inline="always")
-def spike_probability_rate_form(u: float, t_ref: float) -> float:
+def spike_probability_rate_form(u: float, t_ref: float | np.integer) -> float:
     r""":math:`\rho(u) = 1 / (1 + R \exp(-u))`: :func:`spike_probability` in the sampling family's float order."""
     return 1.0 / (1.0 + t_ref * np.exp(-u))
 
 
 @nb.njit(cache=True, inline="always")
-def escape_rate(u: float, t_ref: float) -> float:
+def escape_rate(u: float, t_ref: float | np.integer) -> float:
     r"""Hazard :math:`\lambda(u) = \ln(1 + e^{u} / R)`: a step without a spike has probability :math:`e^{-\lambda}`."""
     return np.log1p(np.exp(u) / t_ref)
 
@@ -87,6 +88,6 @@ def fires(uniform: float, u: float, steps_since_spike: int, neuron: EscapeNoise)
     return steps_since_spike >= neuron.t_ref and uniform < spike_probability(u, neuron.log_t_ref)
 
 
-def spike_probabilities(u: np.ndarray | float, t_ref: float) -> np.ndarray:
+def spike_probabilities(u: npt.ArrayLike, t_ref: float) -> np.ndarray:
     r""":math:`\rho(u) = 1 / (1 + \exp(-(u - \ln R)))` elementwise (numpy)."""
     return 1.0 / (1.0 + np.exp(-(np.asarray(u, dtype=float) - np.log(t_ref))))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
@@ -43,7 +44,7 @@ def firing_probability(u: np.ndarray, t_ref: int) -> np.ndarray:
     return spike_probabilities(u, t_ref)
 
 
-def fire_tables(kappa: np.ndarray, t_ref: int, w_in: np.ndarray, b: np.ndarray) -> np.ndarray:
+def fire_tables(kappa: np.ndarray, t_ref: int, w_in: npt.ArrayLike, b: npt.ArrayLike) -> np.ndarray:
     """Firing probabilities ``s(b + w_in * kappa(z))`` for each chain (rows) and partner counter ``z`` (columns).
 
     Eligibility is not applied here (see :func:`eligible`).
