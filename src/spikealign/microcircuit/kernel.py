@@ -3,29 +3,20 @@
 The kernel follows the step order of the reference implementation exactly (docs/microcircuits.md,
 "Step order"), so that with the same uniforms it gives the same floats:
 
-1. spikes, populations in the order input, hidden pyramidal, interneuron, output; neuron ``i``
-   spikes at step ``t`` if ``xi < p(u_i)`` and ``last_i <= t - t_ref`` with
-   ``p(u) = 1 / (1 + exp(-(u - ln t_ref)))`` evaluated on the previous step's potential;
-2. potentials (rectangular PSPs ``x_j = sum_k [0 <= t - t_j^k < tau_syn]``)::
+1. spikes (:func:`_spikes`), populations in the order input, hidden pyramidal, interneuron,
+   output, from the escape-noise neuron on the previous step's potential;
+2. potentials from rectangular PSPs (:func:`_potentials`: ``u_h = (b1 + W10 x_in) + lambda_api
+   (B x_out + W_pi x_inn)``, ``u_o`` nudged toward the target), then the 2000-step moving
+   averages (:func:`_moving_averages`; the reference also averages ``u_in`` and ``u_tgt`` but
+   never reads them; they are not kept);
+3. forward plasticity and the BP and self-predicting copies (:func:`_forward_plasticity`);
+4. SAL STDP on B, symmetrisation patterns only (:func:`_sal_update_feedback`);
+5. recording: running sums, stored as float32 means every ``compress_len`` steps
+   (:func:`_record`, :func:`_store_sample`);
+6. ``t += 1`` and the post-lag output accumulators (:func:`_accumulate_outputs`).
 
-       v_bas   = W10 x_in
-       v_api   = B x_out + W_pi x_inn
-       u_h     = (b1 + v_bas) + lambda_api v_api
-       u_inn   = b_I + W_ip x_h
-       v_bas_o = W21 x_h
-       v_nudge = (u_tgt - <v_bas_o>) - b2           (only with a target)
-       u_o     = (b2 + v_bas_o) + lambda_nudge v_nudge
-
-   with the 2000-step moving averages ``<.>`` updated right after each potential (the
-   reference also averages ``u_in`` and ``u_tgt`` but never reads them; they are not kept);
-3. forward plasticity ``W += eta_up ((p(<u>) - p(<v_bas> + b)) s_pre(t-1))``, then the BP copy
-   ``B <- W21^T`` (BP mode) and the self-predicting copy ``W_ip <- W21, W_pi <- -B``;
-4. SAL STDP on B (symmetrisation patterns only);
-5. recording (running sums, stored as float32 means every ``compress_len`` steps);
-6. ``t += 1`` and the post-lag output accumulators.
-
-All weight matrices are indexed (post, pre).  Integer-valued spike times are kept as float64
-with ``-inf`` for "never fired", as in the reference.
+Each step's docstring gives its equation.  All weight matrices are indexed (post, pre).
+Integer-valued spike times are kept as float64 with ``-inf`` for "never fired", as in the reference.
 """
 
 from __future__ import annotations
