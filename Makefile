@@ -66,3 +66,4 @@ lock:
 
 clean:
 	rm -rf results site .pytest_cache .ruff_cache .mypy_cache
+	find src -name __pycache__ -prune -exec rm -rf {} +  # bytecode and the numba kernel cache (src/spikealign/__pycache__/numba-*)

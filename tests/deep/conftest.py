@@ -1,6 +1,7 @@
 """The deep-network tests need torch, from the [deep] extra (which `make test` does not install on Python 3.13)."""
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +19,11 @@ if importlib.util.find_spec("torch") is None:
 
     def pytest_pycollect_makemodule(module_path, parent):
         return _NeedsTorch.from_parent(parent, path=module_path)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test of this folder needs torch: marked ``torch`` (``-m "not torch"`` leaves them out)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.torch)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kinds import every_kind
 from spikealign import families, registry
 from spikealign.cli import main
 from spikealign.config import RunConfig, validate
@@ -22,6 +23,8 @@ from spikealign.registry import Experiment
 SRC = Path(__file__).resolve().parents[2] / "src"
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 TORCH_MODULES = {families.DEEP, families.ESTIMATORS}
+
+pytestmark = pytest.mark.end_to_end
 
 
 def _modules_after(code: str, tmp_path: Path) -> set[str]:
@@ -153,10 +156,8 @@ def _example(kind: str) -> Path:
     return Path(__file__).resolve().parents[2] / "examples" / f"{kind}.yaml"
 
 
-@pytest.mark.parametrize("kind", list(families.EXPERIMENT_KINDS))
+@pytest.mark.parametrize("kind", every_kind())
 def test_config_kind_prints_a_valid_commented_config(kind, capsys):
-    if families.EXPERIMENT_KINDS[kind][0] in TORCH_MODULES:
-        pytest.importorskip("torch")
     assert main(["config", kind]) == 0
     text = capsys.readouterr().out
     model = registry.get_experiment(kind).config_model

@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
+from kinds import every_kind
 from spikealign import families
 from spikealign.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-NEEDS_TORCH = {families.DEEP, families.ESTIMATORS}
+
+pytestmark = pytest.mark.end_to_end
 
 
 def test_there_is_one_example_per_kind():
     assert sorted(p.stem for p in EXAMPLES.glob("*.yaml")) == sorted(families.EXPERIMENT_KINDS)
 
 
-@pytest.mark.parametrize("kind", list(families.EXPERIMENT_KINDS))
+@pytest.mark.parametrize("kind", every_kind())
 def test_example_runs(kind, tmp_path, capsys):
-    if families.EXPERIMENT_KINDS[kind][0] in NEEDS_TORCH:
-        pytest.importorskip("torch")
     out = tmp_path / "run"
     assert main(["run", str(EXAMPLES / f"{kind}.yaml"), "--out", str(out), "--quiet"]) == 0
     meta = json.loads((out / "meta.json").read_text())

@@ -15,6 +15,8 @@ import yaml
 
 from spikealign.cli import main
 
+pytestmark = pytest.mark.end_to_end
+
 
 def _sweep_file(tmp_path, text: str) -> Path:
     p = tmp_path / "sweep.yaml"

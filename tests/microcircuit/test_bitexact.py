@@ -17,6 +17,8 @@ from spikealign.runs import execute_run
 
 from .helpers import reference_file, smoke_reference_mapping
 
+pytestmark = pytest.mark.golden
+
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):

@@ -107,6 +107,7 @@ def test_sweep_targets_match_expected_ranges():
     assert min(ent) == pytest.approx(3.95, abs=0.01) and max(ent) == pytest.approx(4.27, abs=0.01)
 
 
+@pytest.mark.golden
 def test_truncated_normal_redraws_like_reference():
     rng = np.random.default_rng(5)
     x = truncated_normal(rng, 0.05, (7, 7))

@@ -17,6 +17,8 @@ from spikealign.sampling.config import SSNConfig
 from spikealign.sampling.experiments import problem_of, schedule_of
 from spikealign.sampling.trainer import train
 
+pytestmark = pytest.mark.golden
+
 REFERENCE = {
     (4321, 9002): ([0.916199, 0.7526, 0.619264, 0.502482], [np.inf, np.inf, 0.513, np.inf]),
     (4322, 9003): ([2.483934, 2.012235, 1.6086, 1.270487], [0.78853, 0.42172, 0.25358, 0.17216]),

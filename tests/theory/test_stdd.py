@@ -48,6 +48,7 @@ REFERENCE_CASES = [
 
 
 @pytest.mark.parametrize("case", REFERENCE_CASES, ids=[f"{c[0]}-M{c[1]}" for c in REFERENCE_CASES])
+@pytest.mark.golden
 def test_non_rect_kernels_match_the_reference(case):
     psp, m, r, ts, w12, w21, b1, b2, expected = case
     res = stdd(w12, w21, b1, b2, t_ref=r, t_max=m, psp=psp, t_syn=ts)

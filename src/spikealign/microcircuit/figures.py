@@ -221,7 +221,7 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
         agree = np.sign(sal["b"]) == np.sign(sal["w21"])
         first = [int(np.argmax(a)) if a.any() else -1 for a in agree]
         numbers["sal_fraction_sign_agreement_final"] = float(agree[:, -1].mean())
-        numbers["sal_median_epoch_sign_agreement"] = float(np.median([f for f in first if f >= 0] or [np.nan]))
+        numbers["sal_median_epoch_sign_agreement"] = float(np.median([float(f) for f in first if f >= 0] or [np.nan]))
         numbers["sal_median_final_b_over_w21"] = float(np.median(sal["b"][:, -1] / sal["w21"][:, -1]))
     return FigureOutput(files=files, numbers=numbers, checks=checks, notes="; ".join(notes))
 

@@ -3,29 +3,20 @@
 The kernel follows the step order of the reference implementation exactly (docs/microcircuits.md,
 "Step order"), so that with the same uniforms it gives the same floats:
 
-1. spikes, populations in the order input, hidden pyramidal, interneuron, output; neuron ``i``
-   spikes at step ``t`` if ``xi < p(u_i)`` and ``last_i <= t - t_ref`` with
-   ``p(u) = 1 / (1 + exp(-(u - ln t_ref)))`` evaluated on the previous step's potential;
-2. potentials (rectangular PSPs ``x_j = sum_k [0 <= t - t_j^k < tau_syn]``)::
+1. spikes (:func:`_spikes`), populations in the order input, hidden pyramidal, interneuron,
+   output, from the escape-noise neuron on the previous step's potential;
+2. potentials from rectangular PSPs (:func:`_potentials`: ``u_h = (b1 + W10 x_in) + lambda_api
+   (B x_out + W_pi x_inn)``, ``u_o`` nudged toward the target), then the 2000-step moving
+   averages (:func:`_moving_averages`; the reference also averages ``u_in`` and ``u_tgt`` but
+   never reads them; they are not kept);
+3. forward plasticity and the BP and self-predicting copies (:func:`_forward_plasticity`);
+4. SAL STDP on B, symmetrisation patterns only (:func:`_sal_update_feedback`);
+5. recording: running sums, stored as float32 means every ``compress_len`` steps
+   (:func:`_record`, :func:`_store_sample`);
+6. ``t += 1`` and the post-lag output accumulators (:func:`_accumulate_outputs`).
 
-       v_bas   = W10 x_in
-       v_api   = B x_out + W_pi x_inn
-       u_h     = (b1 + v_bas) + lambda_api v_api
-       u_inn   = b_I + W_ip x_h
-       v_bas_o = W21 x_h
-       v_nudge = (u_tgt - <v_bas_o>) - b2           (only with a target)
-       u_o     = (b2 + v_bas_o) + lambda_nudge v_nudge
-
-   with the 2000-step moving averages ``<.>`` updated right after each potential (the
-   reference also averages ``u_in`` and ``u_tgt`` but never reads them; they are not kept);
-3. forward plasticity ``W += eta_up ((p(<u>) - p(<v_bas> + b)) s_pre(t-1))``, then the BP copy
-   ``B <- W21^T`` (BP mode) and the self-predicting copy ``W_ip <- W21, W_pi <- -B``;
-4. SAL STDP on B (symmetrisation patterns only);
-5. recording (running sums, stored as float32 means every ``compress_len`` steps);
-6. ``t += 1`` and the post-lag output accumulators.
-
-All weight matrices are indexed (post, pre).  Integer-valued spike times are kept as float64
-with ``-inf`` for "never fired", as in the reference.
+Each step's docstring gives its equation.  All weight matrices are indexed (post, pre).
+Integer-valued spike times are kept as float64 with ``-inf`` for "never fired", as in the reference.
 """
 
 from __future__ import annotations
@@ -34,6 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+
+from ..spiking.neuron import spike_probability
 
 
 class Params(NamedTuple):
@@ -135,11 +128,23 @@ class Outputs(NamedTuple):
 
 
 class Scratch(NamedTuple):
+    """Work arrays: PSPs, the STDP matrix and the per-population caches of ``p(u)`` (see :func:`_draw`)."""
+
     x_in: np.ndarray
     x_h: np.ndarray
     x_inn: np.ndarray
     x_out: np.ndarray
     stdp: np.ndarray
+    p_cache: tuple[np.ndarray, ...]  # last potential, its probability; per population (input, hidden, inter, output)
+
+    @classmethod
+    def for_dims(cls, dims: tuple[int, int, int]) -> Scratch:
+        """Work arrays of a network with ``dims = (N0, N1, N2)``; the caches start empty (NaN)."""
+        n0, n1, n2 = dims
+        cache = tuple(
+            np.full(n, np.nan) if q % 2 == 0 else np.zeros(n) for q, n in enumerate((n0, n0, n1, n1, n2, n2, n2, n2))
+        )
+        return cls(np.zeros(n0), np.zeros(n1), np.zeros(n2), np.zeros(n2), np.zeros((n1, n2)), cache)
 
 
 #: integer counters carried from pattern to pattern (one record)
@@ -197,12 +202,6 @@ def record_layout(dims: tuple[int, int, int]) -> dict[str, tuple[int, tuple[int,
 
 
 @njit(cache=True, inline="always")
-def _p_spike(u, log_tref):
-    # p(u) = 1 / (1 + exp(-(u - ln t_ref))), same float expression as the reference
-    return 1.0 / (1.0 + np.exp(-(u - log_tref)))
-
-
-@njit(cache=True, inline="always")
 def _draw(u, last, counts, rand, r, ft, t_ref, log_tref, cache_u, cache_p):
     """Escape-noise spikes with absolute refractoriness for one population; returns next rand index.
 
@@ -216,7 +215,7 @@ def _draw(u, last, counts, rand, r, ft, t_ref, log_tref, cache_u, cache_p):
             ui = u[i]
             if ui != cache_u[i]:
                 cache_u[i] = ui
-                cache_p[i] = _p_spike(ui, log_tref)
+                cache_p[i] = spike_probability(ui, log_tref)  # the reference's float expression
             if not rand[r + i] < cache_p[i]:
                 continue
             for k in range(k_last - 1):
@@ -268,7 +267,7 @@ def _forward_update(w, last_pre, prev, ma_u, ma_vb, bias, lr, log_tref):
         for j in range(n_pre):
             if last_pre[j, k_last - 1] == prev:
                 if not computed:
-                    delta = _p_spike(ma_u[i], log_tref) - _p_spike(ma_vb[i] + bias[i], log_tref)
+                    delta = spike_probability(ma_u[i], log_tref) - spike_probability(ma_vb[i] + bias[i], log_tref)
                     computed = True
                 w[i, j] += lr * delta
 
@@ -316,168 +315,210 @@ def _add_matrix(buf, o, m):
     return o
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, inline="always")
+def _spikes(ft, r, rand, par, spk, pot, out, p_cache):
+    """Step 1: escape-noise spikes of input, hidden, interneuron and output populations, in this order.
+
+    Neuron ``i`` spikes at ``t`` iff ``xi < p(u_i)`` and ``last_i <= t - t_ref``, with
+    ``p(u) = 1 / (1 + exp(-(u - ln t_ref)))`` on the previous step's potential
+    (:func:`spikealign.spiking.neuron.spike_probability`); ``p_cache`` holds, per population, the
+    last potential and its probability.  Returns the index of the next unused uniform.
+    """
+    t_ref, log_tref = par.t_ref, par.log_tref
+    r = _draw(pot.u_in, spk.inp, out.cnt_in, rand, r, ft, t_ref, log_tref, p_cache[0], p_cache[1])
+    r = _draw(pot.u_h, spk.hidden, out.cnt_h, rand, r, ft, t_ref, log_tref, p_cache[2], p_cache[3])
+    r = _draw(pot.u_inn, spk.inter, out.cnt_inn, rand, r, ft, t_ref, log_tref, p_cache[4], p_cache[5])
+    r = _draw(pot.u_o, spk.out, out.cnt_out, rand, r, ft, t_ref, log_tref, p_cache[6], p_cache[7])
+    return r
+
+
+@njit(cache=True, inline="always")
+def _potentials(ft, par, pat, ma_vbo, spk, pot, w, scr):
+    """Step 2: PSPs ``x_j = sum_k [0 <= t - t_j^k < tau_syn]`` and the potentials (``W`` indexed (post, pre))::
+
+        v_bas   = W10 x_in
+        v_api   = B x_out + W_pi x_inn
+        u_h     = (b1 + v_bas) + lambda_api v_api
+        u_inn   = b_I + W_ip x_h
+        v_bas_o = W21 x_h
+        v_nudge = (u_tgt - <v_bas_o>) - b2           (only with a target)
+        u_o     = (b2 + v_bas_o) + lambda_nudge v_nudge
+
+    ``<v_bas_o>`` (``ma_vbo``) is the moving average before this step's update.
+    """
+    u_in, u_h, v_bas_h, v_api, u_inn, u_o, v_bas_o, v_nudge, u_tgt = pot
+    w10, b, w_pi, w_ip, w21, b1, b_inn, b2 = w
+    x_in, x_h, x_inn, x_out = scr.x_in, scr.x_h, scr.x_inn, scr.x_out
+    u_pat, tgt = pat.u_in, pat.u_tgt
+    tau_syn, lam_api, lam_nudge = par.tau_syn, par.lambda_api, par.lambda_nudge
+    for j in range(u_in.shape[0]):
+        u_in[j] = u_pat[j]
+    _psp(spk.inp, ft, tau_syn, x_in)
+    _psp(spk.out, ft, tau_syn, x_out)
+    _psp(spk.inter, ft, tau_syn, x_inn)
+    for i in range(u_h.shape[0]):
+        v_bas_h[i] = _dot_row(w10, i, x_in)
+        v_api[i] = _dot_row(b, i, x_out) + _dot_row(w_pi, i, x_inn)
+        u_h[i] = (b1[i] + v_bas_h[i]) + lam_api * v_api[i]
+    _psp(spk.hidden, ft, tau_syn, x_h)
+    for k in range(u_o.shape[0]):
+        u_inn[k] = b_inn[k] + _dot_row(w_ip, k, x_h)
+    for k in range(u_o.shape[0]):
+        v_bas_o[k] = _dot_row(w21, k, x_h)
+        if pat.has_target:
+            v_nudge[k] = (tgt[k] - ma_vbo[k]) - b2[k]
+            u_o[k] = (b2[k] + v_bas_o[k]) + lam_nudge * v_nudge[k]
+            u_tgt[k] = tgt[k]
+        else:
+            u_o[k] = b2[k] + v_bas_o[k]
+            u_tgt[k] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _moving_averages(pot, avg, filling, idx, n):
+    """Step 2b: ``<x> += (x - x_old) / n`` over a ring buffer of ``ma_size`` steps, for u_h, v_bas_h, v_bas_o, u_o."""
+    ma_uh, ma_vbh, ma_vbo, ma_uo, st_uh, st_vbh, st_vbo, st_uo = avg
+    u_h, v_bas_h, v_bas_o, u_o = pot.u_h, pot.v_bas_h, pot.v_bas_o, pot.u_o
+    for i in range(u_h.shape[0]):
+        _average_in(ma_uh, st_uh, i, u_h[i], filling, idx, n)
+        _average_in(ma_vbh, st_vbh, i, v_bas_h[i], filling, idx, n)
+    for k in range(u_o.shape[0]):
+        _average_in(ma_vbo, st_vbo, k, v_bas_o[k], filling, idx, n)
+        _average_in(ma_uo, st_uo, k, u_o[k], filling, idx, n)
+
+
+@njit(cache=True, inline="always")
+def _forward_plasticity(ft, par, pat, spk, avg, w):
+    """Step 3: ``W += eta_up (p(<u>) - p(<v_bas> + b)) s_pre(t - 1)`` for W10 and W21, then the copies.
+
+    In BP mode (no ``update_down``) ``B <- W21^T``; with ``set_sps`` the self-predicting state
+    ``W_ip <- W21, W_pi <- -B``.
+    """
+    w10, b, w_pi, w_ip, w21, b1, _, b2 = w
+    prev = ft - 1.0
+    _forward_update(w10, spk.inp, prev, avg.ma_uh, avg.ma_vbh, b1, par.lr_w10, par.log_tref)
+    _forward_update(w21, spk.hidden, prev, avg.ma_uo, avg.ma_vbo, b2, par.lr_w21, par.log_tref)
+    n1, n2 = b.shape
+    if not pat.update_down:
+        for i in range(n1):
+            for k in range(n2):
+                b[i, k] = w21[k, i]
+    if pat.set_sps:
+        for i in range(n1):
+            for k in range(n2):
+                w_ip[k, i] = w21[k, i]
+                w_pi[i, k] = -b[i, k]
+
+
+@njit(cache=True, inline="always")
+def _sal_update_feedback(ft, par, spk, b, stdp):
+    """Step 4, SAL on the feedback ``B`` (post = hidden ``i``, pre = output ``k``), on steps with a spike.
+
+    ``stdp[i, k] = sum_q a_c [d > 0] e^{-d / tau_c} / K`` (``d = t - t_k^q`` over the ``K``
+    remembered output spikes) when hidden ``i`` spiked now, ``sum_q a_ac [d > 0] e^{-d / tau_ac} / K``
+    (``d = t - t_i^q``) when output ``k`` spiked now (this one wins when both did), else 0;
+    then ``B += eta_down stdp``.
+    """
+    last_h, last_out = spk.hidden, spk.out
+    if not (_fired(last_h, ft) or _fired(last_out, ft)):
+        return
+    n1, n2 = b.shape
+    k_last = last_h.shape[1]
+    inv_k = float(k_last)
+    for i in range(n1):
+        for k in range(n2):
+            stdp[i, k] = 0.0
+    for i in range(n1):
+        if last_h[i, k_last - 1] == ft:
+            for k in range(n2):
+                stdp[i, k] = _window_sum(last_out, k, ft, par.a_causal, par.tau_causal) / inv_k
+    for k in range(n2):
+        if last_out[k, k_last - 1] == ft:
+            for i in range(n1):
+                stdp[i, k] = _window_sum(last_h, i, ft, par.a_anticausal, par.tau_anticausal) / inv_k
+    for i in range(n1):
+        for k in range(n2):
+            b[i, k] += par.lr_b * stdp[i, k]
+
+
+@njit(cache=True, inline="always")
+def _record(buf, pot, w, validation, symmetrization):
+    """Step 5: add this step's recorded quantities (``RECORDED`` order) to the running sums ``buf``."""
+    o = 0
+    for x in (pot.u_in, pot.u_h, pot.v_bas_h, pot.v_api, pot.u_inn):
+        o = _add_vector(buf, o, x)
+    for m in (w.w10, w.b, w.w_pi, w.w_ip):
+        o = _add_matrix(buf, o, m)
+    for x in (pot.u_o, pot.v_bas_o, pot.v_nudge, pot.u_tgt):
+        o = _add_vector(buf, o, x)
+    o = _add_matrix(buf, o, w.w21)
+    buf[o] += validation
+    buf[o + 1] += symmetrization
+
+
+@njit(cache=True, inline="always")
+def _store_sample(rec, pos, n_steps):
+    """Step 5b: the running sums of ``n_steps`` steps become the float32 means of sample ``pos``; sums reset."""
+    buf, data = rec
+    for q in range(buf.shape[0]):
+        data[pos, q] = buf[q] / n_steps
+        buf[q] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _accumulate_outputs(pot, w, out):
+    """Step 6: post-lag sums of the output potential ``u_o`` and of its un-nudged value ``b2 + W21 x_h``."""
+    u_o, v_bas_o, b2, acc_out, acc_free = pot.u_o, pot.v_bas_o, w.b2, out.acc_out, out.acc_free
+    for k in range(u_o.shape[0]):
+        acc_out[k] += u_o[k]
+        acc_free[k] += b2[k] + v_bas_o[k]
+
+
+# no allocation inside, so no reference counting (_nrt=False): the named steps pass whole state tuples
+# around, which with counting would cost an atomic increment and decrement per array and step
+@njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # numba's stubs omit _nrt
 def run_pattern_kernel(par, pat, clock, spk, pot, avg, w, rec, out, scr):
     """Simulate one pattern of ``pat.n_steps`` steps in place (see the module docstring).
 
     Arguments are the named tuples :class:`Params`, :class:`Pattern`, a :data:`CLOCK` array of
     one record, :class:`Spikes`, :class:`Potentials`, :class:`Averages`, :class:`Weights`,
     :class:`Recording`, :class:`Outputs` and :class:`Scratch`.  The GIL is released, so
-    independent networks can run in threads.
+    independent networks can run in threads.  Each step runs the named steps in the reference's
+    order: :func:`_spikes`, :func:`_potentials`, :func:`_moving_averages`,
+    :func:`_forward_plasticity`, :func:`_sal_update_feedback`, :func:`_record`,
+    :func:`_accumulate_outputs`.
     """
-    last_in, last_h, last_inn, last_out = spk
-    u_in, u_h, v_bas_h, v_api, u_inn, u_o, v_bas_o, v_nudge, u_tgt = pot
-    ma_uh, ma_vbh, ma_vbo, ma_uo, st_uh, st_vbh, st_vbo, st_uo = avg
-    w10, b, w_pi, w_ip, w21, b1, b_inn, b2 = w
-    rec_buf, rec_data = rec
-    cnt_in, cnt_h, cnt_inn, cnt_out, acc_out, acc_free = out
-    x_in, x_h, x_inn, x_out, stdp = scr
-    u_pat, tgt, rand = pat.u_in, pat.u_tgt, pat.rand
-    has_target, update_down, set_sps_on = pat.has_target, pat.update_down, pat.set_sps
-    n0 = u_in.shape[0]
-    n1 = u_h.shape[0]
-    n2 = u_o.shape[0]
-    k_last = last_in.shape[1]
-    log_tref = par.log_tref
-    tau_syn = par.tau_syn
-    t_ref = par.t_ref
-    lam_api = par.lambda_api
-    lam_nudge = par.lambda_nudge
-    lr_up0 = par.lr_w10
-    lr_up1 = par.lr_w21
-    lr_down = par.lr_b
-    a_c = par.a_causal
-    tau_c = par.tau_causal
-    a_ac = par.a_anticausal
-    tau_ac = par.tau_anticausal
-    inv_k = float(k_last)
-
     c = clock[0]
-    t = c.t
-    ma_count = c.ma_count
-    ma_idx = c.ma_idx
-    ma_size = par.ma_size
-    rec_count = c.rec_count
-    rec_pos = c.rec_pos
-    rec_len = par.record_len
-    lag = par.learning_lag
-    len_pattern = pat.n_steps
-    n_rec = rec_buf.shape[0]
-    plastic_up_allowed = pat.plastic_up
-    do_stdp = pat.symmetrization and update_down and lr_down != 0.0
-    val_flag = 1.0 if pat.validation else 0.0
-    sym_flag = 1.0 if pat.symmetrization else 0.0
-
-    # per-neuron caches of p(u) (NaN never equals a potential, so the first use computes)
-    cu_in, cp_in = np.full(n0, np.nan), np.zeros(n0)
-    cu_h, cp_h = np.full(n1, np.nan), np.zeros(n1)
-    cu_inn, cp_inn = np.full(n2, np.nan), np.zeros(n2)
-    cu_out, cp_out = np.full(n2, np.nan), np.zeros(n2)
+    t, ma_count, ma_idx, rec_count, rec_pos = c.t, c.ma_count, c.ma_idx, c.rec_count, c.rec_pos
+    do_sal = pat.symmetrization and pat.update_down and par.lr_b != 0.0
+    validation = 1.0 if pat.validation else 0.0
+    symmetrization = 1.0 if pat.symmetrization else 0.0
+    rand, ma_vbo, b, stdp, rec_buf = pat.rand, avg.ma_vbo, w.b, scr.stdp, rec.buf
     r = 0
-    for step in range(len_pattern):
+    for step in range(pat.n_steps):
         ft = float(t)
-        lag_over = step >= lag
-        # ---- 1. spikes (previous step's potentials)
-        r = _draw(u_in, last_in, cnt_in, rand, r, ft, t_ref, log_tref, cu_in, cp_in)
-        r = _draw(u_h, last_h, cnt_h, rand, r, ft, t_ref, log_tref, cu_h, cp_h)
-        r = _draw(u_inn, last_inn, cnt_inn, rand, r, ft, t_ref, log_tref, cu_inn, cp_inn)
-        r = _draw(u_o, last_out, cnt_out, rand, r, ft, t_ref, log_tref, cu_out, cp_out)
-
-        # ---- 2. potentials and moving averages
-        filling = ma_count < ma_size
+        lag_over = step >= par.learning_lag
+        r = _spikes(ft, r, rand, par, spk, pot, out, scr.p_cache)
+        filling = ma_count < par.ma_size
         if filling:
             ma_count += 1
-        ma_n = float(ma_count)
-        for j in range(n0):
-            u_in[j] = u_pat[j]
-        _psp(last_in, ft, tau_syn, x_in)
-        _psp(last_out, ft, tau_syn, x_out)
-        _psp(last_inn, ft, tau_syn, x_inn)
-        for i in range(n1):
-            v_bas_h[i] = _dot_row(w10, i, x_in)
-            v_api[i] = _dot_row(b, i, x_out) + _dot_row(w_pi, i, x_inn)
-            u_h[i] = (b1[i] + v_bas_h[i]) + lam_api * v_api[i]
-            _average_in(ma_uh, st_uh, i, u_h[i], filling, ma_idx, ma_n)
-            _average_in(ma_vbh, st_vbh, i, v_bas_h[i], filling, ma_idx, ma_n)
-        _psp(last_h, ft, tau_syn, x_h)
-        for k in range(n2):
-            u_inn[k] = b_inn[k] + _dot_row(w_ip, k, x_h)
-        for k in range(n2):
-            v_bas_o[k] = _dot_row(w21, k, x_h)
-            if has_target:
-                v_nudge[k] = (tgt[k] - ma_vbo[k]) - b2[k]
-                u_o[k] = (b2[k] + v_bas_o[k]) + lam_nudge * v_nudge[k]
-                u_tgt[k] = tgt[k]
-            else:
-                u_o[k] = b2[k] + v_bas_o[k]
-                u_tgt[k] = 0.0
-            _average_in(ma_vbo, st_vbo, k, v_bas_o[k], filling, ma_idx, ma_n)
-            _average_in(ma_uo, st_uo, k, u_o[k], filling, ma_idx, ma_n)
+        _potentials(ft, par, pat, ma_vbo, spk, pot, w, scr)
+        _moving_averages(pot, avg, filling, ma_idx, float(ma_count))
         ma_idx += 1
-        if ma_idx == ma_size:
+        if ma_idx == par.ma_size:
             ma_idx = 0
-
-        # ---- 3. forward plasticity, BP copy, self-predicting copy
-        if plastic_up_allowed and lag_over:
-            prev = ft - 1.0
-            _forward_update(w10, last_in, prev, ma_uh, ma_vbh, b1, lr_up0, log_tref)
-            _forward_update(w21, last_h, prev, ma_uo, ma_vbo, b2, lr_up1, log_tref)
-            if not update_down:
-                for i in range(n1):
-                    for k in range(n2):
-                        b[i, k] = w21[k, i]
-            if set_sps_on:
-                for i in range(n1):
-                    for k in range(n2):
-                        w_ip[k, i] = w21[k, i]
-                        w_pi[i, k] = -b[i, k]
-
-        # ---- 4. SAL STDP on B (pre = output j, post = hidden i)
-        if do_stdp:
-            if _fired(last_h, ft) or _fired(last_out, ft):
-                for i in range(n1):
-                    for k in range(n2):
-                        stdp[i, k] = 0.0
-                for i in range(n1):
-                    if last_h[i, k_last - 1] == ft:
-                        for k in range(n2):
-                            stdp[i, k] = _window_sum(last_out, k, ft, a_c, tau_c) / inv_k
-                for k in range(n2):
-                    if last_out[k, k_last - 1] == ft:
-                        for i in range(n1):
-                            stdp[i, k] = _window_sum(last_h, i, ft, a_ac, tau_ac) / inv_k
-                for i in range(n1):
-                    for k in range(n2):
-                        b[i, k] += lr_down * stdp[i, k]
-
-        # ---- 5. recording (running sums over rec_len steps, stored as float32 means)
-        o = 0
-        for x in (u_in, u_h, v_bas_h, v_api, u_inn):
-            o = _add_vector(rec_buf, o, x)
-        for m in (w10, b, w_pi, w_ip):
-            o = _add_matrix(rec_buf, o, m)
-        for x in (u_o, v_bas_o, v_nudge, u_tgt):
-            o = _add_vector(rec_buf, o, x)
-        o = _add_matrix(rec_buf, o, w21)
-        rec_buf[o] += val_flag
-        rec_buf[o + 1] += sym_flag
+        if pat.plastic_up and lag_over:
+            _forward_plasticity(ft, par, pat, spk, avg, w)
+        if do_sal:
+            _sal_update_feedback(ft, par, spk, b, stdp)
+        _record(rec_buf, pot, w, validation, symmetrization)
         rec_count += 1
-        if rec_count == rec_len:
-            for q in range(n_rec):
-                rec_data[rec_pos, q] = rec_buf[q] / rec_len
-                rec_buf[q] = 0.0
+        if rec_count == par.record_len:
+            _store_sample(rec, rec_pos, par.record_len)
             rec_pos += 1
             rec_count = 0
-
-        # ---- 6. time and post-lag accumulators
         t += 1
         if lag_over:
-            for k in range(n2):
-                acc_out[k] += u_o[k]
-                acc_free[k] += b2[k] + v_bas_o[k]
+            _accumulate_outputs(pot, w, out)
 
-    c.t = t
-    c.ma_count = ma_count
-    c.ma_idx = ma_idx
-    c.rec_count = rec_count
-    c.rec_pos = rec_pos
+    c.t, c.ma_count, c.ma_idx, c.rec_count, c.rec_pos = t, ma_count, ma_idx, rec_count, rec_pos

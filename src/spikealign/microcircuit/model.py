@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..spiking.neuron import spike_probabilities
 from . import kernel as K
 
 
@@ -54,8 +55,11 @@ class PatternResult:
 
 
 def spike_probability(u: np.ndarray | float, t_ref: int) -> np.ndarray | float:
-    """Per-step spike probability ``p(u) = 1 / (1 + t_ref exp(-u))`` (escape noise)."""
-    return 1.0 / (1.0 + np.exp(-(np.asarray(u, dtype=float) - np.log(t_ref))))
+    """Per-step spike probability ``p(u) = 1 / (1 + t_ref exp(-u))``.
+
+    The escape-noise neuron of :mod:`spikealign.spiking.neuron`.
+    """
+    return spike_probabilities(u, t_ref)
 
 
 class Network:
@@ -143,7 +147,7 @@ class Network:
             "rec_buf": np.zeros(n_rec),
             "rec_data": np.zeros((n_samples, n_rec), dtype=np.float32),
         }
-        self._scratch = K.Scratch(np.zeros(n0), np.zeros(n1), np.zeros(n2), np.zeros(n2), np.zeros((n1, n2)))
+        self._scratch = K.Scratch.for_dims(self.dims)
 
     # ------------------------------------------------------------------ weights
     @property

@@ -168,7 +168,8 @@ def run_teacher(
     net.set_sps()
     net.set_bias(*bias)
     n_train = xt.shape[0]
-    outs, rates = [], {}
+    outs: list[np.ndarray] = []
+    rates: dict[str, list[np.ndarray]] = {}
     for p, u in enumerate(inputs):
         res = net.run_pattern(u, t_pattern, None, validation=p >= n_train)
         outs.append(res.u_out)

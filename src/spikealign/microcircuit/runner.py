@@ -20,6 +20,7 @@ Files written into the run directory:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,11 +31,21 @@ from .model import NetworkParams
 from .protocol import Student, StudentSettings, draw_student_weights, feedback_angle, make_schedule, run_teacher
 
 
+def _dims(dims: Sequence[int]) -> tuple[int, int, int]:
+    n0, n1, n2 = dims  # validated: three layer sizes
+    return int(n0), int(n1), int(n2)
+
+
+def _pair(limits: Sequence[float]) -> tuple[float, float]:
+    low, high = limits  # validated: two limits
+    return float(low), float(high)
+
+
 # a field-by-field keyword list (config -> NetworkParams), alike in shape only to _save_student's array names
 def network_params(config: MicrocircuitConfig) -> NetworkParams:
     n = config.network
     return NetworkParams(
-        dims=tuple(n.dims),
+        dims=_dims(n.dims),
         t_ref=n.t_ref,
         tau_syn=n.tau_syn,
         n_last_spks=n.n_last_spks,
@@ -85,9 +96,9 @@ def student_init(config: MicrocircuitConfig, root_seed: int) -> dict[str, np.nda
         return w
     return draw_student_weights(
         _seed(s.weights_init_seed, root_seed, "weights_init"),
-        tuple(config.network.dims),
-        tuple(s.init_limits_up),
-        tuple(s.init_limits_down),
+        _dims(config.network.dims),
+        _pair(s.init_limits_up),
+        _pair(s.init_limits_down),
     )
 
 

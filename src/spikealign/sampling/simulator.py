@@ -42,6 +42,7 @@ import numba as nb
 import numpy as np
 
 from ..errors import UserError
+from ..spiking.neuron import escape_rate, spike_probability_rate_form
 from .stdp import window_at
 
 NEVER = np.int64(2**62)  # "no event": later than any phase end
@@ -130,8 +131,74 @@ def _lam_table(W: np.ndarray, b: np.ndarray, t_ref: np.int64) -> np.ndarray:
                 j += 1
             uu[m] = uu[m ^ (np.int64(1) << j)] + W[i, j]
         for m in range(M):
-            tab[i, m] = np.log1p(np.exp(uu[m]) / t_ref)
+            tab[i, m] = escape_rate(uu[m], t_ref)
     return tab
+
+
+@nb.njit(cache=True, inline="always")
+def _hazard(i: int, u: np.ndarray, tab: np.ndarray, mask: np.int64, use_tab: bool, t_ref: np.int64) -> float:
+    """Hazard ``lambda_i = ln(1 + e^{u_i} / t_ref)`` (:func:`~spikealign.spiking.neuron.escape_rate`).
+
+    Read from the table of the PSP pattern ``mask`` when there is one.
+    """
+    return tab[i, mask] if use_tab else escape_rate(u[i], t_ref)
+
+
+@nb.njit(cache=True, inline="always")
+def _state_index(last: np.ndarray, s: np.int64, t_ref: np.int64) -> int:
+    """Index of the binary state at step ``s`` (neuron 0 most significant bit).
+
+    ``z_k(s) = 1`` iff ``k`` spiked in ``[s - t_ref, s - 1]``.
+    """
+    idx = 0
+    for k in range(last.size):
+        idx = idx * 2 + (1 if last[k] >= s - t_ref else 0)
+    return idx
+
+
+@nb.njit(cache=True, inline="always")
+def _sample_states(hist: np.ndarray, last: np.ndarray, next_sample: np.int64, until: np.int64, T: np.int64,
+                   sample_dt: np.int64, t_ref: np.int64) -> np.int64:  # fmt: skip
+    """Count the states at the sample steps ``next_sample + m sample_dt <= until`` (and ``< T``) in ``hist``.
+
+    Returns the next sample step.
+    """
+    while next_sample <= until and next_sample < T:
+        hist[_state_index(last, next_sample, t_ref)] += 1
+        next_sample += sample_dt
+    return next_sample
+
+
+@nb.njit(cache=True, inline="always")
+def _stdp_pairs(S: np.ndarray, kinds: np.ndarray, rulers: np.ndarray, last: np.ndarray, i: int, t: np.int64) -> None:
+    """Pair-based STDP of a spike of ``i`` at ``t`` with the last spike of every other neuron ``j`` (depth 1).
+
+    ``S[k, i, j] += K_k(t - t_j; ij)`` and ``S[k, j, i] += K_k(-(t - t_j); ji)`` for each ruler ``k``
+    (WS and SAL: docs/sampling.md, "STDP rulers"; ``rulers[k]`` = A+, A-, tau+, tau-, each (N, N)).
+    """
+    for j in range(last.size):
+        if j != i and last[j] > -NEVER:
+            d = float(t - last[j])
+            for k in range(kinds.size):
+                rk = rulers[k]
+                S[k, i, j] += window_at(kinds[k], d, rk[0, i, j], rk[1, i, j], rk[2, i, j], rk[3, i, j])
+                S[k, j, i] += window_at(kinds[k], -d, rk[0, j, i], rk[1, j, i], rk[2, j, i], rk[3, j, i])
+
+
+@nb.njit(cache=True, inline="always")
+def _psp_switch(W: np.ndarray, u: np.ndarray, mask: np.int64, j: int, on: bool, use_tab: bool) -> np.int64:
+    """PSP of ``j`` switches on (``u += W[:, j]``) or off (``u -= W[:, j]``).
+
+    With a table only bit ``j`` of the returned ``mask`` changes.
+    """
+    if use_tab:
+        return mask | (np.int64(1) << j) if on else mask & ~(np.int64(1) << j)
+    for i in range(u.size):
+        if on:
+            u[i] += W[i, j]
+        else:
+            u[i] -= W[i, j]
+    return mask
 
 
 @nb.njit(cache=True)
@@ -162,7 +229,6 @@ def _event_phase(
         Returns the number of spikes.
     """
     N = b.size
-    n_rulers = kinds.size
     record = rec_times.size > 0
     do_hist = hist.size > 0
     u = b.copy()
@@ -179,8 +245,8 @@ def _event_phase(
     off = np.full(N, NEVER, dtype=np.int64)  # step at which j's current PSP switches off
     fired = np.empty(N, dtype=np.int64)
     for i in range(N):
-        lam[i] = np.log1p(np.exp(u[i]) / t_ref)
-        nxt[i] = _draw_next(0, lam[i], rng)
+        lam[i] = escape_rate(u[i], t_ref)
+        nxt[i] = _draw_next(np.int64(0), lam[i], rng)
     next_sample = np.int64(0)
     n_spikes = np.int64(0)
     while True:
@@ -194,18 +260,14 @@ def _event_phase(
             for j in range(N):
                 if off[j] == toff:
                     off[j] = NEVER
-                    if use_tab:
-                        mask &= ~(np.int64(1) << j)
-                    else:
-                        for i in range(N):
-                            u[i] -= W[i, j]
+                    mask = _psp_switch(W, u, mask, j, False, use_tab)
             for i in range(N):
                 if pending[i] and nxt[i] == toff + 1:
                     # refractoriness ends at the next step: draw now from there (a later change redraws it
                     # as for any eligible neuron); saves one event per spike when tau_syn = t_ref
                     pending[i] = False
                 if not pending[i]:
-                    lam[i] = tab[i, mask] if use_tab else np.log1p(np.exp(u[i]) / t_ref)
+                    lam[i] = _hazard(i, u, tab, mask, use_tab, t_ref)
                     nxt[i] = _draw_next(max(toff, elig[i]), lam[i], rng)
             continue
         if tf >= T:
@@ -216,30 +278,19 @@ def _event_phase(
             if pending[i] and nxt[i] == t:
                 # refractoriness ends at t: draw the next spike with the current potential
                 pending[i] = False
-                lam[i] = tab[i, mask] if use_tab else np.log1p(np.exp(u[i]) / t_ref)
+                lam[i] = _hazard(i, u, tab, mask, use_tab, t_ref)
                 nxt[i] = _draw_next(t, lam[i], rng)
                 resolved = True
         if resolved:
             continue
         if do_hist:
-            while next_sample <= t and next_sample < T:
-                idx = 0
-                for k in range(N):
-                    idx = idx * 2 + (1 if last[k] >= next_sample - t_ref else 0)
-                hist[idx] += 1
-                next_sample += sample_dt
+            next_sample = _sample_states(hist, last, next_sample, t, T, sample_dt, t_ref)
         nf = 0
         for i in range(N):
             if nxt[i] == t:
                 fired[nf] = i
                 nf += 1
-                for j in range(N):
-                    if j != i and last[j] > -NEVER:
-                        d = float(t - last[j])
-                        for k in range(n_rulers):
-                            rk = rulers[k]
-                            S[k, i, j] += window_at(kinds[k], d, rk[0, i, j], rk[1, i, j], rk[2, i, j], rk[3, i, j])
-                            S[k, j, i] += window_at(kinds[k], -d, rk[0, j, i], rk[1, j, i], rk[2, j, i], rk[3, j, i])
+                _stdp_pairs(S, kinds, rulers, last, i, t)
                 last[i] = t
                 counts[i] += 1
                 if record:
@@ -253,23 +304,14 @@ def _event_phase(
             pending[j] = True
             if tau_syn > 1:
                 off[j] = t + tau_syn
-                if use_tab:
-                    mask |= np.int64(1) << j
-                else:
-                    for i in range(N):
-                        u[i] += W[i, j]
+                mask = _psp_switch(W, u, mask, j, True, use_tab)
         if tau_syn > 1:
             for i in range(N):
                 if not pending[i]:
-                    lam[i] = tab[i, mask] if use_tab else np.log1p(np.exp(u[i]) / t_ref)
+                    lam[i] = _hazard(i, u, tab, mask, use_tab, t_ref)
                     nxt[i] = _draw_next(max(t + 1, elig[i]), lam[i], rng)
     if do_hist:
-        while next_sample < T:
-            idx = 0
-            for k in range(N):
-                idx = idx * 2 + (1 if last[k] >= next_sample - t_ref else 0)
-            hist[idx] += 1
-            next_sample += sample_dt
+        _sample_states(hist, last, next_sample, T, T, sample_dt, t_ref)
     return n_spikes
 
 
@@ -303,7 +345,7 @@ def _simulate_batch_stepwise(W, b, T, t_ref, tau_syn, rng, times, ids, nspk):
                 u = b[r, i]
                 for j in range(N):
                     u += W[r, i, j] * psp[j]
-                rho = 1.0 / (1.0 + t_ref * np.exp(-u))
+                rho = spike_probability_rate_form(u, t_ref)
                 U = _uniform(s)
                 fire[i] = U < rho and last[i] < t - t_ref
             for i in range(N):

@@ -31,7 +31,7 @@ from ..errors import UserError
 from .boltzmann import MAX_EXACT_DIM, boltzmann_distribution, kl_divergence
 from .simulator import seed_states
 from .stdp import KERNELS, gain_matrix
-from .trainer_kernels import phase_stats_kernel, train_iterations_kernel
+from .trainer_kernels import Phase, Plasticity, Targets, phase_stats_kernel, train_iterations_kernel
 
 __all__ = [
     "Problem",
@@ -234,9 +234,8 @@ def phase_statistics(
     hist = np.zeros((R, 2**N), dtype=np.int64)
     dt = np.int64(sample_dt if sample_dt is not None else max(1, t_ref // 2))
     rng = seed_states(np.asarray(seeds, dtype=np.uint64).reshape(R))
-    phase_stats_kernel(
-        W, b, np.int64(n_steps), np.int64(t_ref), np.int64(tau_syn), rng, kinds, rul, counts, S, hist, dt
-    )
+    phase = Phase(np.int64(t_ref), np.int64(tau_syn), kinds, rul, dt)
+    phase_stats_kernel(W, b, np.int64(n_steps), rng, phase, counts, S, hist)
     return {"counts": counts, "S": S, "hist": hist}
 
 
@@ -310,8 +309,7 @@ def train(
     """
     R = len(problems)
     N = problems[0].W_init.shape[0]
-    lr = np.ascontiguousarray(np.broadcast_to(np.asarray(lr, dtype=np.float64), (R, 3)))
-    clip = np.ascontiguousarray(np.broadcast_to(np.asarray(clip, dtype=np.float64), (R, 2)))
+    plasticity = Plasticity.from_arrays(lr, clip, R)
     if state is None:
         W0 = np.stack([p.W_init for p in problems]).astype(np.float64)
         b0 = np.stack([p.b_init for p in problems]).astype(np.float64)
@@ -320,9 +318,10 @@ def train(
     m = np.stack([p.m_target for p in problems])
     ptarget = np.stack([p.p_target for p in problems])
     kinds, rulers = _rulers(problems, schedule)
-    args = (np.int64(schedule.t_ref), np.int64(schedule.tau_syn), C, m, kinds, rulers, lr, clip)
+    phase = Phase(np.int64(schedule.t_ref), np.int64(schedule.tau_syn), kinds, rulers,
+                  np.int64(max(1, schedule.t_ref // 2)))  # fmt: skip
+    args = (phase, Targets(C, m), plasticity)
     no_hist = np.zeros((R, 0), dtype=np.int64)
-    sample_dt = np.int64(max(1, schedule.t_ref // 2))
     end = schedule.num_epochs if stop_after is None else min(schedule.num_epochs, stop_after)
     most = max(1, -(-(end - state.iteration) // PROGRESS_UPDATES)) if on_progress is not None else end
     piece = 1 if on_progress is not None else end
@@ -331,7 +330,7 @@ def train(
         if schedule.is_validation(it):
             hist = np.zeros((R, 2**N), dtype=np.int64)
             T = np.int64(schedule.T * schedule.val_factor)
-            train_iterations_kernel(state.W, state.b, state.rng, 1, T, *args, hist, sample_dt)
+            train_iterations_kernel(state.W, state.b, state.rng, 1, T, *args, hist)
             _record(state, it, hist, ptarget)
             state.iteration = it + 1
             if on_record is not None:
@@ -341,7 +340,7 @@ def train(
             if schedule.val_step != 1:
                 n = min(n, schedule.val_step - it % schedule.val_step)
             t0 = time.perf_counter()
-            train_iterations_kernel(state.W, state.b, state.rng, n, np.int64(schedule.T), *args, no_hist, sample_dt)
+            train_iterations_kernel(state.W, state.b, state.rng, n, np.int64(schedule.T), *args, no_hist)
             state.iteration = it + n
             if time.perf_counter() - t0 < PIECE_S:
                 piece = min(most, 2 * piece)

@@ -4,25 +4,68 @@ Both run the simulator's event-driven phase (:func:`spikealign.sampling.simulato
 with the STDP rulers accumulated on the fly, for a batch of runs in parallel (``prange``).  The
 cycle they implement is described in docs/sampling.md, "Wake-sleep learning with SAL".
 
-numba's on-disk cache (``cache=True``) checks only this file's time stamp, not those of the
-kernels it inlines: after editing ``simulator.py`` or ``stdp.py`` in a checkout, delete the
-``__pycache__`` folder next to this file so that these kernels are compiled again.
+The kernels call compiled functions of other files (``simulator.py``, ``stdp.py``); their cache is
+keyed to the kernel sources (:mod:`spikealign._numba_cache`), so an edit there recompiles them.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 from .simulator import _event_phase
 
-__all__ = ["phase_stats_kernel", "train_iterations_kernel"]
+__all__ = ["Phase", "Plasticity", "Targets", "phase_stats_kernel", "train_iterations_kernel"]
+
+
+class Phase(NamedTuple):
+    """What every simulated phase shares (times in steps)."""
+
+    t_ref: np.int64  # refractory period
+    tau_syn: np.int64  # PSP length
+    kinds: np.ndarray  # (K,) kernel kind of each STDP ruler (``stdp.KERNELS``)
+    rulers: np.ndarray  # (R, K, 4, N, N): A+, A-, tau+, tau- of each ruler, per run
+    sample_dt: np.int64  # steps between two samples of the network state (histograms)
+
+
+class Targets(NamedTuple):
+    """The target statistics of each run: ``C`` (R, N, N) correlations and ``m`` (R, N) means."""
+
+    C: np.ndarray
+    m: np.ndarray
+
+
+class Plasticity(NamedTuple):
+    """Per-run learning rates and clipping bounds, each of shape (R,)."""
+
+    lr_b: np.ndarray  # bias
+    lr_w: np.ndarray  # weight (wake-sleep)
+    lr_sal: np.ndarray  # symmetrisation (SAL ruler)
+    max_w: np.ndarray  # |W| <= max_w
+    max_b: np.ndarray  # |b| <= max_b
+
+    @classmethod
+    def from_arrays(cls, lr: np.ndarray, clip: np.ndarray, n_runs: int) -> Plasticity:
+        """From ``lr`` (bias, weight, symm) and ``clip`` (max_w, max_b), each broadcast to ``n_runs`` rows."""
+        lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (n_runs, 3))
+        clip = np.broadcast_to(np.asarray(clip, dtype=np.float64), (n_runs, 2))
+        return cls(*(np.ascontiguousarray(col) for col in (lr[:, 0], lr[:, 1], lr[:, 2], clip[:, 0], clip[:, 1])))
 
 
 @nb.njit(cache=True, parallel=True)
-def train_iterations_kernel(W, b, rng, n_iters, T, t_ref, tau_syn, C, m, kinds, rulers, lr, clip, hist, sample_dt):
-    """n_iters wake-sleep cycles for each run r (prange), in place on W, b, rng; hist (R, 2^N or 0)."""
+def train_iterations_kernel(W, b, rng, n_iters, T, phase, targets, plasticity, hist):
+    """n_iters wake-sleep cycles for each run r (prange), in place on W, b, rng; hist (R, 2^N or 0).
+
+    One cycle: a phase of ``T`` steps with its spike counts ``n_i`` and ruler sums ``S_k``, then
+    ``b_i += eta_b (m_i - n_i t_ref / T)``, ``W_ij += eta_w (C_ij - S_0,ij t_ref / T)``, with a SAL
+    ruler ``W_ij += eta_sal S_1,ij t_ref / T``, then ``W`` and ``b`` clipped to ``+-max``.
+    """
     R, N = b.shape
+    t_ref, tau_syn, kinds, rulers, sample_dt = phase
+    C, m = targets
+    lr_b, lr_w, lr_sal, max_w, max_b = plasticity
     n_rulers = kinds.size
     rec_t = np.zeros(0, dtype=np.int32)
     rec_i = np.zeros(0, dtype=np.int16)
@@ -40,23 +83,25 @@ def train_iterations_kernel(W, b, rng, n_iters, T, t_ref, tau_syn, C, m, kinds, 
             )  # fmt: skip
             norm = t_ref / T
             for i in range(N):
-                br[i] = br[i] + lr[r, 0] * (m[r, i] - counts[i] * norm)
+                br[i] = br[i] + lr_b[r] * (m[r, i] - counts[i] * norm)
             for i in range(N):
                 for j in range(N):
-                    Wr[i, j] = Wr[i, j] + lr[r, 1] * (C[r, i, j] - S[0, i, j] * norm)
+                    Wr[i, j] = Wr[i, j] + lr_w[r] * (C[r, i, j] - S[0, i, j] * norm)
             if n_rulers > 1:
                 for i in range(N):
                     for j in range(N):
-                        Wr[i, j] = Wr[i, j] + lr[r, 2] * (S[1, i, j] * norm)
+                        Wr[i, j] = Wr[i, j] + lr_sal[r] * (S[1, i, j] * norm)
             for i in range(N):
-                br[i] = min(max(br[i], -clip[r, 1]), clip[r, 1])
+                br[i] = min(max(br[i], -max_b[r]), max_b[r])
                 for j in range(N):
-                    Wr[i, j] = min(max(Wr[i, j], -clip[r, 0]), clip[r, 0])
+                    Wr[i, j] = min(max(Wr[i, j], -max_w[r]), max_w[r])
 
 
 @nb.njit(cache=True, parallel=True)
-def phase_stats_kernel(W, b, T, t_ref, tau_syn, rng, kinds, rulers, counts, S, hist, sample_dt):
+def phase_stats_kernel(W, b, T, rng, phase, counts, S, hist):
+    """One phase of ``T`` steps per run (prange): spike counts, ruler sums ``S`` and state histograms."""
     R = b.shape[0]
+    t_ref, tau_syn, kinds, rulers, sample_dt = phase
     rec_t = np.zeros(0, dtype=np.int32)
     rec_i = np.zeros(0, dtype=np.int16)
     for r in nb.prange(R):

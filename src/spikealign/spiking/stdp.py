@@ -16,6 +16,7 @@ image of classic STDP) with ``tau_+ = tau_- = t_ref``; see docs/theory.md, "The 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -31,6 +32,21 @@ def exp_window_at(x: float, a_plus: float, a_minus: float, tau_plus: float, tau_
     if x < 0.0:
         return a_minus * math.exp(x / tau_minus)
     return 0.0
+
+
+class StdpWindow(NamedTuple):
+    """The parameters of ``K(x)``: amplitudes ``a_+`` (``x > 0``), ``a_-`` (``x < 0``) and time constants."""
+
+    a_plus: float
+    a_minus: float
+    tau_plus: float
+    tau_minus: float
+
+
+@nb.njit(cache=True, inline="always")
+def window_value(x: float, window: StdpWindow) -> float:
+    """``K(x)`` of :func:`exp_window_at` with the parameters of ``window``."""
+    return exp_window_at(x, window.a_plus, window.a_minus, window.tau_plus, window.tau_minus)
 
 
 @nb.njit(cache=True)

@@ -28,18 +28,23 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
+from ..spiking.neuron import spike_probabilities
 from .kernels import check_finite, check_psp, check_times, kernel_table
 
 
 def firing_probability(u: np.ndarray, t_ref: int) -> np.ndarray:
-    """``s(u) = 1 / (1 + R exp(-u))``: firing probability of an eligible neuron (``R = t_ref``)."""
-    return 1 / (1 + t_ref * np.exp(-np.asarray(u, dtype=float)))
+    """``s(u) = 1 / (1 + R exp(-u))``: firing probability of an eligible neuron (``R = t_ref``).
+
+    The escape-noise neuron of :mod:`spikealign.spiking.neuron`.
+    """
+    return spike_probabilities(u, t_ref)
 
 
-def fire_tables(kappa: np.ndarray, t_ref: int, w_in: np.ndarray, b: np.ndarray) -> np.ndarray:
+def fire_tables(kappa: np.ndarray, t_ref: int, w_in: npt.ArrayLike, b: npt.ArrayLike) -> np.ndarray:
     """Firing probabilities ``s(b + w_in * kappa(z))`` for each chain (rows) and partner counter ``z`` (columns).
 
     Eligibility is not applied here (see :func:`eligible`).

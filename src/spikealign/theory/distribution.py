@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import UserError
 from .chain import fire_tables, stationary_batch
@@ -177,10 +178,10 @@ def _validate(w_12, w_21, b_1, b_2, t_ref, t_max, psp, t_syn, fill_middle):
 
 
 def stdd_batch(
-    w_12: np.ndarray,
-    w_21: np.ndarray,
-    b_1: np.ndarray,
-    b_2: np.ndarray,
+    w_12: npt.ArrayLike,
+    w_21: npt.ArrayLike,
+    b_1: npt.ArrayLike,
+    b_2: npt.ArrayLike,
     *,
     t_ref: int,
     t_max: int,
@@ -315,10 +316,10 @@ def sal_signal(
 
 # stdd_batch's keyword arguments plus the STDP window's: a public signature, forwarded explicitly
 def sal_batch(
-    w_12: np.ndarray,
-    w_21: np.ndarray,
-    b_1: np.ndarray,
-    b_2: np.ndarray,
+    w_12: npt.ArrayLike,
+    w_21: npt.ArrayLike,
+    b_1: npt.ArrayLike,
+    b_2: npt.ArrayLike,
     *,
     t_ref: int,
     t_max: int,

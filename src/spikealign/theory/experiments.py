@@ -19,7 +19,7 @@ Figures: ``fig2c``, ``fig2d``, ``fig2e``, ``psp-shapes``, ``proof`` (one module 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, FiniteFloat, ValidationInfo, field_validator
@@ -66,7 +66,7 @@ class ChainConfig(RunConfig):
     @field_validator("t_max")
     @classmethod
     def _times(cls, v: int, info: ValidationInfo) -> int:
-        return _above("t_ref", v, info)
+        return int(_above("t_ref", v, info))
 
 
 class StddConfig(ChainConfig):
@@ -154,7 +154,7 @@ def analyse_phase_plane(w: np.ndarray, sal: np.ndarray, upscale: int) -> tuple[d
     return summary, zeros
 
 
-def run_phase_plane_batch(configs: list[PhasePlaneConfig], ctxs: list[RunContext]) -> list[dict[str, float]]:
+def run_phase_plane_batch(configs: list[PhasePlaneConfig], ctxs: list[RunContext]) -> list[dict[str, Any] | None]:
     """Compute many phase planes: configs sharing the chain parameters go through one batched call."""
     groups: dict[tuple, list[int]] = {}
     for i, c in enumerate(configs):
@@ -177,7 +177,7 @@ def run_phase_plane_batch(configs: list[PhasePlaneConfig], ctxs: list[RunContext
             n = configs[i].n_w
             grids[i] = np.stack([d12[start : start + n * n], d21[start : start + n * n]], axis=-1).reshape(n, n, 2)
             start += n * n
-    out = []
+    out: list[dict[str, Any] | None] = []
     for i, (c, ctx) in enumerate(zip(configs, ctxs, strict=True)):
         w = _grid_weights(c)
         summary, zeros = analyse_phase_plane(w, grids[i], c.upscale)
@@ -186,7 +186,7 @@ def run_phase_plane_batch(configs: list[PhasePlaneConfig], ctxs: list[RunContext
     return out
 
 
-def run_phase_plane(config: PhasePlaneConfig, ctx: RunContext) -> dict[str, float]:
+def run_phase_plane(config: PhasePlaneConfig, ctx: RunContext) -> dict[str, Any] | None:
     return run_phase_plane_batch([config], [ctx])[0]
 
 

@@ -50,7 +50,7 @@ def check_times(t_ref: int, t_max: int) -> tuple[int, int]:
     """
     for name, v in (("t_ref", t_ref), ("t_max", t_max)):
         if isinstance(v, bool) or not isinstance(v, int | np.integer):
-            if isinstance(v, float) and v.is_integer():
+            if isinstance(v, float) and float(v).is_integer():
                 continue
             raise UserError(f"{name} must be an integer number of time steps, got {v!r}")
     t_ref, t_max = int(t_ref), int(t_max)

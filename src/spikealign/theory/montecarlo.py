@@ -21,17 +21,43 @@ finish before the end of the run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from ..seeding import replica_seeds
+from ..spiking.neuron import EscapeNoise, fires
 from .kernels import check_finite, check_psp, check_times, kernel_table
 
 
+class Chain(NamedTuple):
+    """One two-neuron chain as the compiled simulation reads it (see :mod:`spikealign.theory.chain`)."""
+
+    t_ref: int  # R: refractory period and rate scale of the escape noise
+    t_max: int  # M: counters saturate at M - 1
+    kappa: np.ndarray  # PSP kernel table kappa(0 .. M-1)
+    w_12: float  # weight onto neuron 1 from neuron 2
+    w_21: float
+    b_1: float
+    b_2: float
+
+
+class PairCounts(NamedTuple):
+    """Outputs per chain ``k``: pair counts at ``dt = +L`` and ``dt = -L`` (``L = 1 .. M-1``), spike counts."""
+
+    right: np.ndarray  # (K, M - 1)
+    left: np.ndarray  # (K, M - 1)
+    n_spikes: np.ndarray  # (K, 2)
+
+
 @numba.njit(cache=True)
-def _pair_event(fire_s, fire_o, t, t_max, starts, n_open, t_r, counts, k, record_from, record_until):
-    """Update the open scans of one direction for the events at step ``t``; returns ``(n_open, t_r)``."""
+def _pair_event(fire_s, fire_o, t, t_max, starts, n_open, t_r, counts, k, recorded):
+    """Update the open scans of one direction for the events at step ``t``; returns ``(n_open, t_r)``.
+
+    ``recorded = (first, last)``: the steps at which a scan may start.
+    """
+    record_from, record_until = recorded
     if not (fire_s or fire_o):
         return n_open, t_r
     lag = t - t_r
@@ -59,11 +85,12 @@ def _pair_event(fire_s, fire_o, t, t_max, starts, n_open, t_r, counts, k, record
 
 
 @numba.njit(cache=True)
-def _simulate_chains(seeds, n_steps, burn_in, t_ref, t_max, kappa, w_12, w_21, b_1, b_2, counts_right, counts_left,
-                     n_spikes):  # fmt: skip  # pragma: no cover - compiled
-    m = t_max
-    log_r = np.log(t_ref)
-    record_until = n_steps - 1 - (m + 1)
+def _simulate_chains(seeds, n_steps, burn_in, chain, counts):  # pragma: no cover - compiled
+    """Simulate one chain per seed for ``n_steps`` steps; counts pairs after ``burn_in`` into ``counts``."""
+    t_ref, m, kappa, w_12, w_21, b_1, b_2 = chain
+    counts_right, counts_left, n_spikes = counts
+    neuron = EscapeNoise(t_ref, np.log(t_ref))
+    recorded = (burn_in, n_steps - 1 - (m + 1))
     for k in range(seeds.shape[0]):
         np.random.seed(seeds[k])  # noqa: NPY002 (numba's own per-thread generator)
         a1 = m - 1
@@ -81,15 +108,15 @@ def _simulate_chains(seeds, n_steps, burn_in, t_ref, t_max, kappa, w_12, w_21, b
             u2 = b_2 + w_21 * kappa[ap1]
             r1 = np.random.random()  # noqa: NPY002
             r2 = np.random.random()  # noqa: NPY002
-            f1 = ap1 >= t_ref and r1 < 1.0 / (1.0 + np.exp(-(u1 - log_r)))
-            f2 = ap2 >= t_ref and r2 < 1.0 / (1.0 + np.exp(-(u2 - log_r)))
+            f1 = fires(r1, u1, ap1, neuron)
+            f2 = fires(r2, u2, ap2, neuron)
             a1 = 0 if f1 else ap1
             a2 = 0 if f2 else ap2
             if t >= burn_in:
                 n_spikes[k, 0] += f1
                 n_spikes[k, 1] += f2
-            n_r, tr_r = _pair_event(f2, f1, t, m, starts_r, n_r, tr_r, counts_right, k, burn_in, record_until)
-            n_l, tr_l = _pair_event(f1, f2, t, m, starts_l, n_l, tr_l, counts_left, k, burn_in, record_until)
+            n_r, tr_r = _pair_event(f2, f1, t, m, starts_r, n_r, tr_r, counts_right, k, recorded)
+            n_l, tr_l = _pair_event(f1, f2, t, m, starts_l, n_l, tr_l, counts_left, k, recorded)
 
 
 @dataclass
@@ -183,6 +210,6 @@ def simulate_stdd(
     right = np.zeros((n_chains, t_max - 1))
     left = np.zeros((n_chains, t_max - 1))
     spikes = np.zeros((n_chains, 2))
-    _simulate_chains(seeds, int(n_steps), int(burn_in), t_ref, t_max, kappa, float(w_12), float(w_21), float(b_1),
-                     float(b_2), right, left, spikes)  # fmt: skip
+    chain = Chain(t_ref, t_max, kappa, float(w_12), float(w_21), float(b_1), float(b_2))
+    _simulate_chains(seeds, int(n_steps), int(burn_in), chain, PairCounts(right, left, spikes))
     return MonteCarloSTDD(right, left, spikes, t_max)

@@ -79,13 +79,13 @@ def zero_set(w_values: np.ndarray, dw_12: np.ndarray, *, warn: bool = False) -> 
     """
     w = np.asarray(w_values, dtype=float)
     vals = np.asarray(dw_12, dtype=float).T  # row j: dW_12 along W_12 at W_21 = w[j]
-    rows = []
+    rows: list[list[float]] = []
     for j, w21 in enumerate(w):
         roots = CubicSpline(w, vals[j], extrapolate=False).roots()
         if len(roots) > 1 and warn:
             warnings.warn(f"{len(roots)} zeros of dW_12 at W_21 = {w21:g}", RuntimeWarning, stacklevel=2)
-        rows.extend([w21, r] for r in roots)
-    return np.array(rows, dtype=float).reshape(-1, 2)
+        rows.extend([float(w21), float(r)] for r in roots)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
 
 
 def rotate_zero_set(zeros: np.ndarray) -> np.ndarray:
@@ -151,7 +151,7 @@ def integrate_flow(
     """
     if frozen not in (None, "none", "w_12", "w_21"):
         raise UserError(f"frozen must be one of none, w_12, w_21, got {frozen!r}")
-    check_finite("w_start", w_start)
+    check_finite("w_start", np.asarray(w_start, dtype=float))
     check_finite("eta", eta)
     traj = np.empty((int(n_steps) + 1, 2))
     traj[0] = w_start

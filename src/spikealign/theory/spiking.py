@@ -28,18 +28,36 @@ here every run is seeded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from ..errors import UserError
-from ..spiking.stdp import exp_window_at
+from ..spiking.neuron import spike_probability
+from ..spiking.stdp import StdpWindow, window_value
 from .kernels import check_finite
 
 
+class Protocol(NamedTuple):
+    """The settings of the spiking SAL protocol shared by every epoch (times in steps)."""
+
+    t_ref: float  # refractory period R (also the rate scale of the escape noise)
+    t_syn: float  # length of the rectangular PSP
+    epoch_steps: int  # steps of one fresh simulation
+    lr: float  # learning rate of ``W <- W + lr * stdp / epoch_steps * t_ref``
+    n_last: int  # remembered spikes per neuron (PSPs and STDP pairing)
+    window: StdpWindow  # the STDP window K
+
+
 @numba.njit(cache=True)
-def _epoch(w, b, t_ref, t_syn, n_steps, n_last, a_plus, a_minus, tau_plus, tau_minus, stdp):
-    """One fresh simulation of ``n_steps`` steps; accumulates pair-based STDP into ``stdp``; returns spike count."""
+def _epoch(w, b, protocol, stdp):
+    """One fresh simulation of ``protocol.epoch_steps`` steps; accumulates pair-based STDP into ``stdp``.
+
+    Returns the number of spikes.
+    """
+    t_ref, t_syn, n_steps, n_last, window = (protocol.t_ref, protocol.t_syn, protocol.epoch_steps, protocol.n_last,
+                                             protocol.window)  # fmt: skip
     last = np.full((2, n_last), -np.inf)
     log_r = np.log(t_ref)
     psp = np.zeros(2)
@@ -55,7 +73,7 @@ def _epoch(w, b, t_ref, t_syn, n_steps, n_last, a_plus, a_minus, tau_plus, tau_m
             psp[j] = s
         for i in range(2):
             u = b[i] + w[i, 0] * psp[0] + w[i, 1] * psp[1]
-            rate[i] = 1.0 / (1.0 + np.exp(-(u - log_r)))
+            rate[i] = spike_probability(u, log_r)
         r0 = np.random.random()  # noqa: NPY002
         r1 = np.random.random()  # noqa: NPY002
         for i in range(2):
@@ -66,8 +84,8 @@ def _epoch(w, b, t_ref, t_syn, n_steps, n_last, a_plus, a_minus, tau_plus, tau_m
                 res_ji = 0.0
                 for m in range(n_last):
                     dt = t - last[j, m]
-                    res_ij += exp_window_at(dt, a_plus, a_minus, tau_plus, tau_minus)
-                    res_ji += exp_window_at(-dt, a_plus, a_minus, tau_plus, tau_minus)
+                    res_ij += window_value(dt, window)
+                    res_ji += window_value(-dt, window)
                 stdp[i, j] += res_ij
                 stdp[j, i] += res_ji
                 for m in range(n_last - 1):
@@ -83,13 +101,13 @@ def _seed(seed):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _epochs(w, b, plastic, t_ref, t_syn, epoch_steps, e0, e1, lr, n_last, a_plus, a_minus, tau_plus, tau_minus,
-            traj, rates):  # fmt: skip  # pragma: no cover - compiled
+def _epochs(w, b, plastic, protocol, e0, e1, traj, rates):  # pragma: no cover - compiled
     """Epochs ``e0 .. e1-1`` of one run, in place on ``w``; fills ``traj[e + 1]`` and ``rates[e]``."""
+    epoch_steps, lr, t_ref = protocol.epoch_steps, protocol.lr, protocol.t_ref
     stdp = np.zeros((2, 2))
     for e in range(e0, e1):
         stdp[:, :] = 0.0
-        n = _epoch(w, b, t_ref, t_syn, epoch_steps, n_last, a_plus, a_minus, tau_plus, tau_minus, stdp)
+        n = _epoch(w, b, protocol, stdp)
         rates[e] = n / (2.0 * epoch_steps)
         for i in range(2):
             for j in range(2):
@@ -160,14 +178,15 @@ def sal_weight_evolution(
     traj = np.zeros((n, n_epochs + 1, 2))
     rates = np.zeros((n, n_epochs))
     step = max(1, int(chunk_epochs))
+    protocol = Protocol(float(t_ref), ts, int(epoch_steps), float(lr), int(n_last),
+                        StdpWindow(float(a_plus), float(a_minus), tau_f, tau_f))  # fmt: skip
     for k in range(n):
         _seed(seeds[k])
         w = w0[k].copy()
         traj[k, 0] = w[0, 1], w[1, 0]
         for e0 in range(0, n_epochs, step):
             e1 = min(n_epochs, e0 + step)
-            _epochs(w, b[k], plastic[k], float(t_ref), ts, int(epoch_steps), e0, e1, float(lr), int(n_last),
-                    float(a_plus), float(a_minus), tau_f, tau_f, traj[k], rates[k])  # fmt: skip
+            _epochs(w, b[k], plastic[k], protocol, e0, e1, traj[k], rates[k])
             if progress is not None:
                 progress(e1 - e0)
     return traj, rates

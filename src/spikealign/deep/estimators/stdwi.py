@@ -31,9 +31,46 @@ sequence of per-spike row updates, so the event-driven form here is the same com
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+
+
+class Constants(NamedTuple):
+    """The fixed numbers of one STDWI connection (per step of ``dt``)."""
+
+    psp_decay_slow: float  # a_s = e^{-dt / tau_psp_slow}
+    psp_decay_fast: float  # a_f = e^{-dt / tau_psp_fast}
+    psp_tail_slow: float  # a_s^M: weight of the spike leaving the M-step window
+    psp_tail_fast: float  # a_f^M
+    dt_over_tau: float  # dt / tau_lif
+    stim_scale: float  # input current per unit of stimulus PSP
+    psp_norm: float  # 1 / (tau_psp_slow - tau_psp_fast)
+    lr: float  # eta of the STDWI rule
+    decay_weighting: float  # d of the STDWI rule
+    trace_decay_fast: float  # e^{-dt / tau_fast}
+    trace_decay_slow: float  # e^{-dt / tau_slow}
+    slow_trace_amplitude: float  # tau_fast / tau_slow
+
+
+class State(NamedTuple):
+    """The simulated quantities of one connection, updated in place (``n_in`` / ``n_out`` long; rings (M, n_in))."""
+
+    stim_ring: np.ndarray  # stimulus spikes of the last M steps
+    in_ring: np.ndarray  # input spikes of the last M steps
+    ps_slow: np.ndarray  # slow and fast stimulus PSP traces
+    ps_fast: np.ndarray
+    v_in: np.ndarray  # input membrane potentials
+    i_in_prev: np.ndarray  # input current of the next step
+    y_slow: np.ndarray  # slow and fast weighted input PSP traces, per output neuron
+    y_fast: np.ndarray
+    v_out: np.ndarray
+    i_out_prev: np.ndarray
+    xf: np.ndarray  # fast and slow STDWI traces of the input spikes
+    xs: np.ndarray
+    in_count: np.ndarray
+    out_count: np.ndarray
 
 
 @nb.njit(cache=True, inline="always")
@@ -57,19 +94,71 @@ def _stdwi_row(B, i, xf, xs, lr, decay_weighting):
         B[i, j] += lr * ((xf[j] - xs[j]) - decay_weighting * B[i, j])
 
 
+@nb.njit(cache=True, inline="always")
+def _stimulus_psp(stim_now, slot, stim_ring, ps_slow, ps_fast, i_in_prev, c):
+    r"""Step 2 on the stimulus: ``ps <- a ps + s(t) - a^M s(t - M)`` (slow and fast), then the input current.
+
+    ``I_in(t+1) = stim_scale (ps_slow - ps_fast) / (tau_s - tau_f)``, this step's stimulus included.
+    """
+    for j in range(stim_ring.shape[1]):
+        old = stim_ring[slot, j]
+        new = stim_now[j]
+        ps_slow[j] = c.psp_decay_slow * ps_slow[j] + new - c.psp_tail_slow * old
+        ps_fast[j] = c.psp_decay_fast * ps_fast[j] + new - c.psp_tail_fast * old
+        stim_ring[slot, j] = new
+        i_in_prev[j] = c.stim_scale * c.psp_norm * (ps_slow[j] - ps_fast[j])
+
+
+@nb.njit(cache=True, inline="always")
+def _input_psp(spk_in, slot, in_ring, wt, y_slow, y_fast, in_count, c):
+    """Steps 2-3 on the input spikes: the weighted PSP traces of each output neuron, event-driven.
+
+    ``y <- a y``, then ``y += W^T[j]`` for each input ``j`` spiking now and ``y -= a^M W^T[j]`` for
+    each spike leaving the window (slow and fast).
+    """
+    for i in range(y_slow.shape[0]):
+        y_slow[i] *= c.psp_decay_slow
+        y_fast[i] *= c.psp_decay_fast
+    for j in range(spk_in.shape[0]):
+        old = in_ring[slot, j]
+        new = spk_in[j]
+        if new:
+            in_count[j] += 1
+            for i in range(y_slow.shape[0]):
+                y_slow[i] += wt[j, i]
+                y_fast[i] += wt[j, i]
+        if old:
+            for i in range(y_slow.shape[0]):
+                y_slow[i] -= c.psp_tail_slow * wt[j, i]
+                y_fast[i] -= c.psp_tail_fast * wt[j, i]
+        in_ring[slot, j] = new
+
+
+@nb.njit(cache=True, inline="always")
+def _stdwi_traces(spk_in, xf, xs, c):
+    """Step 4: ``x_f <- e^{-dt/tau_f} x_f + s``, ``x_s <- e^{-dt/tau_s} x_s + (tau_f/tau_s) s``, this step included."""
+    for j in range(spk_in.shape[0]):
+        new = spk_in[j]
+        xf[j] = c.trace_decay_fast * xf[j] + (1.0 if new else 0.0)
+        xs[j] = c.trace_decay_slow * xs[j] + (c.slow_trace_amplitude if new else 0.0)
+
+
+@nb.njit(cache=True, inline="always")
+def _stdwi_update(B, spk_out, xf, xs, c):
+    """Step 5: ``B[i] += eta (x_f - x_s - d B[i])`` for every output neuron ``i`` spiking now."""
+    for i in range(spk_out.shape[0]):
+        if spk_out[i]:
+            _stdwi_row(B, i, xf, xs, c.lr, c.decay_weighting)
+
+
 @nb.njit(cache=True)
-def _stdwi_steps(
-    stim, t0, learn, consts, wt, stim_ring, in_ring, ps_slow, ps_fast, v_in, i_in_prev,
-    y_slow, y_fast, v_out, i_out_prev, xf, xs, B, in_count, out_count,
-):  # fmt: skip
+def _stdwi_steps(stim, t0, learn, c, wt, B, state):
     """Advance ``stim.shape[0]`` steps from global step ``t0`` (see the module docstring).
 
-    ``consts`` = (a_s, a_f, a_s^M, a_f^M, dt/tau, stim_scale, psp_norm, lr, decay_weighting,
-    trace decay fast, trace decay slow, slow-trace amplitude); ``wt`` = (scaled W)^T, (n_in, n_out).
+    ``c``: :class:`Constants`; ``wt`` = (scaled W)^T, (n_in, n_out); ``state``: :class:`State`.
     """
-    a_s, a_f, a_sM, a_fM = consts[0], consts[1], consts[2], consts[3]
-    dt_tau, stim_scale, psp_norm = consts[4], consts[5], consts[6]
-    lr, decay_w, dec_f, dec_s, amp_s = consts[7], consts[8], consts[9], consts[10], consts[11]
+    (stim_ring, in_ring, ps_slow, ps_fast, v_in, i_in_prev, y_slow, y_fast, v_out, i_out_prev, xf, xs,
+     in_count, out_count) = state  # fmt: skip
     n_in = v_in.shape[0]
     n_out = v_out.shape[0]
     M = stim_ring.shape[0]
@@ -79,45 +168,18 @@ def _stdwi_steps(
         t = t0 + s
         slot = t % M
         # input LIF driven by the stimulus PSP of step t-1, output LIF by the input PSP of step t-1
-        _lif_step(v_in, i_in_prev, dt_tau, t, spk_in)
-        _lif_step(v_out, i_out_prev, dt_tau, t, spk_out)
+        _lif_step(v_in, i_in_prev, c.dt_over_tau, t, spk_in)
+        _lif_step(v_out, i_out_prev, c.dt_over_tau, t, spk_out)
         for i in range(n_out):
             if spk_out[i]:
                 out_count[i] += 1
-        # stimulus PSP including this step's stimulus spikes (input current of step t+1)
-        for j in range(n_in):
-            old = stim_ring[slot, j]
-            new = stim[s, j]
-            ps_slow[j] = a_s * ps_slow[j] + new - a_sM * old
-            ps_fast[j] = a_f * ps_fast[j] + new - a_fM * old
-            stim_ring[slot, j] = new
-            i_in_prev[j] = stim_scale * psp_norm * (ps_slow[j] - ps_fast[j])
-        # weighted input PSP (event-driven) and the STDWI traces, this step's input spikes included
+        _stimulus_psp(stim[s], slot, stim_ring, ps_slow, ps_fast, i_in_prev, c)
+        _input_psp(spk_in, slot, in_ring, wt, y_slow, y_fast, in_count, c)
+        _stdwi_traces(spk_in, xf, xs, c)
         for i in range(n_out):
-            y_slow[i] *= a_s
-            y_fast[i] *= a_f
-        for j in range(n_in):
-            old = in_ring[slot, j]
-            new = spk_in[j]
-            if new:
-                in_count[j] += 1
-                for i in range(n_out):
-                    y_slow[i] += wt[j, i]
-                    y_fast[i] += wt[j, i]
-            if old:
-                for i in range(n_out):
-                    y_slow[i] -= a_sM * wt[j, i]
-                    y_fast[i] -= a_fM * wt[j, i]
-            in_ring[slot, j] = new
-            xf[j] = dec_f * xf[j] + (1.0 if new else 0.0)
-            xs[j] = dec_s * xs[j] + (amp_s if new else 0.0)
-        for i in range(n_out):
-            i_out_prev[i] = psp_norm * (y_slow[i] - y_fast[i])
-        # STDWI: one row update per output spike
+            i_out_prev[i] = c.psp_norm * (y_slow[i] - y_fast[i])
         if learn:
-            for i in range(n_out):
-                if spk_out[i]:
-                    _stdwi_row(B, i, xf, xs, lr, decay_w)
+            _stdwi_update(B, spk_out, xf, xs, c)
 
 
 @nb.njit(cache=True)
@@ -200,12 +262,10 @@ class STDWINet:
         self.B = B.copy()
         self.M = int(7 * psp_tau_slow / self.dt)
         a_s, a_f = math.exp(-self.dt / psp_tau_slow), math.exp(-self.dt / psp_tau_fast)
-        self.consts = np.array(
-            [
-                a_s, a_f, a_s**self.M, a_f**self.M, self.dt / tau_lif, stim_weight_scale,
-                1.0 / (psp_tau_slow - psp_tau_fast), lr, decay_weighting,
-                math.exp(-self.dt / tau_fast), math.exp(-self.dt / tau_slow), tau_fast / tau_slow,
-            ]
+        self.constants = Constants(
+            a_s, a_f, a_s**self.M, a_f**self.M, self.dt / tau_lif, float(stim_weight_scale),
+            1.0 / (psp_tau_slow - psp_tau_fast), float(lr), float(decay_weighting),
+            math.exp(-self.dt / tau_fast), math.exp(-self.dt / tau_slow), tau_fast / tau_slow,
         )  # fmt: skip
         self.p_stim = stim_rate * self.dt
         self.n_active = int(stim_ratio * self.n_in)
@@ -265,10 +325,10 @@ class STDWINet:
         self.wt = new_wt
 
     def ps_in_slow(self) -> np.ndarray:
-        return self._ring_trace(self.consts[0])
+        return self._ring_trace(self.constants.psp_decay_slow)
 
     def ps_in_fast(self) -> np.ndarray:
-        return self._ring_trace(self.consts[1])
+        return self._ring_trace(self.constants.psp_decay_fast)
 
     def _ring_trace(self, a: float) -> np.ndarray:
         M = self.M
@@ -302,11 +362,8 @@ class STDWINet:
         while done < total:
             steps = min(block_steps, total - done)
             stim = self._stimulus(steps)
-            _stdwi_steps(
-                stim, self.t, learn, self.consts, self.wt, self.stim_ring, self.in_ring, self.ps_slow,
-                self.ps_fast, self.v_in, self.i_in_prev, self.y_slow, self.y_fast, self.v_out, self.i_out_prev,
-                self.xf, self.xs, self.B, self.in_count, self.out_count,
-            )  # fmt: skip
+            state = State(*(getattr(self, name) for name in State._fields))
+            _stdwi_steps(stim, self.t, learn, self.constants, self.wt, self.B, state)
             self.t += steps
             done += steps
 

@@ -129,7 +129,7 @@ def ei_network(
             raise UserError(f"unknown connection {name!r} (allowed: {', '.join(CONNECTIONS)})")
     R = a.size
     W = np.zeros((R, 4, 4))
-    values = {
+    values: dict[str, Any] = {
         "e2_e1": a,
         "e1_e2": c,
         "i1_e1": params.w_i1_e1,

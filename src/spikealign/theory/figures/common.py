@@ -62,9 +62,9 @@ def spiking_spec(name: str = "evolution") -> SweepSpec:
                      seeds=[45])  # fmt: skip
 
 
-def trajectories(res: SweepResult) -> dict[str, dict[str, np.ndarray]]:
+def trajectories(res: SweepResult) -> dict[str, dict[str, Any]]:
     """``trajectory.npz`` arrays (and the config) of the runs of :func:`spiking_spec`, by ``frozen``."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for frozen in ("none", "w_12"):
         cfg, run_id, _ = find_run(res, frozen=frozen)
         out[frozen] = {**res.arrays(run_id, "trajectory"), "config": cfg}
