@@ -13,7 +13,7 @@ from torch import nn
 from spikealign.deep import convert, make_estimator
 from spikealign.deep.estimators.sal import SALNet, sal_pair_accumulation
 from spikealign.deep.estimators.sal_estimator import SALEstimator, default_engine
-from spikealign.deep.estimators.sal_fast_engine import uniforms
+from spikealign.spiking.counter_rng import uniforms
 
 SEEDS = range(10)
 

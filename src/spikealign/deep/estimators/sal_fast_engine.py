@@ -5,15 +5,14 @@ constraints of the exact engines dropped: it is a different sample of the same p
 same bits, and is statistically equivalent to them (tests/deep/test_sal_fast_engine.py compares
 the W-B angles and spike rates over seeds).
 
-* **Random numbers, counter-based.**  The uniform of neuron ``q`` of replica ``r`` at tick ``t``
-  of a run is a hash of ``(key, t, r, q)``: a 64-bit SplitMix finaliser of ``(key, t, r)`` and a
-  32-bit integer hash (``lowbias32``) of its low half plus ``q``; the top 24 bits give
-  ``xi = h / 2^{32}`` in ``[0, 1)``.  ``key`` is drawn from the net's ``torch.Generator`` at the
-  start of every ``run``, so a seed gives the same spikes and a saved state continues the stream.
+* **Random numbers, counter-based** (:mod:`spikealign.spiking.counter_rng`).  The uniform of
+  neuron ``q`` of replica ``r`` at tick ``t`` of a run is a hash of ``(key, t, r, q)``; ``key``
+  is drawn from the net's ``torch.Generator`` at the start of every ``run``, so a seed gives the
+  same spikes and a saved state continues the stream.
   Every replica draws its own numbers in parallel, independent of the thread count.
 * **Spike decision without a libm call**: ``s = [xi (1 + e^{\ln t_ref - u}) < 1]`` on neurons
-  outside their refractory period, ``e^x = e^{k} P_6(x - k)`` with ``k = \lfloor x \rfloor``
-  from a table and a degree-6 Taylor polynomial around ``1/2`` (relative error below 2e-6).
+  outside their refractory period, with the table-and-polynomial float32 exponential
+  (relative error below 2e-6).
 * **float32 input sums, work only where neurons spike.**  Every neuron ``q`` of layer ``l`` has
   one outgoing row: its column of ``W_{l+1}`` (forward input of layer ``l + 1``) then its column
   of ``B_{l-1}`` (feedback input of layer ``l - 1``).  A spike adds the row to the replica's
@@ -33,78 +32,17 @@ so ``state_dict``/``load_state_dict``, ``rates`` and ``apply_update`` work uncha
 
 from __future__ import annotations
 
-import math
-
 import numba as nb
 import numpy as np
 import torch
+
+from ...spiking.counter_rng import EXP_RANGE, exp32, tick_key, uniform
 
 BIG_COUNTER = 1 << 30  # "never spiked", as in the exact engines
 #: ticks simulated before their pair terms are accumulated (speed only)
 BLOCK_TICKS = 10
 #: neurons handed to a thread at a time in the accumulation (speed only)
 ACC_TASK_CHUNK = 16
-
-_U32 = np.uint64(0xFFFFFFFF)
-_EXP_RANGE = 40
-_EXP_INT = np.exp(np.arange(-_EXP_RANGE, _EXP_RANGE + 1)).astype(np.float32)  # e^k, k = -40 .. 40
-# Taylor coefficients of e^(1/2 + g) in g, |g| <= 1/2
-_EXP_POLY = tuple(np.float32(math.exp(0.5) / math.factorial(m)) for m in range(7))
-
-
-@nb.njit(cache=True, inline="always")
-def _splitmix64(z: np.uint64) -> np.uint64:
-    """SplitMix64's finaliser: a bijection of 64-bit words with full avalanche."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-@nb.njit(cache=True, inline="always")
-def _lowbias32(x: np.uint64) -> np.uint64:
-    """A 32-bit integer hash (bijective on 32-bit words; kept in the low 32 bits of a uint64)."""
-    x = x & _U32
-    x = ((x ^ (x >> np.uint64(16))) * np.uint64(0x7FEB352D)) & _U32
-    x = ((x ^ (x >> np.uint64(15))) * np.uint64(0x846CA68B)) & _U32
-    return x ^ (x >> np.uint64(16))
-
-
-@nb.njit(cache=True)
-def tick_key(key: np.uint64, t: np.int64, r: np.int64, b: np.int64) -> np.uint64:
-    """The 64-bit key of replica ``r``'s uniforms at tick ``t`` of a run (``b`` replicas)."""
-    return _splitmix64(key + np.uint64(t * b + r + 1) * np.uint64(0x9E3779B97F4A7C15))
-
-
-@nb.njit(cache=True, inline="always")
-def uniform(tkey: np.uint64, q: np.int64) -> np.float32:
-    """Neuron ``q``'s uniform in ``[0, 1)`` under the tick key ``tkey`` (24 random bits)."""
-    h = _lowbias32(tkey + np.uint64(q))
-    return np.float32(h >> np.uint64(8)) * np.float32(1.0 / (1 << 24))
-
-
-@nb.njit(cache=True)
-def uniforms(key: np.uint64, t: int, r: int, b: int, n: int) -> np.ndarray:
-    """The uniforms of neurons ``0 .. n - 1`` of replica ``r`` at tick ``t`` of a run (float32)."""
-    tkey = tick_key(key, t, r, b)
-    out = np.empty(n, dtype=np.float32)
-    for q in range(n):
-        out[q] = uniform(tkey, q)
-    return out
-
-
-@nb.njit(cache=True, inline="always")
-def _exp32(x: np.float32) -> np.float32:
-    """``e^x`` for ``|x| <= 40`` in float32 without a libm call (relative error below 2e-6)."""
-    k = math.floor(x)
-    g = x - np.float32(k) - np.float32(0.5)
-    p = _EXP_POLY[6]
-    p = p * g + _EXP_POLY[5]
-    p = p * g + _EXP_POLY[4]
-    p = p * g + _EXP_POLY[3]
-    p = p * g + _EXP_POLY[2]
-    p = p * g + _EXP_POLY[1]
-    p = p * g + _EXP_POLY[0]
-    return _EXP_INT[np.int64(k) + _EXP_RANGE] * p
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -133,12 +71,12 @@ def _tick(r, t, key, counter, ring_row, trace, P, U, layout, rows, consts, x_row
     n = c.shape[0]
     cr, tr, Ur = counter[r], trace[r], U[r]
     tkey = tick_key(key, t, r, counter.shape[0])
-    lim = np.float32(_EXP_RANGE - 1)
+    lim = np.float32(EXP_RANGE - 1)
     ft = tr.dtype.type
     # spike decision and traces (vectorisable: no branch, no call)
     for q in range(n):
         x = min(max(log_t_ref - (c[q] + Ur[q]), -lim), lim)
-        s = (cr[q] > t_ref) & (uniform(tkey, q) * (np.float32(1.0) + _exp32(x)) < np.float32(1.0))
+        s = (cr[q] > t_ref) & (uniform(tkey, q) * (np.float32(1.0) + exp32(x)) < np.float32(1.0))
         cr[q] = 1 if s else min(cr[q] + 1, BIG_COUNTER)
         sq = ft(1.0) if s else ft(0.0)
         v = tr[q] * decay + sq - decay_k * ring_row[q]
