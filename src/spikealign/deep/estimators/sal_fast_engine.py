@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from ...spiking.counter_rng import EXP_RANGE, exp32, tick_key, uniform
+from .sal import _rows_by_neuron
 
 BIG_COUNTER = 1 << 30  # "never spiked", as in the exact engines
 #: ticks simulated before their pair terms are accumulated (speed only)
@@ -118,25 +119,6 @@ def _simulate_block(t0, n_ticks, key, state, pos, P, U, layout, rows, consts, X,
             n_fired[row] = _tick(
                 r, t, key, counter, ring[(pos + t) % K, r], trace, P, U, layout, rows, consts, X[row], sv[r], fired[row]
             )
-
-
-@nb.njit(cache=True)
-def _group_by_neuron(fired, n_fired, ptr, rows_of, counts):
-    """``rows_of[ptr[q]:ptr[q + 1]]``: the rows in which neuron ``q`` spiked; adds the spikes to ``counts``."""
-    n = ptr.shape[0] - 1
-    ptr[:] = 0
-    for row in range(n_fired.shape[0]):
-        for m in range(n_fired[row]):
-            ptr[fired[row, m] + 1] += 1
-    for q in range(n):
-        counts[q] += ptr[q + 1]
-        ptr[q + 1] += ptr[q]
-    fill = ptr[:n].copy()
-    for row in range(n_fired.shape[0]):
-        for m in range(n_fired[row]):
-            q = fired[row, m]
-            rows_of[fill[q]] = row
-            fill[q] += 1
 
 
 @nb.njit(cache=True, error_model="numpy", parallel=True)
@@ -271,7 +253,7 @@ def run_fast(net, n_ticks: int) -> None:
         if parallel:
             nb.set_parallel_chunksize(1)
         _simulate_block(t0, k, key, state, net.pos, P, U, layout, rows, consts, X, fired, n_fired[: k * b], sv)
-        _group_by_neuron(fired, n_fired[: k * b], ptr, rows_of, counts)
+        _rows_by_neuron(fired, n_fired[: k * b], ptr, rows_of, counts)  # the exact engine's grouping
         if parallel:
             nb.set_parallel_chunksize(ACC_TASK_CHUNK)
         _accumulate(X, ptr, rows_of, tasks, acc)
