@@ -138,3 +138,22 @@ def test_user_code_gets_the_fast_engine_and_runs_the_exact_one():
     assert est.net.engine == "fast" and default_engine("cpu") == "fast" and default_engine("cuda") == "torch"
     assert SALEstimator.run_defaults["engine"] == "numba"
     assert make_estimator("sal", convert(_mlp(0), "fa"), {"engine": "torch"}).net.engine == "torch"
+
+
+def test_runs_use_the_exact_engine_and_an_unset_engine_is_not_stored(tmp_path):
+    from spikealign.deep.estimators import profile_settings, validate_settings
+    from spikealign.deep.methods import get_method
+    from spikealign.deep.model import ConvNet
+    from spikealign.deep.train import DeepConfig
+    from spikealign.deep.train import make_estimator as make_run_estimator
+    from spikealign.runs import RunContext
+
+    assert "engine" not in validate_settings("sal", {}) and "engine" not in profile_settings("sal", "paper")
+    assert validate_settings("sal", {"engine": "fast"})["engine"] == "fast"
+    config = DeepConfig(kind="deep", method="sal", dataset="mnist5k", estimator={"batch_size": 2})
+    ctx = RunContext(tmp_path / "run", 0, show_progress=False)
+    est = make_run_estimator(config, ConvNet(1, 28, get_method("sal")), ctx, torch.device("cpu"))
+    assert est.net.engine == "numba"
+    config = DeepConfig(kind="deep", method="sal", dataset="mnist5k", estimator={"batch_size": 2, "engine": "fast"})
+    est = make_run_estimator(config, ConvNet(1, 28, get_method("sal")), ctx, torch.device("cpu"))
+    assert est.net.engine == "fast"
