@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._optional import MissingExtraError
+
 #: (training, test) images of the paper's datasets
 DATASET_SIZES = {"mnist": (60000, 10000), "fmnist": (60000, 10000), "cifar10": (50000, 10000), "svhn": (73257, 26032)}
 #: cost of one image relative to an MNIST image (conv layers' output area)
@@ -139,6 +141,8 @@ def project(figures: list[str], results_dir: Path | None = None) -> list[Project
                     out.append(_fig8(loaded["deep"], loaded["estimators"]))
             except KeyError as exc:
                 out.append(Projection(fid, None, f"benchmark result lacks {exc}: run `spikealign bench` again"))
+            except MissingExtraError as exc:  # fig8's sweeps need the [deep] extra
+                out.append(Projection(fid, None, str(exc)))
     return out
 
 

@@ -31,6 +31,7 @@ def test_projections_are_size_over_rate(tmp_path):
 
 @pytest.mark.skipif(not (RESULTS / "deep.json").is_file(), reason="no benchmark results in this checkout")
 def test_fig8_is_training_plus_estimator_phases(tmp_path):
+    pytest.importorskip("torch")
     for name in ("deep", "estimators"):
         shutil.copy(RESULTS / f"{name}.json", tmp_path)
     base = project(["fig8"], tmp_path)[0].cpu_hours
