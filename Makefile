@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 UV     ?= uv
 
-.PHONY: demo test bench lint docs typecheck paper lock clean
+.PHONY: demo test bench lint docs typecheck paper lock clean gpu-check
 
 # the exact, tested versions of the lock file; then spikealign itself (editable, no dependency resolution)
 $(STAMP): pyproject.toml $(LOCK)
@@ -36,6 +36,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/spikealign bench
+
+# CUDA-marked tests + GPU timings into benchmarks/results/gpu-check.json (one line and exit 0 without a GPU)
+gpu-check: $(STAMP)
+	$(BIN)/python benchmarks/gpu_check.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

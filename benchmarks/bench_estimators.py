@@ -9,11 +9,12 @@ steps.  The reference itself takes 3-18 ms per step on a 2-core CPU (same sectio
 Also reported: SAL's time per tick and per reference SAL phase (5 iterations x 2000 ticks, 32
 replicas) at the same sizes, side by side for the numba engine (the CPU default: compiled
 kernels per block of ticks, incremental inputs) on one thread (the default) and on all cores
-(``threads=0``), and the torch engine (the previous implementation: a per-tick loop of torch
-operations, dense GEMMs; one thread, its default), all measured in the same run on the same
-ticks (a fifth of a phase; ``--quick``: a fiftieth) in alternating rounds after a warm-up (the
-median round; wall and CPU time), with a check that all produced the same spikes and pair
-terms; against a per-replica outer-product baseline (the reference's
+(``threads=0``), the fast engine (``engine="fast"``, on one thread and on all cores: its own
+counter-based random stream, float32 input sums; statistically equivalent), and the torch engine (the previous
+implementation: a per-tick loop of torch operations, dense GEMMs; one thread, its default), all
+measured in the same run on the same ticks (a fifth of a phase; ``--quick``: a fiftieth) in
+alternating rounds after a warm-up (the median round; wall and CPU time), with a check that the
+exact engines produced the same spikes and pair terms; against a per-replica outer-product baseline (the reference's
 accumulation) measured on a few ticks; SAL's phase cost relative to one training epoch of the
 ConvNet on the MNIST 5k subset (4,000 training images), the epoch time measured with method
 ``fa`` on a 512-image subset and scaled; the SAL phase on conv and FC feedback (``sal_conv``) on
@@ -177,7 +178,12 @@ SAL_VARIANTS = {  # name: (engine, threads); threads 1 is every engine's default
     "numba": ("numba", 1),
     "numba_all_cores": ("numba", 0),
     "torch": ("torch", 1),
+    # its own random stream: statistically equivalent, not the same bits
+    "fast": ("fast", 1),
+    "fast_all_cores": ("fast", 0),
 }
+#: the variants that must end in the same state as the torch engine
+EXACT_VARIANTS = ("numba", "numba_all_cores", "torch")
 
 
 def _sal_engines_side_by_side(batch: int, ticks: int) -> dict:
@@ -207,9 +213,11 @@ def _sal_engines_side_by_side(batch: int, ticks: int) -> dict:
     a = nets["torch"]
     same = all(
         torch.equal(a.counter, b.counter) and all(torch.equal(x, y) for x, y in zip(a.delta, b.delta, strict=True))
-        for b in nets.values()
+        for v, b in nets.items()
+        if v in EXACT_VARIANTS
     )
     out = {"ticks": rounds * block, "rounds": rounds, "same": same}
+    out.update({f"{v}_rates": net.rates() for v, net in nets.items()})
     out.update(load_before=load_before, load_after=os.getloadavg()[0])
     for v in nets:
         out[f"{v}_ms"], out[f"{v}_cpu_ms"] = float(np.median(wall[v])), float(np.median(cpu[v]))
@@ -333,11 +341,24 @@ def run(quick: bool = False) -> dict:
         "sal_all_cores_ms_per_tick_32_replicas": engines["numba_all_cores_ms"],
         "sal_all_cores_cpu_ms_per_tick_32_replicas": engines["numba_all_cores_cpu_ms"],
         "sal_engine_speedup_numba_all_cores_vs_torch": engines["torch_ms"] / engines["numba_all_cores_ms"],
+        "sal_fast_engine_ms_per_tick_32_replicas": engines["fast_ms"],
+        "sal_fast_engine_cpu_ms_per_tick_32_replicas": engines["fast_cpu_ms"],
+        "fast_speedup_vs_torch": engines["torch_ms"] / engines["fast_ms"],
+        "fast_speedup_vs_torch_cpu_time": engines["torch_cpu_ms"] / engines["fast_cpu_ms"],
+        "fast_speedup_vs_numba": engines["numba_ms"] / engines["fast_ms"],
+        "sal_fast_engine_all_cores_ms_per_tick_32_replicas": engines["fast_all_cores_ms"],
+        "sal_fast_engine_all_cores_cpu_ms_per_tick_32_replicas": engines["fast_all_cores_cpu_ms"],
+        "fast_all_cores_speedup_vs_torch": engines["torch_ms"] / engines["fast_all_cores_ms"],
+        "sal_fast_engine_rates": engines["fast_rates"],
+        "sal_torch_engine_rates": engines["torch_rates"],
         "sal_engines_load_average_1min_before_after": [engines["load_before"], engines["load_after"]],
         "sal_engines_ticks_measured": engines["ticks"],
         "sal_engines_timing": f"median of {engines['rounds']} alternating rounds of 250 ticks (wall; cpu: process)",
         "sal_engines_mean_ms_per_tick": {v: engines[f"{v}_mean_ms"] for v in SAL_VARIANTS},
         "sal_engines_same_spikes_and_delta": engines["same"],
+        "sal_fast_engine": "engine='fast', threads=1 (the default) and all cores (threads=0): counter-based "
+        "stream, float32 inputs; "
+        "statistically equivalent (tests/deep/test_sal_fast_engine.py), so not in the same-state check",
         "sal_uniform_stream_ms_per_tick_32_replicas": uniforms_ms,
         "sal_torch_engine_phase_s_10000_ticks_32_replicas": engines["torch_ms"] * SAL_PHASE_TICKS / 1e3,
         "sal_naive_outer_product_ms_per_tick_32_replicas": sal_naive_ms,

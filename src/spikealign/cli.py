@@ -182,6 +182,9 @@ def _add_reproduce_parser(sub) -> None:
     )
     p.add_argument("--out", type=Path, default=DEFAULT_RESULTS, help="output folder (default: results)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the projected CPU hours per figure (paper profile) and stop"
+    )
     _add_figure_format_option(p)
     _add_executor_options(p)
     p.set_defaults(func=cmd_reproduce)
@@ -390,6 +393,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     figures = resolve_figures(args.figures, skipped)
     if not figures:
         raise UserError("no figures are registered yet")
+    if args.dry_run:
+        from .cost import format_projection, project
+
+        print(format_projection(project(figures)))
+        return 0
     check_output_dir(args.out)
     for reason in skipped:
         print(f"skipped {reason}")

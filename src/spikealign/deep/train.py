@@ -219,7 +219,9 @@ def make_estimator(config: DeepConfig, model: ConvNet, ctx: RunContext, device: 
     from . import estimators
 
     seed = int(ctx.seed_sequence("estimator").generate_state(1, dtype=np.uint64)[0])
-    return estimators.make_estimator(method.estimator, model, dict(config.estimator), seed, device)
+    cls = estimators.ESTIMATORS.get(method.estimator)  # its run_defaults: the exact engines for runs
+    settings = {**(cls.run_defaults if cls is not None else {}), **config.estimator}
+    return estimators.make_estimator(method.estimator, model, settings, seed, device)
 
 
 # --------------------------------------------------------------------------- run

@@ -97,6 +97,9 @@ class Estimator:
     name: ClassVar[str] = ""
     settings_model: ClassVar[type[EstimatorSettings]] = EstimatorSettings
     quick_settings: ClassVar[MappingProxyType] = MappingProxyType({})
+    #: settings that ``spikealign run`` and ``reproduce`` use where a config leaves them out (the
+    #: exact SAL engines); not part of the stored config, so run ids do not change
+    run_defaults: ClassVar[MappingProxyType] = MappingProxyType({})
     needs_chain: ClassVar[bool] = True
     layer_types: ClassVar[tuple[type, ...]] = (FeedbackLinear,)
 

@@ -86,7 +86,7 @@ import numpy as np
 import torch
 
 BIG_COUNTER = 1 << 30  # stands for "never spiked" (the reference's +inf)
-ENGINES = ("numba", "torch")
+ENGINES = ("numba", "torch", "fast")  # "fast": sal_fast_engine.py, statistically equivalent
 #: ticks simulated before their pair terms are accumulated (numba engine; speed only)
 ACC_TICKS = 10
 #: Delta rows handed to a thread at a time (numba engine with more than one thread; speed only)
@@ -498,8 +498,10 @@ class SALNet:
         self.engine = engine if engine is not None else ("numba" if self.device.type == "cpu" else "torch")
         if self.engine not in ENGINES:
             raise ValueError(f"SALNet engine {self.engine!r} is not one of {ENGINES}")
-        if self.engine == "numba" and self.device.type != "cpu":
-            raise ValueError(f"SALNet engine 'numba' runs on the CPU only, not on {self.device}; use engine='torch'")
+        if self.engine in ("numba", "fast") and self.device.type != "cpu":
+            raise ValueError(
+                f"SALNet engine {self.engine!r} runs on the CPU only, not on {self.device}; use engine='torch'"
+            )
         #: accumulate event-driven on the CPU rather than with one dense GEMM per chunk
         self.event_driven = self.device.type == "cpu"
         self.generator = torch.Generator(device=self.device)
@@ -566,13 +568,18 @@ class SALNet:
         if self.threads > 0 and self.device.type == "cpu":
             torch.set_num_threads(self.threads)
         try:
-            if self.engine == "numba" and self.event_driven:
+            if self.engine in ("numba", "fast") and self.event_driven:
                 nb.set_num_threads(numba_threads(self.threads))
                 # dynamic scheduling in small chunks: a thread that shares its core with another
                 # process takes fewer tasks instead of holding the others up at every block
                 old_chunk = nb.set_parallel_chunksize(1 if nb.get_num_threads() > 1 else 0)
                 try:
-                    self._run_numba(int(n_ticks))
+                    if self.engine == "fast":
+                        from .sal_fast_engine import run_fast
+
+                        run_fast(self, int(n_ticks))
+                    else:
+                        self._run_numba(int(n_ticks))
                 finally:
                     nb.set_parallel_chunksize(old_chunk)
                 return

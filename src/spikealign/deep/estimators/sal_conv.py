@@ -320,7 +320,7 @@ class SALConvEstimator(Estimator):
             self.layers, t_ref=s["t_ref"], lr=lr, batch_size=s["batch_size"], buffer_length=s["buffer_length"],
             seed=torch_seed(seed, "sal_conv", "noise"), device=self.device, dtype=getattr(torch, s["dtype"]),
             chunk=s["chunk"], init_rng=seeding.rng(seed, "sal_conv", "init"), threads=s["threads"],
-            map_size=s["map_size"],
+            map_size=s["map_size"], engine=s.get("engine"),
         )  # fmt: skip
 
     def before_epoch(self, epoch: int) -> dict[str, float]:

@@ -17,6 +17,15 @@ from .sal import SALNet
 from .settings import SALSettings
 
 
+def default_engine(device) -> str:
+    """The SAL engine used when the settings name none: ``fast`` on the CPU, ``torch`` elsewhere.
+
+    ``spikealign run`` and ``reproduce`` name the exact ``numba`` engine instead (the estimators'
+    ``run_defaults``), so the paper's numbers do not depend on this choice.
+    """
+    return "fast" if torch.device(device if device is not None else "cpu").type == "cpu" else "torch"
+
+
 def make_sal_net(sizes: list[int], s: dict, seed: int, device=None) -> SALNet:
     """A :class:`SALNet` over layer ``sizes`` built from validated SAL settings ``s``."""
     return SALNet(
@@ -31,6 +40,7 @@ def make_sal_net(sizes: list[int], s: dict, seed: int, device=None) -> SALNet:
         chunk=s["chunk"],
         init_rng=seeding.rng(seed, "sal", "init"),
         threads=s["threads"],
+        engine=s.get("engine") or default_engine(device),
     )
 
 
@@ -46,6 +56,7 @@ class SALEstimator(Estimator):
     name = "sal"
     settings_model = SALSettings
     quick_settings = MappingProxyType({"n_iterations": 2, "batch_size": 8})
+    run_defaults = MappingProxyType({"engine": "numba"})
 
     def __init__(self, model_or_layers, settings=None, seed: int = 0, device=None):
         super().__init__(model_or_layers, settings, seed, device)

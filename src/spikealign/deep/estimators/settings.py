@@ -34,6 +34,11 @@ class SALSettings(EstimatorSettings):
     reset_state: bool = Field(False, description="reset the spiking state every epoch (reference: never)")
     dtype: Literal["float32", "float64"] = "float32"
     threads: int = Field(1, ge=0, description="torch CPU threads during the SAL phase (0 = torch's setting)")
+    engine: Literal["numba", "torch", "fast"] | None = Field(
+        None,
+        description="SAL engine: numba/torch exact (same bits), fast (own random stream, statistically equivalent); "
+        "unset: numba for `spikealign run`/`reproduce`, fast for make_estimator on the CPU, torch on GPUs",
+    )
 
     @field_validator("sal_lr")
     @classmethod
@@ -89,12 +94,15 @@ class STDWISettings(EstimatorSettings):
 def validate(model: type[EstimatorSettings], name: str, settings: dict | None) -> dict:
     """``settings`` validated by ``model`` and completed with its defaults.
 
+    Unset optional keys (``None``) are left out, so adding one never changes a stored config or
+    the run id derived from it.
+
     Raises
     ------
     ValueError
         Naming the first bad key and what is allowed.
     """
     try:
-        return model.model_validate(dict(settings or {})).model_dump()
+        return model.model_validate(dict(settings or {})).model_dump(exclude_none=True)
     except ValidationError as exc:
         raise ValueError(describe_validation_error(model, exc, f"estimator '{name}' settings")) from None

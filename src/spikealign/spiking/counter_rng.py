@@ -1,0 +1,84 @@
+r"""Counter-based random numbers and a float32 exponential for vectorised numba kernels.
+
+A uniform is a pure function of a 64-bit key and small integer coordinates, so every replica,
+tick and neuron draws its own number in any order and on any thread, and a kernel's loop over
+neurons stays free of state (and vectorises):
+
+.. math:: k_{t,r} = \mathrm{splitmix64}\big(\mathrm{key} + (t\,b + r + 1)\,\gamma\big),\qquad
+          \xi_{t,r,q} = \big\lfloor h_{32}(k_{t,r} + q) / 2^8 \big\rfloor \, 2^{-24} \in [0, 1)
+
+with SplitMix64's finaliser, ``gamma = 0x9E3779B97F4A7C15`` and ``h_32`` the ``lowbias32``
+integer hash (both bijections with full avalanche).  Used by the fast SAL engine
+(:mod:`spikealign.deep.estimators.sal_fast_engine`) and the per-step sampling kernel
+(:mod:`spikealign.sampling.simulator_fast`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+_U32 = np.uint64(0xFFFFFFFF)
+EXP_RANGE = 40
+_EXP_INT = np.exp(np.arange(-EXP_RANGE, EXP_RANGE + 1)).astype(np.float32)  # e^k, k = -40 .. 40
+# Taylor coefficients of e^(1/2 + g) in g, |g| <= 1/2
+_EXP_POLY = tuple(np.float32(math.exp(0.5) / math.factorial(m)) for m in range(7))
+
+
+@nb.njit(cache=True, inline="always")
+def _splitmix64(z: np.uint64) -> np.uint64:
+    """SplitMix64's finaliser: a bijection of 64-bit words with full avalanche."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True, inline="always")
+def _lowbias32(x: np.uint64) -> np.uint64:
+    """A 32-bit integer hash (bijective on 32-bit words; kept in the low 32 bits of a uint64)."""
+    x = x & _U32
+    x = ((x ^ (x >> np.uint64(16))) * np.uint64(0x7FEB352D)) & _U32
+    x = ((x ^ (x >> np.uint64(15))) * np.uint64(0x846CA68B)) & _U32
+    return x ^ (x >> np.uint64(16))
+
+
+@nb.njit(cache=True)
+def tick_key(key: np.uint64, t: np.int64, r: np.int64, b: np.int64) -> np.uint64:
+    """The 64-bit key of replica ``r``'s uniforms at tick ``t`` (``b`` replicas)."""
+    return _splitmix64(key + np.uint64(t * b + r + 1) * np.uint64(0x9E3779B97F4A7C15))
+
+
+@nb.njit(cache=True, inline="always")
+def uniform(tkey: np.uint64, q: np.int64) -> np.float32:
+    """Neuron ``q``'s uniform in ``[0, 1)`` under the tick key ``tkey`` (24 random bits)."""
+    h = _lowbias32(tkey + np.uint64(q))
+    return np.float32(h >> np.uint64(8)) * np.float32(1.0 / (1 << 24))
+
+
+@nb.njit(cache=True)
+def uniforms(key: np.uint64, t: int, r: int, b: int, n: int) -> np.ndarray:
+    """The uniforms of neurons ``0 .. n - 1`` of replica ``r`` at tick ``t`` (float32)."""
+    tkey = tick_key(key, t, r, b)
+    out = np.empty(n, dtype=np.float32)
+    for q in range(n):
+        out[q] = uniform(tkey, q)
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def exp32(x: np.float32) -> np.float32:
+    """``e^x`` for ``|x| <= 39`` in float32 without a libm call (relative error below 2e-6):
+    ``e^k P_6(x - k - 1/2)`` with ``k = floor(x)`` from a table, ``P_6`` the Taylor polynomial of
+    ``e^{1/2 + g}``."""
+    k = math.floor(x)
+    g = x - np.float32(k) - np.float32(0.5)
+    p = _EXP_POLY[6]
+    p = p * g + _EXP_POLY[5]
+    p = p * g + _EXP_POLY[4]
+    p = p * g + _EXP_POLY[3]
+    p = p * g + _EXP_POLY[2]
+    p = p * g + _EXP_POLY[1]
+    p = p * g + _EXP_POLY[0]
+    return _EXP_INT[np.int64(k) + EXP_RANGE] * p

@@ -1,0 +1,159 @@
+"""The fast SAL engine: its own pair terms are exact, its stream is reproducible, and it is a
+statistically equivalent sample of the exact engine's process (angles and rates over seeds)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spikealign.deep import convert, make_estimator
+from spikealign.deep.estimators.sal import SALNet, sal_pair_accumulation
+from spikealign.deep.estimators.sal_estimator import SALEstimator, default_engine
+from spikealign.spiking.counter_rng import uniforms
+
+SEEDS = range(10)
+
+
+def _spike_trains(net: SALNet, ticks: int) -> np.ndarray:
+    """Run ``net`` tick by tick; its spikes (ticks, batch, N), read from the spike memory."""
+    out = []
+    for _ in range(ticks):
+        net.run(1)
+        out.append(net.ring[(net.pos - 1) % net.K].numpy().copy())
+    return np.array(out)
+
+
+def test_pair_terms_and_counts_are_exact_for_the_engines_own_spikes():
+    net = SALNet([12, 9, 6], engine="fast", batch_size=3, seed=4)
+    s = _spike_trains(net, 400)
+    assert s.sum() > 100
+    for l in range(net.L - 1):
+        lo, up = net._sl(l), net._sl(l + 1)
+        ref = sal_pair_accumulation(s[:, :, lo], s[:, :, up], t_ref=net.t_ref, buffer_length=net.buffer_length)
+        np.testing.assert_allclose(net.delta[l].numpy(), ref, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(net.spike_count.numpy(), s.sum(axis=(0, 1)))
+    # absolute refractoriness: never two spikes within t_ref + 1 ticks
+    window = np.lib.stride_tricks.sliding_window_view(s, net.t_ref + 1, axis=0).sum(-1)
+    assert window.max() == 1
+
+
+def test_same_seed_same_bits_any_thread_count_and_resume():
+    kw = {"batch_size": 4, "seed": 3, "lr": 0.5, "engine": "fast"}
+    a, b = SALNet([30, 20, 8], threads=1, **kw), SALNet([30, 20, 8], threads=2, **kw)
+    a.iterate(2, 150)
+    b.iterate(1, 150)
+    resumed = SALNet([30, 20, 8], **{**kw, "seed": 99})
+    resumed.load_state_dict(b.state_dict())
+    resumed.iterate(1, 150)
+    for x, y in zip(a.B, resumed.B, strict=True):
+        assert torch.equal(x, y)
+    assert torch.equal(a.counter, resumed.counter) and torch.equal(a.trace, resumed.trace)
+    b.iterate(1, 150)
+    assert all(torch.equal(x, y) for x, y in zip(a.B, b.B, strict=True))
+    other = SALNet([30, 20, 8], **{**kw, "seed": 4})
+    other.iterate(2, 150)
+    assert not torch.equal(a.counter, other.counter)
+
+
+def test_counter_based_uniforms_are_uniform_and_independent():
+    n, ticks = 4096, 64
+    xi = np.array([uniforms(np.uint64(7), t, 2, 3, n) for t in range(ticks)], dtype=np.float64)
+    assert xi.min() >= 0 and xi.max() < 1
+    # chi-square over 64 bins: mean 63, sd 11.2; 5 sd above is a broken generator
+    counts = np.histogram(xi, bins=64, range=(0, 1))[0]
+    expected = xi.size / 64
+    assert ((counts - expected) ** 2 / expected).sum() < 63 + 5 * math.sqrt(2 * 63)
+    # neighbours in q and in t are uncorrelated (sd of a correlation estimate ~ 1/sqrt(size))
+    tol = 5 / math.sqrt(xi.size)
+    assert abs(np.corrcoef(xi[:, :-1].ravel(), xi[:, 1:].ravel())[0, 1]) < tol
+    assert abs(np.corrcoef(xi[:-1].ravel(), xi[1:].ravel())[0, 1]) < tol
+
+
+def _angle(W: torch.Tensor, B_top_down: torch.Tensor) -> float:
+    """Degrees between ``W_{l+1}`` (post, pre) and ``B_l^T``."""
+    w, b = W.double().ravel(), B_top_down.T.double().ravel()
+    return math.degrees(math.acos(float(w @ b / (w.norm() * b.norm()))))
+
+
+def _assert_paired_agreement(fast: np.ndarray, exact: np.ndarray, what: str) -> None:
+    """Every column's mean paired difference over the seeds is within 2 standard errors of 0."""
+    d = np.asarray(fast) - np.asarray(exact)
+    mean, se = d.mean(axis=0), d.std(axis=0, ddof=1) / math.sqrt(d.shape[0])
+    assert np.all(np.abs(mean) <= 2 * se), f"{what}: mean difference {mean} vs 2 SE {2 * se}"
+
+
+def _phase(sizes, engine, seed, batch, iterations, ticks, lr=0.04):
+    net = SALNet(sizes, engine=engine, batch_size=batch, seed=seed, lr=lr)
+    net.iterate(iterations, ticks)
+    angles = [_angle(net.W[l + 1], net.B[l]) for l in range(net.L - 1)]
+    return angles, net.rates()
+
+
+def _equivalence(sizes, batch, iterations, ticks, lr):
+    out = {}
+    for engine in ("numba", "fast"):
+        runs = [_phase(sizes, engine, s, batch, iterations, ticks, lr) for s in SEEDS]
+        out[engine] = (np.array([r[0] for r in runs]), np.array([r[1] for r in runs]))
+    initial = np.array([_phase(sizes, "numba", s, batch, 0, ticks, lr)[0] for s in SEEDS])
+    drop = (initial - out["fast"][0]).mean(axis=0)
+    assert np.all(drop > 0.1), f"the phase did not align B with W: angle drops {drop}"
+    _assert_paired_agreement(out["fast"][0], out["numba"][0], "W-B angles")
+    _assert_paired_agreement(out["fast"][1], out["numba"][1], "rates")
+
+
+def test_fast_engine_is_statistically_the_exact_engine_on_a_small_net():
+    _equivalence([60, 40, 20, 10], batch=8, iterations=3, ticks=400, lr=0.2)
+
+
+@pytest.mark.slow
+def test_fast_engine_is_statistically_the_exact_engine_on_the_papers_net():
+    _equivalence([1600, 384, 192, 10], batch=32, iterations=1, ticks=2000, lr=0.04)
+
+
+def _mlp(seed: int) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(20, 48), nn.ReLU(), nn.Linear(48, 24), nn.ReLU(), nn.Linear(24, 5))
+
+
+def test_fast_engine_is_statistically_the_exact_engine_on_a_converted_model():
+    settings = {"n_iterations": 2, "len_epoch": 40, "batch_size": 8, "sal_lr": 0.2}
+    res: dict[str, list] = {}
+    for engine in ("numba", "fast"):
+        rows = []
+        for s in SEEDS:
+            est = make_estimator("sal", convert(_mlp(s), "fa"), {**settings, "engine": engine}, seed=s)
+            m = est.before_epoch(0)
+            rows.append([m[f"angle/{k}"] for k in range(3)] + [m[f"rate/{k}"] for k in range(4)])
+        res[engine] = np.array(rows)
+    _assert_paired_agreement(res["fast"][:, :3], res["numba"][:, :3], "converted model: angles")
+    _assert_paired_agreement(res["fast"][:, 3:], res["numba"][:, 3:], "converted model: rates")
+
+
+def test_user_code_gets_the_fast_engine_and_runs_the_exact_one():
+    est = make_estimator("sal", convert(_mlp(0), "fa"), {"batch_size": 2})
+    assert est.net.engine == "fast" and default_engine("cpu") == "fast" and default_engine("cuda") == "torch"
+    assert SALEstimator.run_defaults["engine"] == "numba"
+    assert make_estimator("sal", convert(_mlp(0), "fa"), {"engine": "torch"}).net.engine == "torch"
+
+
+def test_runs_use_the_exact_engine_and_an_unset_engine_is_not_stored(tmp_path):
+    from spikealign.deep.estimators import profile_settings, validate_settings
+    from spikealign.deep.methods import get_method
+    from spikealign.deep.model import ConvNet
+    from spikealign.deep.train import DeepConfig
+    from spikealign.deep.train import make_estimator as make_run_estimator
+    from spikealign.runs import RunContext
+
+    assert "engine" not in validate_settings("sal", {}) and "engine" not in profile_settings("sal", "paper")
+    assert validate_settings("sal", {"engine": "fast"})["engine"] == "fast"
+    config = DeepConfig(kind="deep", method="sal", dataset="mnist5k", estimator={"batch_size": 2})
+    ctx = RunContext(tmp_path / "run", 0, show_progress=False)
+    est = make_run_estimator(config, ConvNet(1, 28, get_method("sal")), ctx, torch.device("cpu"))
+    assert est.net.engine == "numba"
+    config = DeepConfig(kind="deep", method="sal", dataset="mnist5k", estimator={"batch_size": 2, "engine": "fast"})
+    est = make_run_estimator(config, ConvNet(1, 28, get_method("sal")), ctx, torch.device("cpu"))
+    assert est.net.engine == "fast"
