@@ -58,7 +58,7 @@ paper: $(STAMP)
 
 # Re-resolve the lock files with uv (pins already in a lock file are kept unless you delete it).
 # Python 3.11 gets every extra; 3.12 and 3.13 all but [deep] (torch comes as a multi-GB CUDA wheel there).
-LOCK_FLAGS ?= --extra cluster --extra dev --extra docs --extra nest --annotation-style line --custom-compile-command "make lock" \
+LOCK_FLAGS ?= --extra cluster --extra dev --extra docs --extra nest --extra brian2 --annotation-style line --custom-compile-command "make lock" \
 	$(if $(wildcard /opt/wheels),--find-links /opt/wheels --index-strategy unsafe-best-match)
 CPU_TORCH := $(wildcard /opt/wheels/torch-*+cpu-*.whl)
 lock:
