@@ -165,7 +165,7 @@ def test_methods_beyond_the_paper_train_and_log_their_alignment(tmp_path, method
     if method == "dfa":  # hidden dfa layers map the output error: no W-B angle is logged for them
         assert "fc1/angle" not in last and "conv2/angle" not in m["initial"]
     if method == "sal_conv":  # the SAL phase moved the conv feedback
-        assert last["estimator/before/angle/0"] != last["estimator/angle/0"]
+        assert last["estimator/before/angle/conv2"] != last["estimator/angle/conv2"]
 
 
 # ------------------------------------------------------------------------- estimator hook
