@@ -383,7 +383,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 @_with_figure_formats
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .report import write_report
-    from .reproduce import reproduce_figure, resolve_figures
+    from .reproduce import reproduce_figure, resolve_figures, status_line
     from .runs import check_output_dir
 
     skipped: list[str] = []
@@ -403,12 +403,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             rec = reproduce_figure(
                 fid, args.profile, args.out, executor, resume=args.resume, show_progress=not args.quiet
             )
-            met = sum(1 for c in rec.checks if c.get("met"))
-            state = "ok" if rec.ok else f"FAILED: {rec.error}"
-            print(
-                f"[{fid}] {state} in {time.perf_counter() - t0:.1f} s; expectations met {met}/{len(rec.checks)}",
-                flush=True,
-            )
+            print(status_line(rec, time.perf_counter() - t0), flush=True)
             records.append(rec)
     finally:
         executor.close()
