@@ -190,11 +190,18 @@ def _add_reproduce_parser(sub) -> None:
 def _add_figure_parser(sub) -> None:
     p = sub.add_parser(
         "figure",
-        help="redraw a figure from existing results",
-        description="Draw a figure again from results written by `reproduce`.",
+        help="redraw a figure, or a run's or sweep's plots, from existing results",
+        description="Draw a figure again from results written by `reproduce` (figure FIGURE_ID DIR), "
+        "or the plots of a run folder or the summary of a sweep folder (figure DIR).",
     )
-    p.add_argument("figure", help="figure id")
-    p.add_argument("results_dir", type=Path, help="the reproduce output folder or the figure's folder in it")
+    p.add_argument("figure", help="figure id, or a run or sweep folder")
+    p.add_argument(
+        "results_dir",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="the reproduce output folder or the figure's folder in it",
+    )
     _add_figure_format_option(p)
     p.set_defaults(func=cmd_figure)
 
@@ -353,7 +360,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"run {experiment.kind} {meta.get('status', '')} in {time.perf_counter() - t0:.1f} s: {out}")
     for k, v in summary.items():
         print(f"  {k} = {v}")
+    _draw_run_plots(out)
     return 0
+
+
+def _draw_run_plots(out: Path) -> None:
+    """The run's own plots, unless the run drew them itself; a plotting error is reported, not fatal."""
+    from .figures.run_plots import draw_run_dir
+
+    figures = out / "figures"
+    if figures.is_dir() and any(figures.iterdir()):
+        files = sorted(figures.iterdir())
+    else:
+        try:
+            files = draw_run_dir(out)
+        except Exception as exc:  # the run itself completed; say why its plots are missing
+            print(f"note: the run's plots could not be drawn ({type(exc).__name__}: {exc})", file=sys.stderr)
+            return
+    if files:
+        print(f"figures: {', '.join(_shown_path(f) for f in files)}")
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it, else absolute."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
 
 
 @_with_figure_formats
@@ -418,11 +452,24 @@ def cmd_figure(args: argparse.Namespace) -> int:
     from .reproduce import redraw
     from .runs import check_output_dir
 
+    if args.results_dir is None:
+        from .figures.run_plots import draw_folder
+
+        folder = Path(args.figure)
+        if not folder.is_dir():
+            raise UserError(f"{folder} is not a folder; give a run or sweep folder, or FIGURE_ID RESULTS_DIR")
+        files = draw_folder(check_output_dir(folder, "results folder"))
+        for f in files:
+            print(_shown_path(f))
+        if not files:
+            print(f"no plots for {folder}")
+        return 0
     if args.results_dir.exists():
         check_output_dir(args.results_dir, "results folder")
     rec = redraw(args.figure, args.results_dir)
-    for f in rec.files:
-        print(f)
+    fig_dir = args.results_dir / args.figure if (args.results_dir / args.figure).is_dir() else args.results_dir
+    for f in rec.files:  # relative to the reproduce folder
+        print(_shown_path(fig_dir.parent / f))
     return 0
 
 

@@ -68,6 +68,15 @@ def test_example_runs(kind, tmp_path, capsys):
     meta = json.loads((out / "meta.json").read_text())
     assert meta["status"] == "completed" and meta["experiment"] == kind
     assert summary and all(isinstance(v, (int, float, str, bool, type(None))) for v in summary.values())
-    assert f"run {kind} completed" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"run {kind} completed" in printed
+    # every kind draws its own plots into figures/ (PNG), and `figure RUN_DIR` draws them again
+    pngs = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert pngs and all((out / "figures" / p).stat().st_size > 5000 for p in pngs), pngs
+    assert "figures: " in printed
+    for p in (out / "figures").iterdir():
+        p.unlink()
+    assert main(["figure", str(out)]) == 0
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == pngs
     if kind in EFFECTS:
         EFFECTS[kind](summary, tmp_path)

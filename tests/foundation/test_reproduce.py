@@ -160,3 +160,21 @@ def test_reproduce_all_leaves_out_figures_whose_extra_is_missing(monkeypatch):
     assert skipped == ["fig8: spikealign.deep needs torch, which is not installed: pip install 'spikealign[deep]'"]
     with pytest.raises(UserError, match=r"spikealign\[deep\]"):  # asked for by name: an error
         reproduce.resolve_figures(["fig8"])
+
+
+def test_figure_draws_a_sweeps_summary_and_a_runs_plots(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(registry.FIGURES, "testfig", Figure("testfig", "toy walks", _sweeps, _draw))
+    out = tmp_path / "results"
+    assert main(["reproduce", "testfig", "--out", str(out), "--executor", "serial", "--quiet"]) == 0
+    sweep = out / "testfig" / "walks"
+    capsys.readouterr()
+    assert main(["figure", str(sweep)]) == 0
+    summary = sweep / "figures" / "summary.png"
+    assert summary.stat().st_size > 5000 and str(summary.resolve()) in capsys.readouterr().out
+    run = next((sweep / "runs").iterdir())
+    monkeypatch.chdir(tmp_path)  # paths are printed relative to the working directory
+    assert main(["figure", str(run)]) == 0
+    assert capsys.readouterr().out.strip() == str((run / "figures" / "walks.png").relative_to(tmp_path))
+    assert (run / "figures" / "walks.png").stat().st_size > 5000
+    assert main(["figure", str(out)]) == 2  # a reproduce folder needs the figure id
+    assert "neither a run folder (meta.json) nor a sweep folder" in capsys.readouterr().err
