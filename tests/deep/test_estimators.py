@@ -468,3 +468,14 @@ def test_fig7_paper_expectations_sal_far_below_45_degrees():
     m = alignment_metrics(W, Bn)
     assert m["angle"] < 30.0 and m["slope"] > 0.6
     assert np.all(np.diff(hist["angle"]) < 0)  # monotone decrease at 10-s resolution
+
+
+def test_an_rdd_connection_shorter_than_its_update_interval_is_rejected():
+    from spikealign.config import validate
+    from spikealign.registry import get_experiment
+
+    model = get_experiment("estimator-connection").config_model
+    with pytest.raises(UserError, match=r"seconds=5 is shorter than rdd.update_interval_s=10: RDD would never update"):
+        validate(model, {"kind": "estimator-connection", "method": "rdd", "seconds": 5.0})
+    assert validate(model, {"kind": "estimator-connection", "method": "rdd", "seconds": 10.0}).seconds == 10.0
+    assert validate(model, {"kind": "estimator-connection", "method": "sal", "seconds": 5.0}).seconds == 5.0

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ... import seeding
 from ...config import RunConfig, StrictModel
@@ -67,6 +67,16 @@ class ConnectionConfig(RunConfig):
     sal: SALPair = Field(default_factory=SALPair)
     rdd: RDDPair = Field(default_factory=RDDPair)
     stdwi: STDWIPair = Field(default_factory=STDWIPair)
+
+    @model_validator(mode="after")
+    def _rdd_updates_at_least_once(self) -> ConnectionConfig:
+        # RDD changes B only at its update times: a shorter run ends with B as it started
+        if self.method == "rdd" and self.seconds < self.rdd.update_interval_s:
+            raise ValueError(
+                f"seconds={self.seconds:g} is shorter than rdd.update_interval_s={self.rdd.update_interval_s:g}: "
+                "RDD would never update B; use seconds >= update_interval_s or a shorter interval"
+            )
+        return self
 
 
 def run_connection(config: ConnectionConfig, ctx: RunContext) -> dict[str, float]:
