@@ -162,6 +162,8 @@ def _add_sweep_parser(sub) -> None:
 
 def _add_reproduce_parser(sub) -> None:
     # argparse declarations of the same shape as "sweep" (shared options are already in the _add_* helpers)
+    from .families import FIGURE_MODULES
+
     p = sub.add_parser(
         "reproduce",
         help="run the sweeps behind paper figures, draw them, write the report",
@@ -172,7 +174,7 @@ def _add_reproduce_parser(sub) -> None:
         "figures",
         nargs="*",
         metavar="FIGURE",
-        help="figure ids: fig2c fig2d fig2e fig4 fig5 fig6 fig7 fig8 dale sal-evolution psp-shapes proof",
+        help=f"figure ids: {' '.join(FIGURE_MODULES)}",
     )
     p.add_argument(
         "--profile",
@@ -248,6 +250,11 @@ def cmd_config(args: argparse.Namespace) -> int:
         return 0
     from .templates import config_template
 
+    if args.name not in known_kinds():
+        raise UserError(
+            f"unknown experiment kind or packaged config {args.name!r} "
+            f"(kinds: {', '.join(known_kinds())}; packaged configs: {', '.join(NAMED_CONFIGS)})"
+        )
     sys.stdout.write(config_template(args.name))
     return 0
 
@@ -505,6 +512,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.full:
         _print_torch_and_datasets()
     print(f"experiments: {', '.join(EXPERIMENT_KINDS)}")
+    from .families import DEEP_METHODS
+
+    print(f"deep methods (kind deep, method:): {', '.join(DEEP_METHODS)}")
     print(f"figures: {', '.join(registered_figures())}")
     print(f"named configs: {', '.join(NAMED_CONFIGS)}")
     if not args.full:

@@ -317,3 +317,10 @@ def test_a_subset_of_the_bundled_mnist_is_stratified_and_fixed():
     assert sub.train_x.shape == (2000, 1, 28, 28) and len(data.train_y) == 4000  # the dataset is unchanged
     with pytest.raises(UserError, match="n_train=5000 must be between 1 and 4000"):
         data.subset(5000)
+
+
+def test_the_static_list_of_deep_methods_is_the_method_table():
+    from spikealign.deep.methods import method_names
+    from spikealign.families import DEEP_METHODS
+
+    assert list(DEEP_METHODS) == method_names()
