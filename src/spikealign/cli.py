@@ -424,7 +424,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 @_with_figure_formats
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .report import write_report
-    from .reproduce import reproduce_figure, resolve_figures, status_line
+    from .reproduce import overall_line, reproduce_figure, resolve_figures, status_line
     from .runs import check_output_dir
 
     skipped: list[str] = []
@@ -437,6 +437,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     print(f"reproducing {len(figures)} figure(s) with the {args.profile} profile: {' '.join(figures)}")
     executor = _executor(args)
     records = []
+    start = time.perf_counter()
     try:
         for fid in figures:
             t0 = time.perf_counter()
@@ -446,6 +447,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             )
             print(status_line(rec, time.perf_counter() - t0), flush=True)
             records.append(rec)
+            print(overall_line(len(records), len(figures), time.perf_counter() - start), flush=True)
     finally:
         executor.close()
     report = write_report(args.out, figures)

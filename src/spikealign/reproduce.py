@@ -133,6 +133,17 @@ def status_line(record: FigureRecord, seconds: float) -> str:
     return line
 
 
+def overall_line(done: int, total: int, elapsed: float) -> str:
+    """``[overall] 3/13 figures in 5 min 20 s; about 12 min left at the pace so far`` (the time
+    left assumes the remaining figures take as long on average as the finished ones)."""
+    from .progress import format_duration
+
+    line = f"[overall] {done}/{total} figures in {format_duration(elapsed)}"
+    if done < total:
+        line += f"; about {format_duration(elapsed / done * (total - done))} left at the pace so far"
+    return line
+
+
 def _store_output(record: FigureRecord, output: FigureOutput, out: Path) -> None:
     record.files = [str(Path(f).resolve().relative_to(out.resolve())) for f in output.files]
     record.numbers = {k: _plain_number(v) for k, v in output.numbers.items()}

@@ -80,6 +80,7 @@ def test_status_is_ok_only_when_every_counted_check_is_met(threshold, ok, tmp_pa
     paper = "(+1 paper-profile check(s) not counted at this scale, 0 met)"
     if ok:
         assert "[testfig] ok in" in printed and f"expectations met 2/2 {paper}" in printed
+        assert "[overall] 1/1 figures in" in printed
     else:
         assert "[testfig] NOT OK: unmet walkers drift beyond THRESHOLD in" in printed
         assert f"expectations met 1/2 {paper}" in printed
