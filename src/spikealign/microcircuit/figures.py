@@ -324,15 +324,23 @@ def draw_wide(results: dict, out_dir: Path) -> FigureOutput:
     files = save_figure(fig, out_dir, "mc_wide")
     checks = []
     if {"sal_median_final_angle", "fa_median_final_angle"} <= set(numbers):
+        detail = (
+            f"median final angle SAL {numbers['sal_median_final_angle']:.1f}, FA {numbers['fa_median_final_angle']:.1f}"
+        )
         checks.append(
             Check(
-                "SAL aligns B with W21^T: final angle below 45 deg and well below FA's",
-                bool(
-                    numbers["sal_median_final_angle"] < 45.0
-                    and numbers["sal_median_final_angle"] < numbers["fa_median_final_angle"] - 20.0
-                ),
-                f"median final angle SAL {numbers['sal_median_final_angle']:.1f}, "
-                f"FA {numbers['fa_median_final_angle']:.1f}",
+                "SAL aligns B with W21^T: final angle more than 20 deg below FA's",
+                bool(numbers["sal_median_final_angle"] < numbers["fa_median_final_angle"] - 20.0),
+                detail,
+            )
+        )
+        # the angle is still falling at the end of the quick profile's 30 epochs (about 45 deg there)
+        checks.append(
+            Check(
+                "SAL's final angle is below 45 deg (after the paper's 150 epochs)",
+                bool(numbers["sal_median_final_angle"] < 45.0),
+                detail,
+                paper_only=True,
             )
         )
     if "bp_median_final_angle" in numbers:
