@@ -35,6 +35,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn import grad as conv_grad
 
 from .methods import FEEDBACK_KINDS as FEEDBACK_LAYER_KINDS
 
@@ -81,9 +82,9 @@ class LinearFeedbackFunction(torch.autograd.Function):
 
 #: functional forward convolution and its input/weight gradients per number of spatial dimensions
 _CONV_FUNCTIONS = {
-    1: (F.conv1d, torch.nn.grad.conv1d_input, torch.nn.grad.conv1d_weight),
-    2: (F.conv2d, torch.nn.grad.conv2d_input, torch.nn.grad.conv2d_weight),
-    3: (F.conv3d, torch.nn.grad.conv3d_input, torch.nn.grad.conv3d_weight),
+    1: (F.conv1d, conv_grad.conv1d_input, conv_grad.conv1d_weight),
+    2: (F.conv2d, conv_grad.conv2d_input, conv_grad.conv2d_weight),
+    3: (F.conv3d, conv_grad.conv3d_input, conv_grad.conv3d_weight),
 }
 
 
