@@ -323,7 +323,8 @@ class FeedbackLinear(_FeedbackMixin, nn.Module):
         return f"in={self.in_features}, out={self.out_features}, bias={self.bias is not None}, kind={self.kind}"
 
 
-def _tuple(v, dims: int) -> tuple[int, ...]:
+def as_tuple(v, dims: int) -> tuple[int, ...]:
+    """A conv argument (int or sequence) as one int per spatial dimension."""
     return (int(v),) * dims if isinstance(v, int) else tuple(int(a) for a in v)
 
 
@@ -358,7 +359,7 @@ class FeedbackConv(_FeedbackMixin, nn.Module):
         self.kind = _check_kind(kind)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        kernel = _tuple(kernel_size, self.dims)
+        kernel = as_tuple(kernel_size, self.dims)
         self.fan_in = (in_channels // groups) * math.prod(kernel)
         bound = 1.0 / math.sqrt(self.fan_in)
         shape = (out_channels, in_channels // groups, *kernel)

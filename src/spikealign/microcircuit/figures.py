@@ -186,7 +186,7 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
     if sal is not None and sal["w10"].size:
         i = min(11, sal["w10"].shape[0] - 1)  # the reference's notebook shows SAL run 11
         n_show = min(50, sal["w10"].shape[1])
-        ep = np.arange(n_show)
+        ep = np.arange(1, n_show + 1)  # values at the end of epochs 1, 2, ... as in the loss panel
         ax.plot(ep, sal["w10"][i, :n_show], label="W10")
         ax.plot(ep, sal["w21"][i, :n_show], label="W21")
         ax.plot(ep, sal["b"][i, :n_show], label="B")
@@ -194,6 +194,7 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
         ax.set_title(f"example SAL run (index {i})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("weight")
+    ax.set_xlim(axes[0].get_xlim())  # one epoch axis for both panels
     ax.legend(ncol=4)
     files = save_figure(fig, out_dir, "mc_epochs")
 

@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from ... import seeding
-from ..layers import FeedbackConv, FeedbackLinear
+from ..layers import FeedbackConv, FeedbackLinear, as_tuple
 from .base import Estimator
 from .common import torch_seed
 from .sal import SALNet
@@ -58,17 +58,13 @@ def _is_conv(layer) -> bool:
     return layer.weight.dim() > 2
 
 
-def _tuple(v, dims: int) -> tuple[int, ...]:
-    return (int(v),) * dims if isinstance(v, int) else tuple(int(a) for a in v)
-
-
 def _conv_args(layer) -> dict:
     """stride, padding, dilation as one int per spatial dimension (layers may hold ints or tuples), groups."""
     dims = layer.weight.dim() - 2
     return {
-        "stride": _tuple(layer.stride, dims),
-        "padding": _tuple(layer.padding, dims),
-        "dilation": _tuple(layer.dilation, dims),
+        "stride": as_tuple(layer.stride, dims),
+        "padding": as_tuple(layer.padding, dims),
+        "dilation": as_tuple(layer.dilation, dims),
         "groups": int(layer.groups),
     }
 
@@ -128,7 +124,7 @@ def map_shapes(layers: Sequence, map_size: int = 4) -> list[tuple[int, ...]]:
 def _kernel_index(kernel_shape: tuple[int, ...], in_shape: tuple[int, ...], conv_args: dict) -> np.ndarray:
     """(n_out, n_in) matrix of the flat kernel entry that connects input n to output m (-1: none)."""
     out_ch, in_g, *kernel = kernel_shape
-    st, pad, dil = (_tuple(conv_args[key], len(kernel)) for key in ("stride", "padding", "dilation"))
+    st, pad, dil = (as_tuple(conv_args[key], len(kernel)) for key in ("stride", "padding", "dilation"))
     groups = int(conv_args["groups"])
     c_in, *sizes = in_shape
     outs = [_output_side(sizes[d], kernel[d], st[d], pad[d], dil[d]) for d in range(len(kernel))]
