@@ -235,20 +235,24 @@ def fig6_checks(data: dict, final: dict) -> list[Check]:
     checks: list[Check] = []
     med = {c: float(np.median(v)) for c, v in final.items()}
     if {"sal", "bp", "fa"} <= set(med):
-        ok = med["bp"] <= 2.0 * med["sal"] and 3.0 * med["sal"] < med["fa"]
+        medians = f"medians BP {med['bp']:.3g}, SAL {med['sal']:.3g}, FA {med['fa']:.3g}"
         checks.append(
-            Check(
-                "BP <= SAL << FA in median final validation loss (read as BP <= 2 x SAL and FA > 3 x SAL)",
-                bool(ok),
-                f"medians BP {med['bp']:.3g}, SAL {med['sal']:.3g}, FA {med['fa']:.3g}",
-            )
-        )
+            Check("BP <= SAL in median final validation loss (read as BP <= 2 x SAL)",
+                  bool(med["bp"] <= 2.0 * med["sal"]), medians)
+        )  # fmt: skip
+        # FA's median and spread depend on how many of its runs start with B0 < 0 (those fail): 9 of the
+        # paper's 20 seeds, 2 of the quick profile's 8, so these two are paper-profile checks
+        checks.append(
+            Check("SAL << FA in median final validation loss (read as FA > 3 x SAL)",
+                  bool(3.0 * med["sal"] < med["fa"]), medians, paper_only=True)
+        )  # fmt: skip
         iqr = {c: float(np.subtract(*np.percentile(v, [75, 25]))) for c, v in final.items()}
         checks.append(
             Check(
                 "FA has by far the largest spread of final validation losses",
                 bool(iqr["fa"] > 2.0 * max(iqr["sal"], iqr["bp"])),
                 f"IQR BP {iqr['bp']:.3g}, SAL {iqr['sal']:.3g}, FA {iqr['fa']:.3g}",
+                paper_only=True,
             )
         )
     fa = data.get("fa")
