@@ -286,7 +286,7 @@ def test_fig7_and_sal_evolution_pipeline(tmp_path):
     spec = SweepSpec(
         name="connection",
         experiment="estimator-connection",
-        base={"seconds": 2.0, "n": 12},
+        base={"seconds": 2.0, "n": 12, "rdd": {"update_interval_s": 1.0}},  # RDD updates B within the run
         grid={"method": ["sal", "rdd", "stdwi"]},
     )
     res = run_sweep(spec, tmp_path / "fig7", executor=SerialExecutor(), show_progress=False)
