@@ -50,3 +50,36 @@ def test_readme_has_the_two_commands():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def _api_entries() -> dict[str, set[str]]:
+    """``{module: listed members}`` of the ``::: module`` entries of docs/api.md (empty set: all)."""
+    text = (ROOT / "docs" / "api.md").read_text()
+    entries: dict[str, set[str]] = {}
+    for match in re.finditer(r"^::: (\S+)\n((?:    .*\n)*)", text, re.M):
+        members = re.search(r"members: \[(.*)\]", match.group(2))
+        entries[match.group(1)] = {m.strip() for m in members.group(1).split(",")} if members else set()
+    return entries
+
+
+def test_the_api_page_lists_every_public_name_of_the_deep_package():
+    pytest.importorskip("torch")
+    import spikealign.deep as deep
+
+    entries = _api_entries()
+    for name in deep.__all__:
+        module = getattr(deep, name).__module__
+        # documented by its own module's entry, or by a package entry above it that names it
+        assert any(
+            (module == entry and (not members or name in members)) or (module.startswith(entry) and name in members)
+            for entry, members in entries.items()
+        ), (name, module)
+
+
+def test_the_docs_hook_renders_sphinx_roles_as_code():
+    spec = importlib.util.spec_from_file_location("sphinx_roles", ROOT / "docs_hooks" / "sphinx_roles.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    html = "see :func:<code>convert</code> and :class:<code>~spikealign.errors.UserError</code>, :mod:<code>.sal</code>"
+    assert hook.on_page_content(html) == "see <code>convert</code> and <code>UserError</code>, <code>.sal</code>"
+    assert "docs_hooks/sphinx_roles.py" in (ROOT / "mkdocs.yml").read_text()

@@ -162,6 +162,8 @@ def _add_sweep_parser(sub) -> None:
 
 def _add_reproduce_parser(sub) -> None:
     # argparse declarations of the same shape as "sweep" (shared options are already in the _add_* helpers)
+    from .families import FIGURE_MODULES
+
     p = sub.add_parser(
         "reproduce",
         help="run the sweeps behind paper figures, draw them, write the report",
@@ -172,7 +174,7 @@ def _add_reproduce_parser(sub) -> None:
         "figures",
         nargs="*",
         metavar="FIGURE",
-        help="figure ids: fig2c fig2d fig2e fig4 fig5 fig6 fig7 fig8 dale sal-evolution psp-shapes proof",
+        help=f"figure ids: {' '.join(FIGURE_MODULES)}",
     )
     p.add_argument(
         "--profile",
@@ -193,11 +195,18 @@ def _add_reproduce_parser(sub) -> None:
 def _add_figure_parser(sub) -> None:
     p = sub.add_parser(
         "figure",
-        help="redraw a figure from existing results",
-        description="Draw a figure again from results written by `reproduce`.",
+        help="redraw a figure, or a run's or sweep's plots, from existing results",
+        description="Draw a figure again from results written by `reproduce` (figure FIGURE_ID DIR), "
+        "or the plots of a run folder or the summary of a sweep folder (figure DIR).",
     )
-    p.add_argument("figure", help="figure id")
-    p.add_argument("results_dir", type=Path, help="the reproduce output folder or the figure's folder in it")
+    p.add_argument("figure", help="figure id, or a run or sweep folder")
+    p.add_argument(
+        "results_dir",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="the reproduce output folder or the figure's folder in it",
+    )
     _add_figure_format_option(p)
     p.set_defaults(func=cmd_figure)
 
@@ -244,6 +253,11 @@ def cmd_config(args: argparse.Namespace) -> int:
         return 0
     from .templates import config_template
 
+    if args.name not in known_kinds():
+        raise UserError(
+            f"unknown experiment kind or packaged config {args.name!r} "
+            f"(kinds: {', '.join(known_kinds())}; packaged configs: {', '.join(NAMED_CONFIGS)})"
+        )
     sys.stdout.write(config_template(args.name))
     return 0
 
@@ -356,7 +370,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"run {experiment.kind} {meta.get('status', '')} in {time.perf_counter() - t0:.1f} s: {out}")
     for k, v in summary.items():
         print(f"  {k} = {v}")
+    _draw_run_plots(out)
     return 0
+
+
+def _draw_run_plots(out: Path) -> None:
+    """The run's own plots, unless the run drew them itself; a plotting error is reported, not fatal."""
+    from .figures.run_plots import draw_run_dir
+
+    figures = out / "figures"
+    if figures.is_dir() and any(figures.iterdir()):
+        files = sorted(figures.iterdir())
+    else:
+        try:
+            files = draw_run_dir(out)
+        except Exception as exc:  # the run itself completed; say why its plots are missing
+            print(f"note: the run's plots could not be drawn ({type(exc).__name__}: {exc})", file=sys.stderr)
+            return
+    if files:
+        print(f"figures: {', '.join(_shown_path(f) for f in files)}")
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it, else absolute."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
 
 
 @_with_figure_formats
@@ -386,7 +427,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 @_with_figure_formats
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .report import write_report
-    from .reproduce import reproduce_figure, resolve_figures
+    from .reproduce import overall_line, reproduce_figure, resolve_figures, status_line
     from .runs import check_output_dir
 
     skipped: list[str] = []
@@ -404,6 +445,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     print(f"reproducing {len(figures)} figure(s) with the {args.profile} profile: {' '.join(figures)}")
     executor = _executor(args)
     records = []
+    start = time.perf_counter()
     try:
         for fid in figures:
             t0 = time.perf_counter()
@@ -411,13 +453,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             rec = reproduce_figure(
                 fid, args.profile, args.out, executor, resume=args.resume, show_progress=not args.quiet
             )
-            met = sum(1 for c in rec.checks if c.get("met"))
-            state = "ok" if rec.ok else f"FAILED: {rec.error}"
-            print(
-                f"[{fid}] {state} in {time.perf_counter() - t0:.1f} s; expectations met {met}/{len(rec.checks)}",
-                flush=True,
-            )
+            print(status_line(rec, time.perf_counter() - t0), flush=True)
             records.append(rec)
+            print(overall_line(len(records), len(figures), time.perf_counter() - start), flush=True)
     finally:
         executor.close()
     report = write_report(args.out, figures)
@@ -431,11 +469,24 @@ def cmd_figure(args: argparse.Namespace) -> int:
     from .reproduce import redraw
     from .runs import check_output_dir
 
+    if args.results_dir is None:
+        from .figures.run_plots import draw_folder
+
+        folder = Path(args.figure)
+        if not folder.is_dir():
+            raise UserError(f"{folder} is not a folder; give a run or sweep folder, or FIGURE_ID RESULTS_DIR")
+        files = draw_folder(check_output_dir(folder, "results folder"))
+        for f in files:
+            print(_shown_path(f))
+        if not files:
+            print(f"no plots for {folder}")
+        return 0
     if args.results_dir.exists():
         check_output_dir(args.results_dir, "results folder")
     rec = redraw(args.figure, args.results_dir)
-    for f in rec.files:
-        print(f)
+    fig_dir = args.results_dir / args.figure if (args.results_dir / args.figure).is_dir() else args.results_dir
+    for f in rec.files:  # relative to the reproduce folder
+        print(_shown_path(fig_dir.parent / f))
     return 0
 
 
@@ -471,6 +522,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.full:
         _print_torch_and_datasets()
     print(f"experiments: {', '.join(EXPERIMENT_KINDS)}")
+    from .families import DEEP_METHODS
+
+    print(f"deep methods (kind deep, method:): {', '.join(DEEP_METHODS)}")
     print(f"figures: {', '.join(registered_figures())}")
     print(f"named configs: {', '.join(NAMED_CONFIGS)}")
     if not args.full:

@@ -58,6 +58,12 @@ FIGURE_MODULES: dict[str, str] = {
     "sal-engines": SALNET,
 }
 
+# the methods of kind "deep" (``method:``), in the order of spikealign.deep.methods.METHODS (a test
+# checks they are the same), so that ``info`` lists them without importing torch
+DEEP_METHODS: tuple[str, ...] = (
+    "bp", "fa", "bp_w_fa", "kp", "scfa", "dfa", "usf", "brsf", "frsf", "sal", "rdd", "stdwi", "sal_conv",
+)  # fmt: skip
+
 # a missing third-party module -> the optional extra that installs it
 OPTIONAL_EXTRAS: dict[str, str] = {"torch": "deep", "torchvision": "deep", "dask_jobqueue": "cluster"}
 

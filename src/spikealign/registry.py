@@ -64,6 +64,10 @@ class Experiment:
         format to our config mapping; ``options`` holds CLI choices such as ``section``.
     estimate_memory : optional ``(config) -> list[spikealign.resources.MemoryEstimate]``, lower
         bounds of the run's big allocations, checked before the run starts.
+    draw_run : optional ``draw_run(run_dir) -> list[Path]``, the run's own plots drawn from its
+        files into ``run_dir/figures`` (after ``spikealign run`` and by ``spikealign figure
+        RUN_DIR``); a ``"module:function"`` string is imported on first use, so that registering
+        a kind does not import matplotlib.  See :mod:`spikealign.figures.run_plots`.
     """
 
     kind: str
@@ -75,15 +79,26 @@ class Experiment:
     detect_reference: Callable[[dict[str, Any]], bool] | None = None
     from_reference: Callable[[dict[str, Any], Path, dict[str, Any]], dict[str, Any]] | None = None
     estimate_memory: Callable[[Any], list[Any]] | None = None
+    draw_run: Callable[[Path], list[Path]] | str | None = None
 
 
 @dataclass
 class Check:
-    """A qualitative expectation about a figure's numbers, marked met or not met."""
+    """A qualitative expectation about a figure's numbers, marked met or not met.
+
+    ``paper_only``: the expectation holds at the paper profile's scale only (e.g. a ratio that
+    needs long runs); a quick reproduction shows it, labelled "paper profile", without counting it.
+    """
 
     description: str
     met: bool
     detail: str = ""
+    paper_only: bool = False
+
+
+def counted_checks(checks: list[dict[str, Any]], profile: str) -> list[dict[str, Any]]:
+    """The checks that decide whether a figure reproduced with ``profile`` is ok (see :class:`Check`)."""
+    return [c for c in checks if profile == "paper" or not c.get("paper_only", False)]
 
 
 @dataclass

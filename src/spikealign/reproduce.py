@@ -20,7 +20,7 @@ from typing import Any
 from ._optional import MissingExtraError
 from .config import to_plain
 from .errors import UserError
-from .registry import PROFILES, Check, FigureOutput, get_figure, registered_figures
+from .registry import PROFILES, Check, FigureOutput, counted_checks, get_figure, registered_figures
 from .runs import atomic_write_json, read_json
 from .sweep import Executor, SweepResult, run_sweep
 
@@ -100,13 +100,48 @@ def reproduce_figure(
                 )
         output = figure.draw(results, fig_dir / "figures")
         _store_output(record, output, out)
-        record.ok = not record.error and all(Path(out / f).is_file() for f in record.files)
+        record.ok = not record.error and all(Path(out / f).is_file() for f in record.files) and not unmet_checks(record)
     except Exception as exc:  # a UserError too (e.g. a dataset missing): this figure fails, the others run
         record.error += f"{type(exc).__name__}: {exc}"
         record.notes = traceback.format_exc()
     record.wall_time_s = round(time.perf_counter() - t0, 2)
     atomic_write_json(fig_dir / "figure.json", asdict(record))
     return record
+
+
+def unmet_checks(record: FigureRecord) -> list[dict[str, Any]]:
+    """The counted checks of ``record`` that are not met (a figure is ok only without any)."""
+    return [c for c in counted_checks(record.checks, record.profile) if not c.get("met")]
+
+
+def status_line(record: FigureRecord, seconds: float) -> str:
+    """``[fig] ok in 12.3 s; expectations met 4/4 (1 paper-profile check not counted)`` or what failed."""
+    counted = counted_checks(record.checks, record.profile)
+    met = sum(1 for c in counted if c.get("met"))
+    unmet = unmet_checks(record)
+    if record.error:
+        state = f"FAILED: {record.error}"
+    elif unmet:
+        state = "NOT OK: unmet " + "; ".join(c.get("description", "") for c in unmet)
+    else:
+        state = "ok"
+    line = f"[{record.id}] {state} in {seconds:.1f} s; expectations met {met}/{len(counted)}"
+    skipped = len(record.checks) - len(counted)
+    if skipped:
+        paper_met = sum(1 for c in record.checks if c not in counted and c.get("met"))
+        line += f" (+{skipped} paper-profile check(s) not counted at this scale, {paper_met} met)"
+    return line
+
+
+def overall_line(done: int, total: int, elapsed: float) -> str:
+    """``[overall] 3/13 figures in 5 min 20 s; about 12 min left at the pace so far`` (the time
+    left assumes the remaining figures take as long on average as the finished ones)."""
+    from .progress import format_duration
+
+    line = f"[overall] {done}/{total} figures in {format_duration(elapsed)}"
+    if done < total:
+        line += f"; about {format_duration(elapsed / done * (total - done))} left at the pace so far"
+    return line
 
 
 def _store_output(record: FigureRecord, output: FigureOutput, out: Path) -> None:
@@ -151,7 +186,7 @@ def redraw(figure_id: str, results_dir: str | Path) -> FigureRecord:
     output = figure.draw({n: SweepResult(fig_dir / n) for n in names}, fig_dir / "figures")
     record = previous or FigureRecord(id=figure_id, summary=figure.summary, profile=profile, ok=True, wall_time_s=0)
     _store_output(record, output, fig_dir.parent)
-    record.ok = True
+    record.ok = not record.error and not unmet_checks(record)
     record.notes = (record.notes + f" (redrawn in {time.perf_counter() - t0:.1f} s)").strip()
     atomic_write_json(fig_dir / "figure.json", asdict(record))
     return record

@@ -165,7 +165,7 @@ def test_methods_beyond_the_paper_train_and_log_their_alignment(tmp_path, method
     if method == "dfa":  # hidden dfa layers map the output error: no W-B angle is logged for them
         assert "fc1/angle" not in last and "conv2/angle" not in m["initial"]
     if method == "sal_conv":  # the SAL phase moved the conv feedback
-        assert last["estimator/before/angle/0"] != last["estimator/angle/0"]
+        assert last["estimator/before/angle/conv2"] != last["estimator/angle/conv2"]
 
 
 # ------------------------------------------------------------------------- estimator hook
@@ -236,3 +236,25 @@ def test_estimator_hook_contract(tmp_path, fake_estimator):
     _train(tmp_path, "r", n_epochs=1, **common)
     _train(tmp_path, "r", resume=True, n_epochs=2, **common)
     assert fake_estimator[-1].loaded == {"calls": [0]} and fake_estimator[-1].calls == [0, 1]
+
+
+@pytest.mark.parametrize(("method", "fractional"), [("fa", True), ("sal", False)])
+def test_progress_of_a_run_with_a_spiking_phase_counts_whole_epochs(tmp_path, method, fractional):
+    """The projected duration uses the rate of whole epochs when a spiking phase precedes each epoch
+    (batch fractions measure training only: a SAL run was projected 10x too long)."""
+    from spikealign.progress import Progress
+
+    counts: list[float] = []
+
+    class Recorder(Progress):
+        def update(self, n: float = 1) -> None:
+            super().update(n)
+            counts.append(self.n)
+
+    ctx = RunContext(tmp_path / method, 0, show_progress=False)
+    ctx.out_dir.mkdir(parents=True)
+    ctx.progress = lambda *a, **kw: Recorder(*a, enabled=False, **kw)  # type: ignore[method-assign]
+    est = {"n_iterations": 1, "len_epoch": 20, "batch_size": 2} if method == "sal" else {}
+    run(DeepConfig(method=method, n_epochs=2, max_train=128, max_test=32, batch_size=32, estimator=est), ctx)
+    assert counts[-1] == 2
+    assert any(c != int(c) for c in counts) is fractional, counts

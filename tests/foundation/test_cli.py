@@ -176,7 +176,20 @@ def test_config_list_and_named_configs(capsys):
     assert main(["config", "mc-wide"]) == 0
     assert yaml.safe_load(capsys.readouterr().out)["network"]["dims"] == [4, 8, 3]
     assert main(["config", "nonsense"]) == 2
-    assert "unknown experiment kind 'nonsense'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown experiment kind or packaged config 'nonsense'" in err and "packaged configs: mc-wide" in err
+
+
+def test_info_lists_every_deep_method_and_reproduce_help_every_figure(capsys):
+    from spikealign.deep.methods import METHODS
+
+    assert main(["info"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("deep methods"))
+    assert line.split(": ", 1)[1].split(", ") == [m.name for m in METHODS]
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    helptext = " ".join(capsys.readouterr().out.split())
+    assert all(fid in helptext for fid in families.FIGURE_MODULES) and "mc-wide" in helptext
 
 
 def test_config_comments_show_choices_bounds_and_changed_defaults(capsys):
@@ -250,7 +263,8 @@ def test_default_run_folders_do_not_collide(tmp_path, monkeypatch, capsys):
     base = again.removesuffix("-2")
     assert base in folders and len(base) == len("walk-") + 8
     assert main(["run", "walk.yaml", "--quiet", "--resume"]) == 0  # resume picks the newest of that config
-    assert capsys.readouterr().out.count(f"results/runs/{base}-2") == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(1 for line in lines if line.startswith("run ") and line.endswith(f"results/runs/{base}-2")) == 2
     assert len(list((tmp_path / "results" / "runs").iterdir())) == 3
 
 

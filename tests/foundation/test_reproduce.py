@@ -49,11 +49,43 @@ def test_reproduce_and_redraw(tmp_path, capsys, monkeypatch):
     for ext in ("png", "svg", "pdf"):
         assert (out / "testfig" / "figures" / f"walks.{ext}").stat().st_size > 0
     html = (out / "report" / "index.html").read_text()
-    assert "testfig" in html and "../testfig/figures/walks.png" in html and "met" in html
+    assert "testfig" in html and 'src="img/testfig/figures/walks.png"' in html and "met" in html
+    assert (out / "report" / "img" / "testfig" / "figures" / "walks.png").stat().st_size > 0  # self-contained
     # redraw from results only
     (out / "testfig" / "figures" / "walks.png").unlink()
     assert main(["figure", "testfig", str(out)]) == 0
     assert (out / "testfig" / "figures" / "walks.png").is_file()
+
+
+def _draw_with_checks(results, out_dir):
+    """Two counted checks (one met, one per test) and one paper-profile check that fails at quick scale."""
+    output = _draw(results, out_dir)
+    slope = output.numbers["mean_final_drift1"]
+    output.checks += [
+        Check("walkers drift beyond 1000 (paper scale only)", slope > 1000, f"mean {slope:.2f}", paper_only=True),
+        Check("walkers drift beyond THRESHOLD", slope > float(os.environ["I18_THRESHOLD"]), f"mean {slope:.2f}"),
+    ]
+    return output
+
+
+@pytest.mark.parametrize(("threshold", "ok"), [(0.0, True), (1e9, False)])
+def test_status_is_ok_only_when_every_counted_check_is_met(threshold, ok, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("I18_THRESHOLD", str(threshold))
+    monkeypatch.setitem(registry.FIGURES, "testfig", Figure("testfig", "toy walks", _sweeps, _draw_with_checks))
+    out = tmp_path / "results"
+    code = main(["reproduce", "testfig", "--out", str(out), "--executor", "serial", "--quiet"])
+    printed = capsys.readouterr().out
+    rec = json.loads((out / "testfig" / "figure.json").read_text())
+    assert rec["ok"] is ok and code == (0 if ok else 1)
+    paper = "(+1 paper-profile check(s) not counted at this scale, 0 met)"
+    if ok:
+        assert "[testfig] ok in" in printed and f"expectations met 2/2 {paper}" in printed
+        assert "[overall] 1/1 figures in" in printed
+    else:
+        assert "[testfig] NOT OK: unmet walkers drift beyond THRESHOLD in" in printed
+        assert f"expectations met 1/2 {paper}" in printed
+    html = (out / "report" / "index.html").read_text()
+    assert "paper profile: not counted at this scale" in html and ("<b>2 of 2</b>" if ok else "<b>1 of 2</b>") in html
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -129,3 +161,21 @@ def test_reproduce_all_leaves_out_figures_whose_extra_is_missing(monkeypatch):
     assert skipped == ["fig8: spikealign.deep needs torch, which is not installed: pip install 'spikealign[deep]'"]
     with pytest.raises(UserError, match=r"spikealign\[deep\]"):  # asked for by name: an error
         reproduce.resolve_figures(["fig8"])
+
+
+def test_figure_draws_a_sweeps_summary_and_a_runs_plots(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(registry.FIGURES, "testfig", Figure("testfig", "toy walks", _sweeps, _draw))
+    out = tmp_path / "results"
+    assert main(["reproduce", "testfig", "--out", str(out), "--executor", "serial", "--quiet"]) == 0
+    sweep = out / "testfig" / "walks"
+    capsys.readouterr()
+    assert main(["figure", str(sweep)]) == 0
+    summary = sweep / "figures" / "summary.png"
+    assert summary.stat().st_size > 5000 and str(summary.resolve()) in capsys.readouterr().out
+    run = next((sweep / "runs").iterdir())
+    monkeypatch.chdir(tmp_path)  # paths are printed relative to the working directory
+    assert main(["figure", str(run)]) == 0
+    assert capsys.readouterr().out.strip() == str((run / "figures" / "walks.png").relative_to(tmp_path))
+    assert (run / "figures" / "walks.png").stat().st_size > 5000
+    assert main(["figure", str(out)]) == 2  # a reproduce folder needs the figure id
+    assert "neither a run folder (meta.json) nor a sweep folder" in capsys.readouterr().err

@@ -297,7 +297,8 @@ def test_figure_draws_from_tiny_sweeps(tmp_path):
         assert f"{stem}.png" in names
     assert all(p.parent == tmp_path / "figures" and p.stat().st_size > 0 for p in out.files)
     assert out.numbers["offset_e2_e1"] == pytest.approx(-0.8973, abs=5e-5)
-    assert len(out.checks) == 5 and all(isinstance(c.met, bool) for c in out.checks)
+    assert len(out.checks) == 4 and all(isinstance(c.met, bool) for c in out.checks)
+    assert "rate_max_abs_z" in out.numbers  # reported, not an expectation (the mean-field error)
     # strong asymmetry (|dW_eff| >= 0.3) already has the SAL sign in these short runs
     assert out.numbers["noisy_sign_fraction"] == 1.0
 
@@ -350,3 +351,38 @@ def test_sal_from_event_driven_and_stepwise_simulators_agree():
         x, y = fast[:, 1, 0], slow[:, 1, 0]
         z = (x.mean() - y.mean()) / math.sqrt(x.var(ddof=1) / R + y.var(ddof=1) / R)
         assert abs(z) < 4, (w21, w12, x.mean(), y.mean(), z)
+
+
+def test_the_effective_weight_is_a_mean_field_approximation_whose_error_is_largest_at_w0():
+    """Why the E-I and direct circuits differ at W(e2<-e1) = 0 (the dale figure's rate panel).
+
+    Measured (12 replicas of 2e5 steps, seeds 7...): e2's on-fraction 0.390 +- 0.001 in the E-I
+    circuit vs 0.406 +- 0.001 with the effective weight (z about -9), while two direct circuits
+    with independent seeds agree.  The cause: the mean-field offset takes i1's on-fraction as
+    sigma(W(i1<-e1) sigma(b_e1) + b_i1) = 0.430, i.e. i1's sigmoid linearised at e1's mean
+    activity; the simulated i1 is on 0.514 of the time, so the E-I circuit inhibits e2 more than
+    W_eff says and e2 is on less.  The error stays below 0.02, 8 % of the on-fraction's span.
+    """
+    from spikealign.sampling.dale.model import NEURONS, effective_weight
+
+    p = dale.noisy_parameters()
+    R, T = 12, 200_000
+    W_ei, b_ei = dale.ei_network(np.zeros(R), 0.0, p, zero=("e1_i2",))
+    W_di, b_di = dale.ei_network(np.full(R, effective_weight(0.0, "e2_e1", p)), 0.0, p, zero=("e1_i2", "e2_i1"))
+    _, counts = dale.measure_sal(
+        np.concatenate([W_ei, W_di, W_di]), np.concatenate([b_ei, b_di, b_di]), T,
+        np.arange(3 * R, dtype=np.uint64) + np.uint64(7),
+    )  # fmt: skip
+    on = counts * dale.T_REF / T
+    ei, direct, direct2 = on[:R], on[R : 2 * R], on[2 * R :]
+
+    def z(a, b, k):
+        return (a[:, k].mean() - b[:, k].mean()) / np.sqrt(a[:, k].var(ddof=1) / R + b[:, k].var(ddof=1) / R)
+
+    e2, i1 = NEURONS["e2"], NEURONS["i1"]
+    assert z(ei, direct, e2) < -4  # systematic: the E-I circuit's e2 is on less
+    assert abs(z(direct2, direct, e2)) < 3  # the same circuit with other seeds agrees
+    assert 0.005 < direct[:, e2].mean() - ei[:, e2].mean() < 0.02
+    mean_field_i1 = 1 / (1 + np.exp(-(p.w_i1_e1 * 0.5 + p.b_i1)))
+    assert mean_field_i1 == pytest.approx(0.430, abs=1e-3)
+    assert ei[:, i1].mean() > mean_field_i1 + 0.05  # i1 is more active than the mean field assumes

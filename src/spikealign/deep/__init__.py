@@ -2,12 +2,18 @@
 
 Public API (importing this package is cheap; torch is imported on first use of these names):
 
-* :func:`convert` -- turn any torch model's linear/conv layers into feedback layers of a method;
+* :func:`convert` -- turn any torch model's linear/conv (1-, 2-, 3-d) layers into feedback layers of a
+  method (shared layers stay tied); ``return_report=True`` also gives the :class:`ConversionReport`
+  (what was converted, what was left with exact backprop and why), ``strict=True`` rejects the latter;
 * :func:`list_methods` -- every method with a one-line description; :func:`get_method`;
 * :func:`make_estimator` -- attach a spiking estimator (``sal``, ``rdd``, ``stdwi``) to a converted
   model; ``before_epoch(epoch)`` runs a spiking phase that updates the feedback matrices;
 * :func:`alignment_metrics` -- angle, variance, correlation, sign agreement and slope of W and B;
-* :class:`FeedbackLinear`, :class:`FeedbackConv2d`, :func:`feedback_layers`.
+  ``alignment_metrics(layer)`` measures a layer against its effective feedback;
+* :class:`FeedbackLinear`, :class:`FeedbackConv1d`, :class:`FeedbackConv2d`, :class:`FeedbackConv3d`,
+  :func:`feedback_layers`;
+* :func:`load_dataset` -- offline datasets as uint8 tensors; ``dataset.subset(n)`` a stratified,
+  shuffled subset (the bundled MNIST file is sorted by label).
 
 Modules
 -------
@@ -31,14 +37,20 @@ from .. import _needs_deep  # noqa: F401  (one-line error when the [deep] extra,
 
 _EXPORTS = {
     "convert": ".conversion",
+    "ConversionReport": ".conversion",
     "list_methods": ".methods",
     "get_method": ".methods",
     "Method": ".methods",
     "make_estimator": ".estimators.registry",
     "alignment_metrics": ".metrics",
     "FeedbackLinear": ".layers",
+    "FeedbackConv": ".layers",
+    "FeedbackConv1d": ".layers",
     "FeedbackConv2d": ".layers",
+    "FeedbackConv3d": ".layers",
     "feedback_layers": ".layers",
+    "load_dataset": ".data",
+    "ImageDataset": ".data",
 }
 
 

@@ -105,6 +105,45 @@ class ImageDataset:
     def std(self) -> tuple[float, ...]:
         return NORMALISATION[self.name][1]
 
+    def subset(self, n_train: int, n_test: int | None = None, seed: int = 0) -> ImageDataset:
+        """A stratified subset in a fixed shuffled order (the files may be sorted by label).
+
+        The first ``n_train`` training images (``n_test`` test images, default: all) of
+        :func:`stratified_order`: every class equally often up to one image, classes interleaved,
+        the same images for the same ``seed``.  The dataset itself is not changed.
+
+        Raises
+        ------
+        UserError
+            If ``n_train`` or ``n_test`` is not in ``1..len``.
+        """
+        n_test = len(self.test_y) if n_test is None else n_test
+        for key, n, total in (("n_train", n_train, len(self.train_y)), ("n_test", n_test, len(self.test_y))):
+            if not 1 <= n <= total:
+                raise UserError(f"subset: {key}={n} must be between 1 and {total}")
+        train = torch.from_numpy(stratified_order(self.train_y.numpy(), seed)[:n_train])
+        test = torch.from_numpy(stratified_order(self.test_y.numpy(), seed)[:n_test])
+        return ImageDataset(
+            self.name, self.train_x[train], self.train_y[train], self.test_x[test], self.test_y[test], self.source
+        )
+
+
+def stratified_order(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Indices of ``labels`` shuffled with ``seed`` and interleaved by class.
+
+    Position ``r`` of class ``c`` in one shuffled pass gets rank ``r``; the order sorts by (rank,
+    shuffled position), so every prefix holds each class equally often up to one.
+    """
+    labels = np.asarray(labels)
+    shuffled = np.random.default_rng(seed).permutation(len(labels))
+    rank = np.empty(len(labels), dtype=np.int64)
+    for c in np.unique(labels):
+        members = shuffled[labels[shuffled] == c]
+        rank[members] = np.arange(len(members))
+    position = np.empty(len(labels), dtype=np.int64)
+    position[shuffled] = np.arange(len(labels))
+    return np.lexsort((position, rank))
+
 
 # --------------------------------------------------------------------------- file formats
 def _open(path: Path):

@@ -121,6 +121,7 @@ EXPERIMENT = register_experiment(
         summary="ConvNet trained with BP, FA, KP, SCFA or a spiking estimator of the feedback (Fig. 8)",
         detect_reference=detect_reference,
         from_reference=from_reference,
+        draw_run="spikealign.figures.run_plots:draw_deep_run",
     )
 )
 

@@ -35,6 +35,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn import grad as conv_grad
 
 from .methods import FEEDBACK_KINDS as FEEDBACK_LAYER_KINDS
 
@@ -79,12 +80,22 @@ class LinearFeedbackFunction(torch.autograd.Function):
         return grad_x, grad_w, grad_b, grad_fb, None
 
 
-class Conv2dFeedbackFunction(torch.autograd.Function):
-    """``y = conv2d(x, W) + b`` whose input gradient is the transposed conv of ``delta`` with ``B``."""
+#: functional forward convolution and its input/weight gradients per number of spatial dimensions
+_CONV_FUNCTIONS = {
+    1: (F.conv1d, conv_grad.conv1d_input, conv_grad.conv1d_weight),
+    2: (F.conv2d, conv_grad.conv2d_input, conv_grad.conv2d_weight),
+    3: (F.conv3d, conv_grad.conv3d_input, conv_grad.conv3d_weight),
+}
+
+
+class ConvFeedbackFunction(torch.autograd.Function):
+    """``y = conv(x, W) + b`` (1-, 2- or 3-d, from ``W``'s shape) whose input gradient is the
+    transposed conv of ``delta`` with ``B``: ``dL/dx = conv_input(x.shape, B, delta)``."""
 
     @staticmethod
     def forward(x, weight, bias, feedback, feedback_learns, stride, padding, dilation, groups):
-        return F.conv2d(x, weight, bias, stride, padding, dilation, groups)
+        conv, _, _ = _CONV_FUNCTIONS[weight.dim() - 2]
+        return conv(x, weight, bias, stride, padding, dilation, groups)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -99,21 +110,24 @@ class Conv2dFeedbackFunction(torch.autograd.Function):
     def backward(ctx, grad_out):
         x, feedback = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.conv_args
+        _, conv_input, conv_weight = _CONV_FUNCTIONS[len(ctx.weight_shape) - 2]
         grad_x = grad_w = grad_b = grad_fb = None
         if ctx.needs_input_grad[0]:
-            grad_x = torch.nn.grad.conv2d_input(
-                x.shape, feedback.to(grad_out.dtype), grad_out, stride, padding, dilation, groups
-            )
+            grad_x = conv_input(x.shape, feedback.to(grad_out.dtype), grad_out, stride, padding, dilation, groups)
         need_w = ctx.needs_input_grad[1] or (ctx.feedback_learns and ctx.needs_input_grad[3])
         if need_w:
-            grad_w = torch.nn.grad.conv2d_weight(x, ctx.weight_shape, grad_out, stride, padding, dilation, groups)
+            grad_w = conv_weight(x, ctx.weight_shape, grad_out, stride, padding, dilation, groups)
         if ctx.has_bias and ctx.needs_input_grad[2]:
-            grad_b = grad_out.sum((0, 2, 3))
+            grad_b = grad_out.sum((0, *range(2, grad_out.dim())))
         if ctx.feedback_learns and ctx.needs_input_grad[3]:
             grad_fb = grad_w
         if not ctx.needs_input_grad[1]:
             grad_w = None
         return grad_x, grad_w, grad_b, grad_fb, None, None, None, None, None
+
+
+#: the 2-d case's earlier name
+Conv2dFeedbackFunction = ConvFeedbackFunction
 
 
 class OutputError:
@@ -165,10 +179,6 @@ def _check_kind(kind: str) -> str:
     if kind not in FEEDBACK_LAYER_KINDS:
         raise ValueError(f"feedback kind {kind!r} is not one of {FEEDBACK_LAYER_KINDS}")
     return kind
-
-
-def _pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
 class _FeedbackMixin:
@@ -313,24 +323,32 @@ class FeedbackLinear(_FeedbackMixin, nn.Module):
         return f"in={self.in_features}, out={self.out_features}, bias={self.bias is not None}, kind={self.kind}"
 
 
-# __init__ has the same shape as FeedbackLinear's (kind, generators, weight init) but conv2d's own parameters and fan-in
-class FeedbackConv2d(_FeedbackMixin, nn.Module):
-    """2-d convolution with a feedback kernel of kind ``kind`` (same shape as ``weight``).
+def as_tuple(v, dims: int) -> tuple[int, ...]:
+    """A conv argument (int or sequence) as one int per spatial dimension."""
+    return (int(v),) * dims if isinstance(v, int) else tuple(int(a) for a in v)
 
-    ``weight`` and ``feedback`` have shape (C_out, C_in / groups, kh, kw); the input gradient is
-    ``conv2d_input(x.shape, B_eff, delta)``, the weight gradient the true ``conv2d_weight``.
-    When the input does not require grad (the first layer), the feedback is never used.
-    ``kernel_size``, ``stride``, ``padding`` and ``dilation`` are ints or pairs (zero padding).
+
+# __init__ has the same shape as FeedbackLinear's (kind, generators, weight init) but a conv's own parameters and fan-in
+class FeedbackConv(_FeedbackMixin, nn.Module):
+    """``dims``-d convolution (1, 2 or 3) with a feedback kernel of kind ``kind`` (same shape as ``weight``).
+
+    Use :class:`FeedbackConv1d`, :class:`FeedbackConv2d` or :class:`FeedbackConv3d`.  ``weight``
+    and ``feedback`` have shape (C_out, C_in / groups, *kernel); the input gradient is
+    ``conv_input(x.shape, B_eff, delta)``, the weight gradient the true ``conv_weight``.  When the
+    input does not require grad (the first layer), the feedback is never used.  ``kernel_size``,
+    ``stride``, ``padding`` and ``dilation`` are ints or ``dims``-tuples (zero padding).
     """
+
+    dims: int = 2
 
     def __init__(
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size: int | tuple[int, int],
-        stride: int | tuple[int, int] = 1,
-        padding: int | tuple[int, int] = 0,
-        dilation: int | tuple[int, int] = 1,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] = 0,
+        dilation: int | tuple[int, ...] = 1,
         groups: int = 1,
         bias: bool = False,
         kind: str = "fa",
@@ -341,10 +359,10 @@ class FeedbackConv2d(_FeedbackMixin, nn.Module):
         self.kind = _check_kind(kind)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        kh, kw = _pair(kernel_size)
-        self.fan_in = (in_channels // groups) * kh * kw
+        kernel = as_tuple(kernel_size, self.dims)
+        self.fan_in = (in_channels // groups) * math.prod(kernel)
         bound = 1.0 / math.sqrt(self.fan_in)
-        shape = (out_channels, in_channels // groups, kh, kw)
+        shape = (out_channels, in_channels // groups, *kernel)
         self.weight = nn.Parameter(_uniform_(torch.empty(shape), bound, generator))
         self.bias = nn.Parameter(_uniform_(torch.empty(out_channels), bound, generator)) if bias else None
         self._init_feedback(feedback_generator)
@@ -352,10 +370,10 @@ class FeedbackConv2d(_FeedbackMixin, nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         conv = (self.stride, self.padding, self.dilation, self.groups)
         if self.kind == "bp":
-            return F.conv2d(x, self.weight, self.bias, *conv)
+            return _CONV_FUNCTIONS[self.dims][0](x, self.weight, self.bias, *conv)
         x = self._direct_feedback_input(x)
         fb = self._backward_feedback()
-        y = Conv2dFeedbackFunction.apply(x, self.weight, self.bias, fb, self.kind == "kp", *conv)
+        y = ConvFeedbackFunction.apply(x, self.weight, self.bias, fb, self.kind == "kp", *conv)
         return self._record_output_error(y)
 
     def extra_repr(self) -> str:
@@ -365,9 +383,27 @@ class FeedbackConv2d(_FeedbackMixin, nn.Module):
         )
 
 
-def feedback_layers(model: nn.Module) -> dict[str, FeedbackLinear | FeedbackConv2d]:
-    """Every feedback layer of ``model`` by qualified name, in registration order."""
-    return {name: m for name, m in model.named_modules() if isinstance(m, (FeedbackLinear, FeedbackConv2d))}
+class FeedbackConv1d(FeedbackConv):
+    """1-d convolution with a feedback kernel (see :class:`FeedbackConv`); weight (C_out, C_in / groups, k)."""
+
+    dims = 1
+
+
+class FeedbackConv2d(FeedbackConv):
+    """2-d convolution with a feedback kernel (see :class:`FeedbackConv`); weight (C_out, C_in / groups, kh, kw)."""
+
+    dims = 2
+
+
+class FeedbackConv3d(FeedbackConv):
+    """3-d convolution with a feedback kernel (see :class:`FeedbackConv`); weight (C_out, C_in / groups, kd, kh, kw)."""
+
+    dims = 3
+
+
+def feedback_layers(model: nn.Module) -> dict[str, FeedbackLinear | FeedbackConv]:
+    """Every feedback layer of ``model`` by qualified name, in registration order (a shared layer once)."""
+    return {name: m for name, m in model.named_modules() if isinstance(m, (FeedbackLinear, FeedbackConv))}
 
 
 def link_dfa(model: nn.Module) -> None:

@@ -30,11 +30,25 @@ def _vector(a) -> torch.Tensor:
     return torch.from_numpy(np.asarray(a, dtype=np.float64).reshape(-1))
 
 
-def alignment_metrics(weight, feedback) -> dict[str, float]:
-    """``angle`` (degrees), ``var`` (of W - B), ``corr``, ``sign`` and ``slope`` of two equal-shape matrices.
+def alignment_metrics(weight, feedback=None) -> dict[str, float]:
+    """``angle`` (degrees), ``var`` (of W - B), ``corr``, ``sign`` and ``slope`` of W and B.
 
-    Accepts torch tensors or array-likes; see the module docstring for the definitions.
+    Two forms:
+
+    * ``alignment_metrics(layer)``: a feedback layer against its *effective* feedback
+      (``layer.weight`` vs ``layer.effective_feedback()``: ``|B0| sign(W)`` for ``scfa``,
+      ``sign(W)/sqrt(fan_in)`` for ``usf``, W itself for ``bp``), the way to measure any layer;
+    * ``alignment_metrics(W, B)``: two equal-shape matrices (torch tensors or array-likes).
+
+    See the module docstring for the definitions.
+
+    Raises
+    ------
+    ValueError
+        Shapes differ, or the layer has no W-shaped feedback (a hidden ``dfa`` layer).
     """
+    if feedback is None:
+        weight, feedback = _layer_pair(weight)
     if tuple(np.shape(weight)) != tuple(np.shape(feedback)):
         raise ValueError(f"weight {tuple(np.shape(weight))} and feedback {tuple(np.shape(feedback))} differ in shape")
     w, b = _vector(weight), _vector(feedback)
@@ -54,6 +68,22 @@ def alignment_metrics(weight, feedback) -> dict[str, float]:
     slope = cov / ww if ww > 0 else 0.0
     sign = float((torch.sign(w) * torch.sign(b)).mean())
     return {"angle": angle, "var": var, "corr": corr, "sign": sign, "slope": slope}
+
+
+def _layer_pair(layer) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(W, B_eff)`` of a feedback layer (anything with ``effective_feedback()``)."""
+    effective = getattr(layer, "effective_feedback", None)
+    if effective is None:
+        raise TypeError(
+            f"alignment_metrics: pass a feedback layer or two matrices (W, B), not a {type(layer).__name__} alone"
+        )
+    feedback = effective()
+    if feedback is None or tuple(feedback.shape) != tuple(layer.weight.shape):
+        raise ValueError(
+            f"alignment_metrics: this {layer.kind!r} layer's feedback does not have the weight's shape "
+            "(hidden dfa layers map the output error, not the layer's own delta)"
+        )
+    return layer.weight, feedback
 
 
 def layer_alignment(layers: dict[str, torch.nn.Module]) -> dict[str, float]:

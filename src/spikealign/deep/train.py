@@ -266,7 +266,7 @@ def _epoch_fractions(overall, epoch: int):
 def _train_and_test(config, epoch, model, optimizer, train, test, ds, data_gen, device, overall) -> dict[str, float]:
     """One epoch of training and the test pass; the epoch's losses, accuracies and throughput."""
     t0 = time.perf_counter()
-    hook = _epoch_fractions(overall, epoch)
+    hook = _epoch_fractions(overall, epoch) if overall is not None else None
     train_loss, train_acc = train_epoch(model, optimizer, *train, ds, config, data_gen, device, hook)
     dt = time.perf_counter() - t0
     test_loss, test_acc = evaluate(model, *test, ds, config.test_batch_size, device)
@@ -338,7 +338,10 @@ def _epoch_record(config, epoch, model, optimizer, train, test, ds, data_gen, de
         record.update({f"estimator/{k}": float(v) for k, v in est_metrics.items()})
         pre = layer_alignment(model.feedback_layers())
         record.update({f"after_estimator/{k}": v for k, v in pre.items()})
-    record.update(_train_and_test(config, epoch, model, optimizer, train, test, ds, data_gen, device, overall))
+    # with a spiking phase before every epoch, progress counts whole epochs: batch fractions would
+    # measure the training's rate only and misproject the run (the spiking phase may dominate)
+    per_batch = overall if estimator is None else None
+    record.update(_train_and_test(config, epoch, model, optimizer, train, test, ds, data_gen, device, per_batch))
     record.update(layer_alignment(model.feedback_layers()))
     return record
 

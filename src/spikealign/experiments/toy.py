@@ -63,5 +63,11 @@ def run(config: ToyConfig, ctx: RunContext) -> dict[str, float]:
 
 
 EXPERIMENT = register_experiment(
-    Experiment(kind="toy", config_model=ToyConfig, run=run, summary="diagnostic random walks (tests, tutorials)")
+    Experiment(
+        kind="toy",
+        config_model=ToyConfig,
+        run=run,
+        summary="diagnostic random walks (tests, tutorials)",
+        draw_run="spikealign.figures.run_plots:draw_toy_run",
+    )
 )

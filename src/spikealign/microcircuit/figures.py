@@ -186,7 +186,7 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
     if sal is not None and sal["w10"].size:
         i = min(11, sal["w10"].shape[0] - 1)  # the reference's notebook shows SAL run 11
         n_show = min(50, sal["w10"].shape[1])
-        ep = np.arange(n_show)
+        ep = np.arange(1, n_show + 1)  # values at the end of epochs 1, 2, ... as in the loss panel
         ax.plot(ep, sal["w10"][i, :n_show], label="W10")
         ax.plot(ep, sal["w21"][i, :n_show], label="W21")
         ax.plot(ep, sal["b"][i, :n_show], label="B")
@@ -194,6 +194,7 @@ def draw_fig6(results: dict, out_dir: Path) -> FigureOutput:
         ax.set_title(f"example SAL run (index {i})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("weight")
+    ax.set_xlim(axes[0].get_xlim())  # one epoch axis for both panels
     ax.legend(ncol=4)
     files = save_figure(fig, out_dir, "mc_epochs")
 
@@ -234,20 +235,24 @@ def fig6_checks(data: dict, final: dict) -> list[Check]:
     checks: list[Check] = []
     med = {c: float(np.median(v)) for c, v in final.items()}
     if {"sal", "bp", "fa"} <= set(med):
-        ok = med["bp"] <= 2.0 * med["sal"] and 3.0 * med["sal"] < med["fa"]
+        medians = f"medians BP {med['bp']:.3g}, SAL {med['sal']:.3g}, FA {med['fa']:.3g}"
         checks.append(
-            Check(
-                "BP <= SAL << FA in median final validation loss (read as BP <= 2 x SAL and FA > 3 x SAL)",
-                bool(ok),
-                f"medians BP {med['bp']:.3g}, SAL {med['sal']:.3g}, FA {med['fa']:.3g}",
-            )
-        )
+            Check("BP <= SAL in median final validation loss (read as BP <= 2 x SAL)",
+                  bool(med["bp"] <= 2.0 * med["sal"]), medians)
+        )  # fmt: skip
+        # FA's median and spread depend on how many of its runs start with B0 < 0 (those fail): 9 of the
+        # paper's 20 seeds, 2 of the quick profile's 8, so these two are paper-profile checks
+        checks.append(
+            Check("SAL << FA in median final validation loss (read as FA > 3 x SAL)",
+                  bool(3.0 * med["sal"] < med["fa"]), medians, paper_only=True)
+        )  # fmt: skip
         iqr = {c: float(np.subtract(*np.percentile(v, [75, 25]))) for c, v in final.items()}
         checks.append(
             Check(
                 "FA has by far the largest spread of final validation losses",
                 bool(iqr["fa"] > 2.0 * max(iqr["sal"], iqr["bp"])),
                 f"IQR BP {iqr['bp']:.3g}, SAL {iqr['sal']:.3g}, FA {iqr['fa']:.3g}",
+                paper_only=True,
             )
         )
     fa = data.get("fa")
@@ -292,6 +297,8 @@ def fig6_checks(data: dict, final: dict) -> list[Check]:
                     f"{LABELS[c]}: forward weights end near the teacher's 2.0 (median |W - 2| < 0.5)",
                     bool(dev < 0.5),
                     f"largest median deviation {dev:.3g}",
+                    # SAL's forward weights are still converging after the quick profile's 60 epochs (0.7 there)
+                    paper_only=c == "sal",
                 )
             )
     return checks
@@ -324,15 +331,23 @@ def draw_wide(results: dict, out_dir: Path) -> FigureOutput:
     files = save_figure(fig, out_dir, "mc_wide")
     checks = []
     if {"sal_median_final_angle", "fa_median_final_angle"} <= set(numbers):
+        detail = (
+            f"median final angle SAL {numbers['sal_median_final_angle']:.1f}, FA {numbers['fa_median_final_angle']:.1f}"
+        )
         checks.append(
             Check(
-                "SAL aligns B with W21^T: final angle below 45 deg and well below FA's",
-                bool(
-                    numbers["sal_median_final_angle"] < 45.0
-                    and numbers["sal_median_final_angle"] < numbers["fa_median_final_angle"] - 20.0
-                ),
-                f"median final angle SAL {numbers['sal_median_final_angle']:.1f}, "
-                f"FA {numbers['fa_median_final_angle']:.1f}",
+                "SAL aligns B with W21^T: final angle more than 20 deg below FA's",
+                bool(numbers["sal_median_final_angle"] < numbers["fa_median_final_angle"] - 20.0),
+                detail,
+            )
+        )
+        # the angle is still falling at the end of the quick profile's 30 epochs (about 45 deg there)
+        checks.append(
+            Check(
+                "SAL's final angle is below 45 deg (after the paper's 150 epochs)",
+                bool(numbers["sal_median_final_angle"] < 45.0),
+                detail,
+                paper_only=True,
             )
         )
     if "bp_median_final_angle" in numbers:

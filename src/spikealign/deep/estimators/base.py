@@ -16,19 +16,20 @@ import torch
 from torch import nn
 
 from ...errors import UserError
-from ..layers import FeedbackConv2d, FeedbackLinear
+from ..layers import FeedbackConv, FeedbackLinear
 from ..metrics import alignment_metrics
 from .settings import EstimatorSettings, validate
 
 DRIVABLE_KINDS = ("fa",)
+_PLAIN_CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 def _describe(layer, where: str, conv: bool) -> str | None:
     """Why ``layer`` cannot be driven (``conv``: conv layers too), or ``None``."""
-    if isinstance(layer, FeedbackConv2d) and not conv:
-        return f"{where} is a FeedbackConv2d; this estimator drives FC layers only"
-    if isinstance(layer, nn.Conv2d):
-        return f"{where} is a plain nn.Conv2d without a feedback kernel; convert the model first"
+    if isinstance(layer, FeedbackConv) and not conv:
+        return f"{where} is a {type(layer).__name__}; this estimator drives FC layers only"
+    if isinstance(layer, _PLAIN_CONV):
+        return f"{where} is a plain nn.{type(layer).__name__} without a feedback kernel; convert the model first"
     kind = getattr(layer, "kind", None)
     if isinstance(layer, nn.Linear):
         return (
@@ -39,7 +40,7 @@ def _describe(layer, where: str, conv: bool) -> str | None:
     weight, feedback = getattr(layer, "weight", None), getattr(layer, "feedback", None)
     if weight is None or feedback is None:
         return f"{where} ({type(layer).__name__}) has no .weight and .feedback"
-    ndim = 4 if isinstance(layer, FeedbackConv2d) else 2
+    ndim = 2 + layer.dims if isinstance(layer, FeedbackConv) else 2
     if weight.dim() != ndim or tuple(weight.shape) != tuple(feedback.shape):
         return (
             f"{where}: weight {tuple(weight.shape)} and feedback {tuple(feedback.shape)} must be equal {ndim}-D shapes"
@@ -48,7 +49,16 @@ def _describe(layer, where: str, conv: bool) -> str | None:
 
 
 def select_layers(model_or_layers, chain: bool, layer_types: tuple[type, ...] = (FeedbackLinear,)) -> list:
-    """The layers an estimator drives, in forward order.
+    """The layers an estimator drives, in forward order (see :func:`select_named_layers`)."""
+    return [layer for _, layer in select_named_layers(model_or_layers, chain, layer_types)]
+
+
+def select_named_layers(
+    model_or_layers, chain: bool, layer_types: tuple[type, ...] = (FeedbackLinear,)
+) -> list[tuple[str, nn.Module]]:
+    """``(name, layer)`` for the layers an estimator drives, in forward order.
+
+    The name is the module's qualified name in a model, the position (``"0"``, ``"1"``, ...) in a list.
 
     ``model_or_layers``: an ``nn.Module`` (every layer of ``layer_types`` in it, registration order)
     or a list of layers.  With ``chain``, layer ``k`` must take the output of layer ``k - 1``
@@ -59,20 +69,22 @@ def select_layers(model_or_layers, chain: bool, layer_types: tuple[type, ...] = 
     UserError
         No layers, a layer that cannot be driven, or (``chain``) layers that do not form a chain.
     """
-    single = (nn.Linear, nn.Conv2d, FeedbackLinear, FeedbackConv2d)
-    if isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, single):
-        named = [(f"layer {n!r}", m) for n, m in model_or_layers.named_modules() if isinstance(m, layer_types)]
+    single = (nn.Linear, *_PLAIN_CONV, FeedbackLinear, FeedbackConv)
+    from_model = isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, single)
+    where = (lambda name: f"layer {name!r}") if from_model else (lambda name: f"layer {name}")
+    if from_model:
+        named = [(n, m) for n, m in model_or_layers.named_modules() if isinstance(m, layer_types)]
         if not named:
             plain = [n for n, m in model_or_layers.named_modules() if isinstance(m, nn.Linear)]
             hint = f" (plain nn.Linear: {', '.join(plain)}; use convert(model, 'sal'))" if plain else ""
             raise UserError(f"the model has no FeedbackLinear layers for an estimator to drive{hint}")
     else:
         layers = [model_or_layers] if isinstance(model_or_layers, nn.Module) else list(model_or_layers)
-        named = [(f"layer {i}", layer) for i, layer in enumerate(layers)]
+        named = [(str(i), layer) for i, layer in enumerate(layers)]
         if not named:
             raise UserError("an estimator needs at least one FC feedback layer")
-    for where, layer in named:
-        problem = _describe(layer, where, conv=FeedbackConv2d in layer_types)
+    for name, layer in named:
+        problem = _describe(layer, where(name), conv=any(issubclass(t, FeedbackConv) for t in layer_types))
         if problem:
             raise UserError(problem)
     if chain:
@@ -80,10 +92,10 @@ def select_layers(model_or_layers, chain: bool, layer_types: tuple[type, ...] = 
             n_in, n_out = b.weight.shape[1], a.weight.shape[0]
             if a.weight.dim() == b.weight.dim() == 2 and n_in != n_out:
                 raise UserError(
-                    f"{name_b} (in={n_in}) does not take the output of {name_a} (out={n_out}): "
+                    f"{where(name_b)} (in={n_in}) does not take the output of {where(name_a)} (out={n_out}): "
                     "this estimator needs a chain of layers; pass the chain explicitly as a list"
                 )
-    return [layer for _, layer in named]
+    return named
 
 
 class Estimator:
@@ -91,7 +103,7 @@ class Estimator:
 
     A subclass sets ``name``, ``settings_model``, ``quick_settings`` (Fig. 8's quick profile),
     ``needs_chain`` and ``layer_types`` (the layer classes it drives in a model; an estimator of
-    conv feedback adds :class:`FeedbackConv2d`) and implements the three hooks.
+    conv feedback adds :class:`~spikealign.deep.layers.FeedbackConv`) and implements the three hooks.
     """
 
     name: ClassVar[str] = ""
@@ -104,7 +116,10 @@ class Estimator:
     layer_types: ClassVar[tuple[type, ...]] = (FeedbackLinear,)
 
     def __init__(self, model_or_layers, settings: dict | None, seed: int, device=None):
-        self.fc_layers = select_layers(model_or_layers, self.needs_chain, self.layer_types)
+        named = select_named_layers(model_or_layers, self.needs_chain, self.layer_types)
+        #: the driven layers' names (qualified module names in a model, positions in a list): metric keys
+        self.layer_names = [name for name, _ in named]
+        self.fc_layers = [layer for _, layer in named]
         self.settings = validate(self.settings_model, self.name, settings)
         self.seed = int(seed)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
@@ -117,10 +132,10 @@ class Estimator:
 
     def _metrics(self) -> dict[str, float]:
         out: dict[str, float] = {}
-        for k, layer in enumerate(self.fc_layers):
+        for name, layer in zip(self.layer_names, self.fc_layers, strict=True):
             m = alignment_metrics(layer.weight, layer.feedback)
-            out[f"angle/{k}"] = m["angle"]
-            out[f"corr/{k}"] = m["corr"]
+            out[f"angle/{name}"] = m["angle"]
+            out[f"corr/{name}"] = m["corr"]
         return out
 
     def _with_before(self, before: dict[str, float]) -> dict[str, float]:

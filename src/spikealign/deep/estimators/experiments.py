@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ... import seeding
 from ...config import RunConfig, StrictModel
@@ -68,6 +68,16 @@ class ConnectionConfig(RunConfig):
     rdd: RDDPair = Field(default_factory=RDDPair)
     stdwi: STDWIPair = Field(default_factory=STDWIPair)
 
+    @model_validator(mode="after")
+    def _rdd_updates_at_least_once(self) -> ConnectionConfig:
+        # RDD changes B only at its update times: a shorter run ends with B as it started
+        if self.method == "rdd" and self.seconds < self.rdd.update_interval_s:
+            raise ValueError(
+                f"seconds={self.seconds:g} is shorter than rdd.update_interval_s={self.rdd.update_interval_s:g}: "
+                "RDD would never update B; use seconds >= update_interval_s or a shorter interval"
+            )
+        return self
+
 
 def run_connection(config: ConnectionConfig, ctx: RunContext) -> dict[str, float]:
     W, B0 = random_connection(config.n, config.weight_seed)
@@ -95,6 +105,7 @@ register_experiment(
         kind="estimator-connection",
         config_model=ConnectionConfig,
         run=run_connection,
+        draw_run="spikealign.figures.run_plots:draw_connection_run",
         summary="SAL, RDD or STDWI on one connection (W, B) for a simulated duration (Fig. 7)",
     )
 )
@@ -166,6 +177,7 @@ register_experiment(
         kind="sal-evolution",
         config_model=SALEvolutionConfig,
         run=run_sal_evolution,
+        draw_run="spikealign.figures.run_plots:draw_evolution_run",
         summary="pure SAL in an FC-shaped spiking net: angle and correlation per layer over epochs",
     )
 )

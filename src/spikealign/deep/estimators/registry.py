@@ -64,7 +64,9 @@ def make_estimator(name: str, model_or_layers, settings: dict | None = None, see
     ``.weight`` (out, in) and ``.feedback`` of the same shape (and optionally ``.bias``, used by
     SAL).  SAL and RDD need the layers to form a chain.  ``before_epoch(epoch)`` runs one spiking
     phase and updates every ``.feedback`` in place (under ``torch.no_grad``); it returns metrics
-    (``angle/k``, ``corr/k`` after the phase, ``before/angle/k``, firing rates).
+    (``angle/<layer>``, ``corr/<layer>`` after the phase, ``before/angle/<layer>``, keyed by the
+    layer's qualified module name in a model or its position in a list; firing rates ``rate/<l>``
+    per spiking layer ``l``, 0 = input).
 
     Raises
     ------

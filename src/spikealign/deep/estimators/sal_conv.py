@@ -3,7 +3,7 @@ r"""SAL on convolutional feedback: the spiking SAL phase for chains of conv and 
 Beyond the paper, which learns only the FC feedback.  See docs/deep.md, "SAL for convolutional
 feedback".
 
-Network.  Every feedback layer (``FeedbackConv2d`` or ``FeedbackLinear``, in forward order) is
+Network.  Every feedback layer (``FeedbackConv1d/2d/3d`` or ``FeedbackLinear``, in forward order) is
 one connection of a spiking SAL network (:class:`~.sal.SALNet`) whose layers are feature maps:
 layer 0 is the input map of the first feedback layer, layer ``l`` the output map of feedback
 layer ``l``.  A conv layer with weight ``W`` (out_ch, in_ch, kh, kw), stride, padding, dilation
@@ -15,10 +15,11 @@ convolution written as a matrix): the forward input of layer ``l`` is ``conv(z_{
 these matrices.
 
 Map sizes.  The SAL phase sees no data, so the maps only need to be large enough for every
-kernel entry to connect neurons away from the borders: the last conv layer's output map is
-``sqrt(in_features / out_ch)`` square when an FC layer follows (its flattened output is the FC
-input), otherwise ``map_size`` (default 4); every conv layer's input map is the smallest one
-giving its output map (``(h_out - 1) * stride - 2 * padding + dilation * (kh - 1) + 1``), and is
+kernel entry to connect neurons away from the borders: the last conv layer's output map has
+equal sides ``(in_features / out_ch)^(1/d)`` (d = 1, 2, 3 spatial dimensions) when an FC layer
+follows (its flattened output is the FC input), otherwise ``map_size`` (default 4); every conv
+layer's input map is the smallest one giving its output map (per dimension,
+``(h_out - 1) * stride - 2 * padding + dilation * (kh - 1) + 1``; ints or tuples alike), and is
 the previous conv layer's output map (pooling and nonlinearities of the trained model have no
 counterpart in the spiking net).  For the paper's ConvNet on MNIST: 1x12x12 -> 64x8x8 -> 64x4x4
 -> 384 -> 192 -> 10.
@@ -46,7 +47,7 @@ import torch
 from torch import nn
 
 from ... import seeding
-from ..layers import FeedbackConv2d, FeedbackLinear
+from ..layers import FeedbackConv, FeedbackLinear, as_tuple
 from .base import Estimator
 from .common import torch_seed
 from .sal import SALNet
@@ -54,15 +55,17 @@ from .settings import SALConvSettings
 
 
 def _is_conv(layer) -> bool:
-    return layer.weight.dim() == 4
+    return layer.weight.dim() > 2
 
 
 def _conv_args(layer) -> dict:
+    """stride, padding, dilation as one int per spatial dimension (layers may hold ints or tuples), groups."""
+    dims = layer.weight.dim() - 2
     return {
-        "stride": layer.stride,
-        "padding": layer.padding,
-        "dilation": layer.dilation,
-        "groups": layer.groups,
+        "stride": as_tuple(layer.stride, dims),
+        "padding": as_tuple(layer.padding, dims),
+        "dilation": as_tuple(layer.dilation, dims),
+        "groups": int(layer.groups),
     }
 
 
@@ -70,20 +73,25 @@ def _input_side(out_side: int, k: int, stride: int, padding: int, dilation: int)
     return (out_side - 1) * stride - 2 * padding + dilation * (k - 1) + 1
 
 
-def _square_map(n: int, channels: int, k: int) -> tuple[int, int, int]:
-    side = math.isqrt(n // channels)
-    if side * side * channels != n:
+def _output_side(in_side: int, k: int, stride: int, padding: int, dilation: int) -> int:
+    return (in_side + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+
+
+def _cube_map(n: int, channels: int, dims: int, k: int) -> tuple[int, ...]:
+    side = round((n // channels) ** (1.0 / dims))
+    if side**dims * channels != n:
+        shape = {1: "1-d", 2: "square", 3: "cubic"}[dims]
         raise ValueError(
-            f"layer {k}: the next layer's {n} inputs are not {channels} channels of a square map "
-            "(SAL on conv feedback needs conv -> flatten -> FC with a square map)"
+            f"layer {k}: the next layer's {n} inputs are not {channels} channels of a {shape} map "
+            f"(SAL on conv feedback needs conv -> flatten -> FC with a {shape} map)"
         )
-    return channels, side, side
+    return (channels, *(side,) * dims)
 
 
 def map_shapes(layers: Sequence, map_size: int = 4) -> list[tuple[int, ...]]:
-    """Shapes of the spiking layers, ``(C, h, w)`` for maps and ``(n,)`` for FC layers (``len(layers) + 1``).
+    """Shapes of the spiking layers, ``(C, *sides)`` for maps and ``(n,)`` for FC layers (``len(layers) + 1``).
 
-    Derived from the top: see the module docstring, "Map sizes".
+    Derived from the top: see the module docstring, "Map sizes" (1-, 2- and 3-d conv layers alike).
     """
     shapes: list[tuple[int, ...] | None] = [None] * (len(layers) + 1)
     for k in range(len(layers) - 1, -1, -1):
@@ -95,39 +103,50 @@ def map_shapes(layers: Sequence, map_size: int = 4) -> list[tuple[int, ...]]:
             shapes[k + 1] = above or (out_n,)
             shapes[k] = (int(layer.weight.shape[1]),)
             continue
-        _, in_ch_g, kh, kw = (int(s) for s in layer.weight.shape)
+        in_ch_g, *kernel = (int(s) for s in layer.weight.shape[1:])
+        dims = len(kernel)
         if above is None:
-            above = (out_n, map_size, map_size)
+            above = (out_n, *(map_size,) * dims)
         elif len(above) == 1:
-            above = _square_map(above[0], out_n, k)
-        elif above[0] != out_n:
-            raise ValueError(f"layer {k + 1} takes {above[0]} channels, layer {k} gives {out_n}")
+            above = _cube_map(above[0], out_n, dims, k)
+        elif above[0] != out_n or len(above) != dims + 1:
+            raise ValueError(f"layer {k + 1} takes maps {above}, layer {k} gives {out_n} channels of {dims}-d maps")
         shapes[k + 1] = above
-        st, pad, dil = layer.stride, layer.padding, layer.dilation
-        shapes[k] = (
-            in_ch_g * layer.groups,
-            _input_side(above[1], kh, st, pad, dil),
-            _input_side(above[2], kw, st, pad, dil),
-        )
+        args = _conv_args(layer)
+        sides = [
+            _input_side(above[1 + d], kernel[d], args["stride"][d], args["padding"][d], args["dilation"][d])
+            for d in range(dims)
+        ]
+        shapes[k] = (in_ch_g * args["groups"], *sides)
     return [s for s in shapes if s is not None]
 
 
 def _kernel_index(kernel_shape: tuple[int, ...], in_shape: tuple[int, ...], conv_args: dict) -> np.ndarray:
     """(n_out, n_in) matrix of the flat kernel entry that connects input n to output m (-1: none)."""
-    out_ch, in_g, kh, kw = kernel_shape
-    st, pad, dil, groups = (conv_args[k] for k in ("stride", "padding", "dilation", "groups"))
-    c_in, h, w = in_shape
-    ho, wo = (h + 2 * pad - dil * (kh - 1) - 1) // st + 1, (w + 2 * pad - dil * (kw - 1) - 1) // st + 1
-    o, i, dy, dx, oy, ox = np.meshgrid(
-        np.arange(out_ch), np.arange(in_g), np.arange(kh), np.arange(kw), np.arange(ho), np.arange(wo), indexing="ij"
+    out_ch, in_g, *kernel = kernel_shape
+    st, pad, dil = (as_tuple(conv_args[key], len(kernel)) for key in ("stride", "padding", "dilation"))
+    groups = int(conv_args["groups"])
+    c_in, *sizes = in_shape
+    outs = [_output_side(sizes[d], kernel[d], st[d], pad[d], dil[d]) for d in range(len(kernel))]
+    grids = np.meshgrid(
+        np.arange(out_ch),
+        np.arange(in_g),
+        *(np.arange(k) for k in kernel),
+        *(np.arange(o) for o in outs),
+        indexing="ij",
     )
-    iy, ix = oy * st - pad + dy * dil, ox * st - pad + dx * dil
-    inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
-    channel = (o // (out_ch // groups)) * in_g + i
-    index = np.full((out_ch * ho * wo, c_in * h * w), -1, dtype=np.int64)
-    rows = ((o * ho + oy) * wo + ox)[inside]
-    cols = ((channel * h + iy) * w + ix)[inside]
-    index[rows, cols] = (((o * in_g + i) * kh + dy) * kw + dx)[inside]
+    o, i, offsets, positions = grids[0], grids[1], grids[2 : 2 + len(kernel)], grids[2 + len(kernel) :]
+    inputs = [positions[d] * st[d] - pad[d] + offsets[d] * dil[d] for d in range(len(kernel))]
+    inside = np.ones(o.shape, dtype=bool)
+    for d, coord in enumerate(inputs):
+        inside &= (coord >= 0) & (coord < sizes[d])
+    rows, cols, entry = o, (o // (out_ch // groups)) * in_g + i, o * in_g + i
+    for d in range(len(kernel)):
+        rows = rows * outs[d] + positions[d]
+        cols = cols * sizes[d] + inputs[d]
+        entry = entry * kernel[d] + offsets[d]
+    index = np.full((out_ch * math.prod(outs), c_in * math.prod(sizes)), -1, dtype=np.int64)
+    index[rows[inside], cols[inside]] = entry[inside]
     return index
 
 
@@ -293,7 +312,7 @@ class SALConvNet:
 class SALConvEstimator(Estimator):
     """SAL phase on conv AND FC feedback before every epoch (the method ``sal_conv``).
 
-    Built from a converted model (its ``FeedbackConv2d`` and ``FeedbackLinear`` layers in
+    Built from a converted model (its ``FeedbackConv1d/2d/3d`` and ``FeedbackLinear`` layers in
     registration order, without the first layer when that is a conv layer: its input is the data,
     so its feedback never carries an error) or from an explicit list of layers in forward order.
     ``before_epoch(epoch)`` copies ``W``, the feedback and the biases in, runs ``n_iterations``
@@ -305,12 +324,12 @@ class SALConvEstimator(Estimator):
     name = "sal_conv"
     settings_model = SALConvSettings
     quick_settings = MappingProxyType({"n_iterations": 2, "batch_size": 8})
-    layer_types = (FeedbackConv2d, FeedbackLinear)
+    layer_types = (FeedbackConv, FeedbackLinear)
 
     def __init__(self, model_or_layers, settings: dict | None = None, seed: int = 0, device=None):
         super().__init__(model_or_layers, settings, seed, device)
         if isinstance(model_or_layers, nn.Module) and len(self.fc_layers) > 1 and _is_conv(self.fc_layers[0]):
-            self.fc_layers = self.fc_layers[1:]
+            self.fc_layers, self.layer_names = self.fc_layers[1:], self.layer_names[1:]
         self.layers = self.fc_layers
         s = self.settings
         lr = s["sal_lr"]

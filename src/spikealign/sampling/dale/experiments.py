@@ -166,6 +166,7 @@ register_experiment(
         kind="dale-sal",
         config_model=DaleSALConfig,
         run=run_sal_grid,
+        draw_run="spikealign.figures.run_plots:draw_dale_sal_run",
         summary="Dale's-law E/I circuit: SAL update of the E->E synapses on a grid of raw weights",
     )
 )
@@ -174,6 +175,7 @@ register_experiment(
         kind="dale-rate",
         config_model=DaleRateConfig,
         run=run_rate_check,
+        draw_run="spikealign.figures.run_plots:draw_dale_rate_run",
         summary="Dale's-law E/I circuit: e2's on-fraction, E-I vs direct circuit with the effective weight",
     )
 )

@@ -154,19 +154,21 @@ def noise_free_check(zf: dict[str, float], spacing: float) -> Check:
 
 
 def rate_checks(ra: dict[str, float]) -> list[Check]:
-    """Checks of the rate panel: statistical agreement and a 10 % bound relative to the span."""
+    """Check of the rate panel: the effective weight predicts e2's on-fraction to within 10 % of the span.
+
+    The E-I and direct circuits are not expected to agree within the statistical error: the
+    effective weight is a mean-field approximation (it replaces i1's sigmoidal response to e1 by
+    its value at e1's mean activity), and long simulations resolve its error, largest at W = 0
+    where e2 is driven only through i1 (docs/sampling.md; tests/sampling/test_dale.py measures
+    it).  The z statistic is reported as a number (``rate_max_abs_z``), not as an expectation.
+    """
     return [
-        Check(
-            "E-I and direct circuits agree on e2's on-fraction within the statistical error",
-            bool(ra["max_abs_z"] <= ra["z_crit"]),
-            f"max |z| = {ra['max_abs_z']:.2f} at W = {ra['w_at_max_z']:.2f} (Bonferroni bound {ra['z_crit']:.2f}); "
-            f"max |difference| {ra['max_abs_diff']:.4f}",
-        ),
         Check(
             "the effective weight predicts e2's on-fraction to within 10% of the range the sweep spans",
             bool(ra["rel_max_diff"] < 0.1),
             f"max |difference| {ra['max_abs_diff']:.4f} = {ra['rel_max_diff']:.1%} of the span "
-            f"{ra['on_fraction_span']:.3f}",
+            f"{ra['on_fraction_span']:.3f} (mean-field error resolved at max |z| = {ra['max_abs_z']:.2f}, "
+            f"W = {ra['w_at_max_z']:.2f})",
         ),
     ]
 

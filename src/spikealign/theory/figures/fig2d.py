@@ -45,7 +45,7 @@ def _draw(both: dict, one: dict, out_dir: Path) -> list[Path]:
             ax.axhline(ref, color=COLORS["neutral"], lw=0.6, ls=":", label=ref_label)
             ax.plot(t, w[:, 0], color=COLORS["no_sal"], label="$W_{12}$ (onto 1)")
             ax.plot(t, w[:, 1], color=COLORS["sal"], label="$W_{21}$ (onto 2)")
-            ax.set_title(title)
+            ax.set_title(title, pad=16)  # above the top axis and its label
             ax.set_xlabel("time (s)")
             top = ax.secondary_xaxis("top", functions=(lambda x: x / TAU_REF_S, lambda x: x * TAU_REF_S))
             top.set_xlabel(r"time ($\tau_\mathrm{ref}$)")

@@ -114,11 +114,13 @@ def _draw(d: dict[str, Any], out_dir: Path) -> list[Path]:
                                                                 "$b_2$"), strict=True)):  # fmt: skip
             axes[row, 0].set_ylabel(ylabel)
             panel_label(axes[row, 0], letter)
-        axes[1, 2].legend(loc="upper left", bbox_to_anchor=(1.0, 1.05), title="$(b_1, b_2)$")
+        # inside the rectangular-PSP panel, below its plateau: a legend outside the grid would push the
+        # colour bars of rows c and d away from their panels
+        axes[1, 0].legend(loc="lower center", title="$(b_1, b_2)$", fontsize="x-small", title_fontsize="x-small")
         fig.colorbar(cm.ScalarMappable(norm=diff_norm, cmap=diff_cmap), ax=axes[2, :], label="$b_2 - b_1$",
-                     shrink=0.9)  # fmt: skip
+                     shrink=0.9, pad=0.01)  # fmt: skip
         fig.colorbar(cm.ScalarMappable(norm=dev_norm, cmap=SEQUENTIAL), ax=axes[3, :],
-                     label="mean rel. distance\nof the zero set", shrink=0.9)  # fmt: skip
+                     label="mean rel. distance\nof the zero set", shrink=0.9, pad=0.01)  # fmt: skip
     return save_figure(fig, out_dir, "psp_shape_comparison")
 
 
