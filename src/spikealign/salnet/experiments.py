@@ -184,9 +184,21 @@ def draw_run(arrays: dict[str, np.ndarray], engine: str, out_dir: Path) -> list[
     return save_figure(fig, out_dir, "asymmetry")
 
 
+def draw_run_dir(run_dir: Path) -> list[Path]:
+    """The run's own plot again, from its ``asymmetry.npz`` and ``config.yaml`` (``spikealign figure RUN``)."""
+    import yaml
+
+    from ..runs import load_npz
+
+    run_dir = Path(run_dir)
+    engine = (yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("engine", "spikealign")
+    return draw_run(load_npz(run_dir / "asymmetry.npz"), str(engine), run_dir / "figures")
+
+
 EXPERIMENT = register_experiment(
     Experiment(kind="sal-network", config_model=SALNetworkConfig, run=run_sal_network,
-               summary="SAL in a recurrent LIF network, simulated by spikealign, NEST, Brian2 or torch")
+               summary="SAL in a recurrent LIF network, simulated by spikealign, NEST, Brian2 or torch",
+               draw_run=draw_run_dir)
 )  # fmt: skip
 
 
