@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import functools
 import hashlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .errors import UserError
+from .errors import Terminated, UserError
 
 DEFAULT_RESULTS = Path("results")
 
@@ -78,7 +80,7 @@ def _with_figure_formats(command):
 
     @functools.wraps(command)
     def wrapped(args: argparse.Namespace) -> int:
-        if not getattr(args, "figure_format", None):
+        if getattr(args, "figure_format", None) is None:
             return command(args)
         from .figures import figure_formats, parse_formats
 
@@ -141,6 +143,7 @@ def _add_run_parser(sub) -> None:
     p.add_argument("--dataset", default=None, help="reference deep-net settings: dataset name")
     p.add_argument("--n-epochs", type=int, default=None, help="reference deep-net settings: number of epochs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error inside the run")
     _add_figure_format_option(p)
     p.set_defaults(func=cmd_run)
 
@@ -495,13 +498,64 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        _check_environment()
+        with _sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except UserError as exc:
         print(f"spikealign {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(
+            f"spikealign {args.command}: {how}; checkpoints are kept: run the same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return 143 if isinstance(exc, Terminated) else 130
+    except Exception as exc:
+        log = getattr(exc, "run_log", None)
+        if log is None or getattr(args, "debug", False):
+            raise  # not from inside a run (a bug to report), or --debug: the whole traceback
+        message = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(
+            f"spikealign {args.command}: run failed: {type(exc).__name__}: {message} "
+            f"(traceback in {log}; --debug shows it here)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _check_environment() -> None:
+    """Environment variables that change what a command does are checked before any work."""
+    text = os.environ.get("SPIKEALIGN_FIGURE_FORMATS", "")
+    if text.strip():
+        from .figures import FORMATS_ENV, parse_formats
+
+        try:
+            parse_formats(text)
+        except ValueError as exc:
+            raise UserError(f"environment variable {FORMATS_ENV}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (``kill``, a job scheduler) stops a command as Ctrl-C does: the run stays resumable."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != pid:  # a forked worker process: end as SIGTERM would
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def entry_point() -> NoReturn:

@@ -9,6 +9,7 @@ is allowed.
 from __future__ import annotations
 
 import math
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,9 +29,16 @@ class StrictModel(BaseModel):
 
     Non-finite numbers (NaN, inf) are rejected in every field, including inside lists, mappings
     and fields typed ``Any`` (a NaN learning rate would otherwise run to NaN "results").
+
+    Types are strict (pydantic's strict mode): a boolean is not an integer (``n_steps: true`` is an
+    error, not 1), a string is not a boolean (``copy: "no"``) nor a number (``"5"``) nor a list.
+    An integer is still a valid float.  Fields that must accept YAML lists for tuples or strings
+    for paths say so with ``Field(strict=False)``.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, validate_default=True, allow_inf_nan=False, strict=True
+    )
 
     @model_validator(mode="after")
     def _reject_non_finite(self) -> StrictModel:
@@ -91,6 +99,29 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.1 (PyYAML) reads ``1e-3`` and ``1e300`` as strings (it wants ``1.0e-3``); with strict types that
+# would be an error, so numbers in exponent notation without a dot are floats here, as in YAML 1.2.
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+def yaml_value(text: str) -> Any:
+    """``text`` read as one YAML value with spikealign's loader (``1e-3`` is a float)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
 def read_text_file(path: str | Path, what: str = "config file") -> str:
     """The UTF-8 text of ``path``; missing, unreadable or undecodable files raise :class:`UserError`."""
     p = Path(path)
@@ -145,7 +176,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key or any(not part for part in key.split(".")):
         raise UserError(f"--set has an empty key in {text!r}")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = yaml_value(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return key.split("."), value

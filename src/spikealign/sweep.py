@@ -23,6 +23,7 @@ so a run is never computed twice: a second call of the same sweep skips complete
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import math
@@ -37,7 +38,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from .config import StrictModel, apply_overrides, load_yaml, set_path, to_yaml, validate
-from .errors import UserError
+from .errors import DiskFullError, UserError
 from .registry import EXPERIMENT_MODULES, get_experiment
 from .resources import check_run_memory
 from .runs import (
@@ -74,7 +75,7 @@ class SweepSpec(StrictModel):
 
     name: str
     experiment: str
-    base_config: Path | None = None
+    base_config: Path | None = Field(None, strict=False)
     base: dict[str, Any] = Field(default_factory=dict)
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     zip: dict[str, list[Any]] = Field(default_factory=dict)
@@ -83,8 +84,8 @@ class SweepSpec(StrictModel):
     @field_validator("name")
     @classmethod
     def _name_ok(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError("use letters, digits, '_', '-' and '.' only")
+        if not _NAME.match(v) or set(v) == {"."}:
+            raise ValueError("it names a folder: use letters, digits, '_', '-' and '.' only (not '.' or '..')")
         return v
 
     @field_validator("grid", "zip")
@@ -514,8 +515,13 @@ def run_sweep(
     """
     runs = expand(spec)
     out = Path(out_dir)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
     with directory_lock(out, "sweep folder"):
+        try:
+            (out / "runs").mkdir(exist_ok=True)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFullError(f"no space left on the device (or quota exceeded): cannot start in {out}") from None
+            raise
         return _run_sweep_locked(spec, runs, out, executor, resume, show_progress)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import seeding
 from ..errors import UserError
+from ..guards import NonFiniteError, check_finite
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
 from ..runs import RunContext
 from ..sweep import SweepResult, SweepSpec
@@ -59,6 +60,33 @@ def schedule_of(cfg: SSNConfig) -> Schedule:
         stdp_tau=cfg.stdp.tau,
         kernel=cfg.stdp.kernel,
     )
+
+
+DIVERGENCE_KEYS = ("lr.weight", "lr.bias", "lr.symm")
+"""The config keys that drive the weights and biases of an SSN run (named when they diverge)."""
+
+
+def check_diverged(state: TrainState, r: int, problem: Problem, cfg: SSNConfig) -> None:
+    """Stop run ``r`` (:class:`~spikealign.guards.NonFiniteError`) when its weights or biases are not
+    finite, or when its sampler collapsed at the last validation record.
+
+    Collapsed: a state z of the target was never sampled although the validation's n samples
+    should have visited it n p(z) >= 20 times (probability e^-20 by chance), so that
+    D_KL(p || q) = inf is the sampler's failure, not too short a validation.
+    """
+    where = f"cycle {state.iteration - 1}"
+    check_finite({"W": state.W[r], "b": state.b[r]}, where, DIVERGENCE_KEYS)
+    q = state.records["all_distr"][-1][r]
+    t_ref = cfg.neuron.t_ref
+    n_samples = cfg.schedule.dur * t_ref * cfg.schedule.val_factor // max(1, t_ref // 2)  # as train() samples
+    if np.any((q == 0) & (problem.p_target * n_samples >= COLLAPSE_COUNT)):
+        raise NonFiniteError(
+            "D_KL (the sampler stopped visiting states of the target)", where, DIVERGENCE_KEYS, "infinite"
+        )
+
+
+COLLAPSE_COUNT = 20
+"""Expected visits of a target state below which an unsampled state is chance, not collapse."""
 
 
 def spike_seed(cfg: SSNConfig) -> np.uint64:
@@ -117,6 +145,7 @@ def run_batch(configs: list[SSNConfig], ctxs: list[RunContext]) -> list[dict[str
 
         def save(st: TrainState, idx: list[int] = idx) -> None:
             for r, k in enumerate(idx):
+                check_diverged(st, r, problems[k], configs[k])
                 ctxs[k].save_checkpoint(st.run_state(r))
 
         schedule = schedule_of(cfgs[0])

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ...errors import UserError
+from ...guards import check_finite
 from ..layers import FeedbackConv2d, FeedbackLinear
 from ..metrics import alignment_metrics
 from .settings import EstimatorSettings, validate
@@ -108,6 +109,12 @@ class Estimator:
         self.sizes = [int(self.fc_layers[0].weight.shape[1])] + [int(layer.weight.shape[0]) for layer in self.fc_layers]
 
     def _write_feedback(self, k: int, b_forward) -> None:
+        """Copy the estimate ``b_forward`` (out, in) into layer ``k``'s feedback; a NaN or inf in the
+        estimate or the layer's forward weight raises :class:`~spikealign.guards.NonFiniteError`."""
+        keys = [key for key in ("sal_lr", "lr", "dt_ms") if key in self.settings_model.model_fields]
+        where = f"the {self.name} estimation phase"
+        check_finite({f"the forward weight of layer {k}": self.fc_layers[k].weight}, where, ())
+        check_finite({f"the {self.name} estimate of feedback layer {k}": b_forward}, where, keys)
         fb = self.fc_layers[k].feedback
         with torch.no_grad():
             fb.copy_(torch.as_tensor(b_forward).to(device=fb.device, dtype=fb.dtype))
