@@ -94,8 +94,15 @@ def _with_figure_formats(command):
     return wrapped
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the error and a hint, not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="spikealign",
         description="Spike-based alignment learning (SAL): run experiments, sweeps and paper figures.",
     )
@@ -231,14 +238,21 @@ def cmd_config(args: argparse.Namespace) -> int:
     from .families import EXPERIMENT_KINDS, NAMED_CONFIGS, named_config_path
     from .registry import known_kinds
 
-    if args.list or not args.name:
+    if args.list and args.name is not None:
+        raise UserError(f"give a KIND|NAME or --list, not both (got {args.name!r} and --list)")
+    if not args.list and not args.name:
+        raise UserError(
+            f"name an experiment kind or packaged config{' (got an empty name)' if args.name == '' else ''}; "
+            "spikealign config --list shows them"
+        )
+    if args.list:
         print("experiment kinds (spikealign config KIND):")
         for kind in known_kinds():
             print(f"  {kind:<22} {EXPERIMENT_KINDS.get(kind, ('', ''))[1]}")
         print("packaged configs (spikealign config NAME; also spikealign run NAME):")
         for name, rel in NAMED_CONFIGS.items():
             print(f"  {name:<22} {rel}")
-        return 0 if args.list else 2
+        return 0
     if args.name in NAMED_CONFIGS:
         sys.stdout.write(named_config_path(args.name).read_text())
         return 0

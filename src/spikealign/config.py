@@ -8,7 +8,9 @@ is allowed.
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 import re
 import typing
 from pathlib import Path
@@ -128,7 +130,7 @@ def read_text_file(path: str | Path, what: str = "config file") -> str:
     if p.is_dir():
         raise UserError(f"{what} {p} is a directory, not a file")
     if not p.is_file():
-        raise UserError(f"{what} not found: {p}")
+        raise UserError(_not_a_file(p, what))
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -145,6 +147,26 @@ def read_text_file(path: str | Path, what: str = "config file") -> str:
             f"{what} {p} is not UTF-8 text{hint}: undecodable byte 0x{data[exc.start]:02x} at line {line}, "
             f"column {column}; save it as UTF-8"
         ) from None
+
+
+def _not_a_file(p: Path, what: str) -> str:
+    """Why ``p`` (not a directory, not a regular file) cannot be read as a file."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except RuntimeError:  # Python < 3.13 reports a symlink loop so
+        return f"{what} {p} is a symlink loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{what} {p} is a symlink loop"
+        if p.is_symlink():
+            return f"{what} {p} is a symlink to {os.readlink(p)}, which does not exist"
+        return f"{what} not found: {p}"
+    kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))  # fmt: skip
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return f"{what} {p} is {kind}, not a regular file"
 
 
 def load_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
@@ -262,6 +284,8 @@ def describe_validation_error(model: type[BaseModel], exc: ValidationError, sour
     if err["type"] == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
         allowed = ", ".join(parent.model_fields) if parent else "?"
+        if len(key) > 80:
+            key = f"{key[:60]}... ({len(key)} characters)"
         return f"{source}: unknown key '{key}' (allowed here: {allowed})"
     if err["type"] == "missing":
         return f"{source}: missing required key '{key}'"

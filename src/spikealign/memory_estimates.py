@@ -54,9 +54,10 @@ SPIKING_SAL_PER_EPOCH = 8 * F64
 @register_estimate("ssn")
 def ssn(config: Any) -> list[MemoryEstimate]:
     n = config.dim
-    records = config.schedule.num_epochs // config.schedule.val_step + 1
-    # per record: q (2^n), W (n^2), b, asym, D_KL; kept in the state, copied into every checkpoint
-    per_record = 2 * F64 * (2**n + n * n + n + 3) + 5 * NP_ARRAY_IN_LIST
+    s = config.schedule
+    records = 0 if s.val_step == 1 else -(-s.num_epochs // s.val_step)  # val_step 1: no validation
+    # per record: q (2^n), W (n^2), b, asym, D_KL; kept in the state, copied and pickled into every checkpoint
+    per_record = 3 * F64 * (2**n + n * n + n + 3) + 5 * NP_ARRAY_IN_LIST
     keys = ("dim", "schedule.num_epochs", "schedule.val_step")
     return [
         MemoryEstimate(F64 * 2**n * 4, "the sampled state histogram over 2^dim states", ("dim",)),
@@ -120,10 +121,17 @@ def sal_evolution(config: Any) -> list[MemoryEstimate]:
     ]
 
 
+CONNECTION_PER_WEIGHT = 15 * F64
+"""Bytes per weight of the one-connection runs: W, B, the estimator's copies and the float64 metrics."""
+
+
 @register_estimate("estimator-connection")
 def estimator_connection(config: Any) -> list[MemoryEstimate]:
     records = max(1.0, config.seconds / config.record_every_s)
-    out = [MemoryEstimate(4 * PY_FLOAT_IN_LIST * records, "the recorded history", ("seconds", "record_every_s"))]
+    out = [
+        MemoryEstimate(4 * PY_FLOAT_IN_LIST * records, "the recorded history", ("seconds", "record_every_s")),
+        MemoryEstimate(CONNECTION_PER_WEIGHT * config.n**2, "the n x n connection and its estimators' state", ("n",)),
+    ]
     if config.method == "sal":
         s = config.sal
         itemsize = F32 if getattr(s, "dtype", "float32") == "float32" else F64
@@ -133,16 +141,28 @@ def estimator_connection(config: Any) -> list[MemoryEstimate]:
     return out
 
 
+DATASET_SIZES = {
+    "mnist5k": (5_000, 784),
+    "mnist": (70_000, 784),
+    "fmnist": (70_000, 784),
+    "cifar10": (60_000, 3072),
+    "svhn": (99_289, 3072),
+}
+"""Images (train and test) and values per image of each deep-net dataset."""
+
+
 @register_estimate("deep")
 def deep(config: Any) -> list[MemoryEstimate]:
     from .deep.model import FC_SIZES  # the ConvNet's hidden fully connected layers
 
+    images, pixels = DATASET_SIZES[config.dataset]
+    out = [MemoryEstimate(2 * F32 * images * pixels, f"the {config.dataset} images (raw and normalised)", ("dataset",))]
     est = dict(config.estimator or {})
     if "batch_size" not in est:
-        return []
+        return out
     itemsize = F64 if est.get("dtype") == "float64" else F32
     state = _sal_state(
         int(est["batch_size"]), sum(FC_SIZES) + 10, int(est.get("t_ref", 1)), int(est.get("buffer_length", 1)),
         int(est.get("chunk", 1)), itemsize,
     )  # fmt: skip
-    return [MemoryEstimate(state, "the SAL spiking state", ("estimator.batch_size", "estimator.chunk"))]
+    return [*out, MemoryEstimate(state, "the SAL spiking state", ("estimator.batch_size", "estimator.chunk"))]

@@ -1,8 +1,8 @@
-"""Measure a run's peak memory: ``python peak_memory.py KIND WARMUP_JSON RUN_JSON`` prints JSON.
+"""Measure the peak memory of runs: ``python peak_memory.py KIND WARMUP_JSON SIZED_JSON...`` prints JSON lines.
 
-The warm-up config runs first (it compiles the kernels and fills the caches), then the peak
-resident size is reset (``/proc/self/clear_refs``) and the measured config runs; the peak
-increase over the resident size before it is what the run allocated.
+The warm-up config runs first (it compiles the kernels and fills the caches); then, for each
+sized config, the peak resident size is reset (``/proc/self/clear_refs``) and the run's peak
+increase over the resident size before it is compared with its memory estimate.
 """
 
 from __future__ import annotations
@@ -25,20 +25,23 @@ def _status(key: str) -> int:
     raise KeyError(key)
 
 
-def measure(kind: str, warmup: dict, sized: dict) -> dict:
+def measure(kind: str, warmup: dict, sized: list[dict]) -> list[dict]:
     experiment = get_experiment(kind)
+    out = []
     with tempfile.TemporaryDirectory() as tmp:
-        if warmup is not None:
-            config = validate(experiment.config_model, {"kind": kind, **warmup})
-            execute_run(experiment, config, Path(tmp) / "warm", show_progress=False)
-        config = validate(experiment.config_model, {"kind": kind, **sized})
-        estimate = sum(part.nbytes for part in run_estimate(experiment, config))
-        Path("/proc/self/clear_refs").write_text("5")  # reset the peak resident size
-        base = _status("VmRSS")
-        execute_run(experiment, config, Path(tmp) / "run", show_progress=False)
-        peak = _status("VmHWM") - base
-    return {"kind": kind, "config": sized, "estimate": estimate, "peak": peak, "ratio": estimate / peak}
+        config = validate(experiment.config_model, {"kind": kind, **warmup})
+        execute_run(experiment, config, Path(tmp) / "warm", show_progress=False)
+        for i, data in enumerate(sized):
+            config = validate(experiment.config_model, {"kind": kind, **data})
+            estimate = sum(part.nbytes for part in run_estimate(experiment, config))
+            Path("/proc/self/clear_refs").write_text("5")  # reset the peak resident size
+            base = _status("VmRSS")
+            execute_run(experiment, config, Path(tmp) / f"run{i}", show_progress=False)
+            peak = _status("VmHWM") - base
+            out.append({"kind": kind, "config": data, "estimate": estimate, "peak": peak, "ratio": estimate / peak})
+    return out
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3]))))
+    for record in measure(sys.argv[1], json.loads(sys.argv[2]), [json.loads(a) for a in sys.argv[3:]]):
+        print(json.dumps(record))

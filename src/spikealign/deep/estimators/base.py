@@ -84,7 +84,48 @@ def select_layers(model_or_layers, chain: bool, layer_types: tuple[type, ...] = 
                     f"{name_b} (in={n_in}) does not take the output of {name_a} (out={n_out}): "
                     "this estimator needs a chain of layers; pass the chain explicitly as a list"
                 )
+        if isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, single):
+            _check_data_flow(model_or_layers, named)
     return [layer for _, layer in named]
+
+
+def _check_data_flow(model: nn.Module, named: list) -> None:
+    """Refuse a model whose layers do not feed each other in order (e.g. ``a(x) + b(x)``).
+
+    The model's forward is traced symbolically (``torch.fx``); a model that cannot be traced
+    (data-dependent control flow) is taken as the chain its shapes allow.
+    """
+    import torch.fx
+
+    driven = {id(layer) for _, layer in named}
+
+    class _Tracer(torch.fx.Tracer):
+        def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+            return id(m) in driven or super().is_leaf_module(m, qualname)
+
+    try:
+        graph = _Tracer().trace(model)
+    except Exception:  # any tracing failure: the shapes were checked, nothing more can be
+        return
+    modules = {id(m): n for n, m in model.named_modules()}
+    calls = {node.target: node for node in graph.nodes if node.op == "call_module"}
+    for (name_a, a), (name_b, b) in pairwise(named):
+        node_a, node_b = calls.get(modules.get(id(a))), calls.get(modules.get(id(b)))
+        if node_a is None or node_b is None:
+            continue
+        seen, todo = set(), list(node_b.all_input_nodes)
+        while todo:
+            node = todo.pop()
+            if node is node_a:
+                break
+            if node not in seen:
+                seen.add(node)
+                todo.extend(node.all_input_nodes)
+        else:
+            raise UserError(
+                f"{name_b} does not take the output of {name_a} (the model's forward branches): this estimator "
+                "needs a chain of layers; pass the chain explicitly as a list"
+            )
 
 
 class Estimator:
@@ -106,6 +147,12 @@ class Estimator:
         self.settings = validate(self.settings_model, self.name, settings)
         self.seed = int(seed)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
+        for k, layer in enumerate(self.fc_layers):
+            if layer.weight.device.type != self.device.type:
+                raise UserError(
+                    f"layer {k} is on {layer.weight.device} but the {self.name} estimator runs on {self.device}; "
+                    f"pass device={str(layer.weight.device)!r} or move the model"
+                )
         self.sizes = [int(self.fc_layers[0].weight.shape[1])] + [int(layer.weight.shape[0]) for layer in self.fc_layers]
 
     def _write_feedback(self, k: int, b_forward) -> None:
