@@ -40,7 +40,7 @@ SIZES = {
     "ssn": tuple(
         {"dim": d, "schedule": {"num_epochs": e, "val_step": 2, "val_factor": 1, "dur": 1}, "diagnostic_figure": False,
          "neuron": {"t_ref": 2, "tau_syn": 2}}
-        for d, e in ((4, 3), (13, 400), (13, 1200))
+        for d, e in ((4, 3), (15, 40), (15, 120))
     ),
 }  # fmt: skip
 NEEDS_TORCH = {"sal-evolution", "estimator-connection"}
