@@ -22,8 +22,8 @@ NP_ARRAY_IN_LIST = 104  # a small numpy array's header (at least 96 B) plus its 
 
 @register_estimate("toy")
 def toy(config: Any) -> list[MemoryEstimate]:
-    # the walk trace and its pickled copy in every checkpoint
-    return [MemoryEstimate(2 * F64 * config.n_steps * config.n_walkers, "the walk trace", ("n_steps", "n_walkers"))]
+    # the walk trace, its pickled copy in a checkpoint and the compressed .npz buffer
+    return [MemoryEstimate(3 * F64 * config.n_steps * config.n_walkers, "the walk trace", ("n_steps", "n_walkers"))]
 
 
 CHAIN_SOLVE = 2 * F64
