@@ -83,9 +83,25 @@ SSN_SMALL = {"kind": "ssn", "schedule": {"num_epochs": 21, "val_step": 10, "val_
              "diagnostic_figure": False}  # fmt: skip
 
 
-def test_ssn_divergence_stops_the_run(tmp_path, capsys):
-    expected = ("D_KL", "at cycle 10", "lr.weight", "lr.bias")
-    _diverges(capsys, tmp_path, SSN_SMALL, ["lr.weight=1e10", "lr.bias=1e10"], expected)
+def test_ssn_rates_beyond_the_clip_range_are_refused(tmp_path, capsys):
+    # lr 1e10 used to saturate every weight at the clip bounds and report final_dkl = inf
+    path = _write(tmp_path, SSN_SMALL)
+    code = main(["run", str(path), "--out", str(tmp_path / "o"), "--set", "lr.weight=1e10", "--set", "lr.bias=1e10"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "lr.weight = 1e+10 exceeds max_w = 2" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_ssn_guard_stops_at_a_non_finite_weight():
+    from spikealign.sampling.experiments import check_diverged
+    from spikealign.sampling.trainer import TrainState
+
+    state = TrainState(np.zeros((2, 3, 3)), np.zeros((2, 3)), np.zeros((2, 4), dtype=np.uint64), 41, {})
+    check_diverged(state, 0)
+    state.W[1, 0, 2] = np.inf
+    check_diverged(state, 0)  # run 0 is fine
+    with pytest.raises(NonFiniteError, match=r"W became infinite at cycle 40 \(driven by lr.weight"):
+        check_diverged(state, 1)
 
 
 def test_ssn_with_usual_rates_is_not_stopped(tmp_path, capsys):
