@@ -174,3 +174,13 @@ def test_convert_refuses_a_model_without_layers():
 
     with pytest.raises(UserError, match=r"has no nn\.Linear or nn\.Conv2d layer"):
         convert(torch.nn.Sequential(torch.nn.ReLU()), "sal")
+
+
+def test_estimator_seed_must_be_an_integer():
+    torch = pytest.importorskip("torch")
+    from spikealign.deep import convert, make_estimator
+
+    chain = convert(torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3)), "sal")
+    for seed in (1.5, "3", True, -1):
+        with pytest.raises(UserError, match="seed must be a non-negative integer"):
+            make_estimator("sal", chain, seed=seed)

@@ -12,6 +12,7 @@ from itertools import pairwise
 from types import MappingProxyType
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -145,6 +146,8 @@ class Estimator:
     def __init__(self, model_or_layers, settings: dict | None, seed: int, device=None):
         self.fc_layers = select_layers(model_or_layers, self.needs_chain, self.layer_types)
         self.settings = validate(self.settings_model, self.name, settings)
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise UserError(f"{self.name} estimator: seed must be a non-negative integer, got {seed!r}")
         self.seed = int(seed)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         for k, layer in enumerate(self.fc_layers):
