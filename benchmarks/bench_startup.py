@@ -46,6 +46,7 @@ EXAMPLES = REPO / "examples"
 REFERENCE_EXAMPLE = REPO / "tests" / "fixtures" / "reference" / "microcircuits" / "example.yaml"
 #: the reference implementation on example.yaml, whole process, 2-core VM (the issue's number)
 REFERENCE_EXAMPLE_S = 108.0
+MAX_REFERENCE_S = 1e6  # 11.6 days: longer is a typo (and 1.7e308 would make every ratio infinite)
 REFERENCE_ENV = "SPIKEALIGN_REFERENCE_EXAMPLE_S"  # the reference as timed on this machine, in seconds
 #: the stack floor: what every simulating, figure-drawing run imports and does at least once
 STACK_FLOOR_SCRIPT = """
@@ -140,8 +141,8 @@ def _reference_seconds() -> float:
         seconds = float(text)
     except ValueError:
         seconds = float("nan")
-    if not seconds > 0 or seconds == float("inf"):
-        raise UserError(f"{REFERENCE_ENV}={text!r} is not a positive number of seconds")
+    if not 0 < seconds <= MAX_REFERENCE_S:
+        raise UserError(f"{REFERENCE_ENV}={text!r} is not a number of seconds in (0, {MAX_REFERENCE_S:g}]")
     return seconds
 
 

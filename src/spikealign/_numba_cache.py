@@ -9,7 +9,10 @@ nothing compiled from older sources can be loaded.
 
 The root of the cache is, first found: ``$SPIKEALIGN_CACHE_DIR``; ``$NUMBA_CACHE_DIR``; the
 package's own ``__pycache__`` folder when it is writable (an editable checkout: ``make clean``
-removes it); the user cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``) ``/spikealign``.
+removes it); the user cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``) ``/spikealign``; and,
+when none of these can be written (a user without a home folder, such as ``nobody`` with
+``HOME=/nonexistent``, for whom numba would refuse to compile: "no locator available"), a private
+folder in the temporary directory.
 :func:`use_kernel_cache` runs when ``spikealign`` is imported, before any kernel module is.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -39,22 +43,30 @@ def kernel_sources_hash(package_dir: Path = PACKAGE_DIR) -> str:
 
 
 def _writable(folder: Path) -> bool:
+    """Whether files can be created in ``folder`` (created if missing)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
     except OSError:
         return False
-    return os.access(folder, os.W_OK | os.X_OK)
 
 
-def cache_root() -> Path:
+def cache_root(package_dir: Path = PACKAGE_DIR) -> Path:
     """The folder that holds one ``numba-<hash>`` cache per version of the kernel sources."""
     for name in (ROOT_ENV, "NUMBA_CACHE_DIR"):
         if os.environ.get(name):
             return Path(os.environ[name]).expanduser()
-    in_package = PACKAGE_DIR / "__pycache__"
+    in_package = package_dir / "__pycache__"
     if _writable(in_package):
         return in_package
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spikealign"
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    user = Path(home) / "spikealign"
+    if _writable(user):
+        return user
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    private = Path(tempfile.gettempdir()) / f"spikealign-cache-{uid}"
+    return private if _writable(private) else Path(tempfile.mkdtemp(prefix="spikealign-cache-"))
 
 
 def kernel_cache_dir() -> Path:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import functools
 import hashlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .errors import UserError
+from .errors import Terminated, UserError
 
 DEFAULT_RESULTS = Path("results")
 
@@ -78,7 +80,7 @@ def _with_figure_formats(command):
 
     @functools.wraps(command)
     def wrapped(args: argparse.Namespace) -> int:
-        if not getattr(args, "figure_format", None):
+        if getattr(args, "figure_format", None) is None:
             return command(args)
         from .figures import figure_formats, parse_formats
 
@@ -92,8 +94,15 @@ def _with_figure_formats(command):
     return wrapped
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the error and a hint, not the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="spikealign",
         description="Spike-based alignment learning (SAL): run experiments, sweeps and paper figures.",
     )
@@ -141,6 +150,7 @@ def _add_run_parser(sub) -> None:
     p.add_argument("--dataset", default=None, help="reference deep-net settings: dataset name")
     p.add_argument("--n-epochs", type=int, default=None, help="reference deep-net settings: number of epochs")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error inside the run")
     _add_figure_format_option(p)
     p.set_defaults(func=cmd_run)
 
@@ -240,14 +250,21 @@ def cmd_config(args: argparse.Namespace) -> int:
     from .families import EXPERIMENT_KINDS, NAMED_CONFIGS, named_config_path
     from .registry import known_kinds
 
-    if args.list or not args.name:
+    if args.list and args.name is not None:
+        raise UserError(f"give a KIND|NAME or --list, not both (got {args.name!r} and --list)")
+    if not args.list and not args.name:
+        raise UserError(
+            f"name an experiment kind or packaged config{' (got an empty name)' if args.name == '' else ''}; "
+            "spikealign config --list shows them"
+        )
+    if args.list:
         print("experiment kinds (spikealign config KIND):")
         for kind in known_kinds():
             print(f"  {kind:<22} {EXPERIMENT_KINDS.get(kind, ('', ''))[1]}")
         print("packaged configs (spikealign config NAME; also spikealign run NAME):")
         for name, rel in NAMED_CONFIGS.items():
             print(f"  {name:<22} {rel}")
-        return 0 if args.list else 2
+        return 0
     if args.name in NAMED_CONFIGS:
         sys.stdout.write(named_config_path(args.name).read_text())
         return 0
@@ -557,13 +574,64 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        _check_environment()
+        with _sigterm_as_interrupt():
+            return int(args.func(args) or 0)
     except UserError as exc:
         print(f"spikealign {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(
+            f"spikealign {args.command}: {how}; checkpoints are kept: run the same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return 143 if isinstance(exc, Terminated) else 130
+    except Exception as exc:
+        log = getattr(exc, "run_log", None)
+        if log is None or getattr(args, "debug", False):
+            raise  # not from inside a run (a bug to report), or --debug: the whole traceback
+        message = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(
+            f"spikealign {args.command}: run failed: {type(exc).__name__}: {message} "
+            f"(traceback in {log}; --debug shows it here)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _check_environment() -> None:
+    """Environment variables that change what a command does are checked before any work."""
+    text = os.environ.get("SPIKEALIGN_FIGURE_FORMATS", "")
+    if text.strip():
+        from .figures import FORMATS_ENV, parse_formats
+
+        try:
+            parse_formats(text)
+        except ValueError as exc:
+            raise UserError(f"environment variable {FORMATS_ENV}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (``kill``, a job scheduler) stops a command as Ctrl-C does: the run stays resumable."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pid = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() != pid:  # a forked worker process: end as SIGTERM would
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def entry_point() -> NoReturn:

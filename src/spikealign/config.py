@@ -8,7 +8,10 @@ is allowed.
 
 from __future__ import annotations
 
+import errno
 import math
+import os
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,9 +31,16 @@ class StrictModel(BaseModel):
 
     Non-finite numbers (NaN, inf) are rejected in every field, including inside lists, mappings
     and fields typed ``Any`` (a NaN learning rate would otherwise run to NaN "results").
+
+    Types are strict (pydantic's strict mode): a boolean is not an integer (``n_steps: true`` is an
+    error, not 1), a string is not a boolean (``copy: "no"``) nor a number (``"5"``) nor a list.
+    An integer is still a valid float.  Fields that must accept YAML lists for tuples or strings
+    for paths say so with ``Field(strict=False)``.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, validate_default=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, validate_default=True, allow_inf_nan=False, strict=True
+    )
 
     @model_validator(mode="after")
     def _reject_non_finite(self) -> StrictModel:
@@ -91,13 +101,36 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.1 (PyYAML) reads ``1e-3`` and ``1e300`` as strings (it wants ``1.0e-3``); with strict types that
+# would be an error, so numbers in exponent notation without a dot are floats here, as in YAML 1.2.
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+def yaml_value(text: str) -> Any:
+    """``text`` read as one YAML value with spikealign's loader (``1e-3`` is a float)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
 def read_text_file(path: str | Path, what: str = "config file") -> str:
     """The UTF-8 text of ``path``; missing, unreadable or undecodable files raise :class:`UserError`."""
     p = Path(path)
     if p.is_dir():
         raise UserError(f"{what} {p} is a directory, not a file")
     if not p.is_file():
-        raise UserError(f"{what} not found: {p}")
+        raise UserError(_not_a_file(p, what))
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -114,6 +147,26 @@ def read_text_file(path: str | Path, what: str = "config file") -> str:
             f"{what} {p} is not UTF-8 text{hint}: undecodable byte 0x{data[exc.start]:02x} at line {line}, "
             f"column {column}; save it as UTF-8"
         ) from None
+
+
+def _not_a_file(p: Path, what: str) -> str:
+    """Why ``p`` (not a directory, not a regular file) cannot be read as a file."""
+    import stat
+
+    try:
+        mode = p.stat().st_mode
+    except RuntimeError:  # Python < 3.13 reports a symlink loop so
+        return f"{what} {p} is a symlink loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{what} {p} is a symlink loop"
+        if p.is_symlink():
+            return f"{what} {p} is a symlink to {os.readlink(p)}, which does not exist"
+        return f"{what} not found: {p}"
+    kinds = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))  # fmt: skip
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return f"{what} {p} is {kind}, not a regular file"
 
 
 def load_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
@@ -145,7 +198,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key or any(not part for part in key.split(".")):
         raise UserError(f"--set has an empty key in {text!r}")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = yaml_value(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return key.split("."), value
@@ -231,6 +284,8 @@ def describe_validation_error(model: type[BaseModel], exc: ValidationError, sour
     if err["type"] == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
         allowed = ", ".join(parent.model_fields) if parent else "?"
+        if len(key) > 80:
+            key = f"{key[:60]}... ({len(key)} characters)"
         return f"{source}: unknown key '{key}' (allowed here: {allowed})"
     if err["type"] == "missing":
         return f"{source}: missing required key '{key}'"

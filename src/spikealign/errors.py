@@ -14,3 +14,7 @@ class UserError(Exception):
 
 class DiskFullError(UserError):
     """No space left on the device (or the quota is used up) while writing a file."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM): handled like Ctrl-C, the run stays resumable."""

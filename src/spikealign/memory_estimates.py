@@ -1,8 +1,9 @@
-"""Lower bounds of the memory a run allocates, per experiment kind (see :mod:`spikealign.resources`).
+"""Memory estimates per experiment kind: the one registry of :mod:`spikealign.resources`.
 
 Each function takes a validated config and returns the large allocations it implies, with the
-config keys that size them.  The bounds count only the biggest arrays, so they are never above
-what the run really needs: a refused config would surely run out of memory.
+config keys that size them.  The byte counts per element come from the arrays each run allocates
+and were checked against the measured peak memory of runs at two sizes
+(``tests/foundation/test_memory_estimates.py`` keeps every kind within a factor 2 of it).
 """
 
 from __future__ import annotations
@@ -21,18 +22,58 @@ NP_ARRAY_IN_LIST = 104  # a small numpy array's header (at least 96 B) plus its 
 
 @register_estimate("toy")
 def toy(config: Any) -> list[MemoryEstimate]:
-    return [MemoryEstimate(F64 * config.n_steps * config.n_walkers, "the walk trace", ("n_steps", "n_walkers"))]
+    # the walk trace, its pickled copy in a checkpoint and the compressed .npz buffer
+    return [MemoryEstimate(3 * F64 * config.n_steps * config.n_walkers, "the walk trace", ("n_steps", "n_walkers"))]
+
+
+CHAIN_SOLVE = 2 * F64
+"""Bytes per t_max^3: the sparse linear solve of the t_max^2-state chain fills in about t_max^3 entries."""
 
 
 @register_estimate("theory-stdd")
 def theory_stdd(config: Any) -> list[MemoryEstimate]:
-    # the stationary distribution over (counter 1, counter 2) pairs: t_max^2 states
-    return [MemoryEstimate(F64 * config.t_max**2, "the Markov chain over t_max^2 counter states", ("t_max",))]
+    return [MemoryEstimate(CHAIN_SOLVE * config.t_max**3, "the Markov chain solve over t_max^2 states", ("t_max",))]
 
 
 @register_estimate("theory-phase-plane")
 def theory_phase_plane(config: Any) -> list[MemoryEstimate]:
-    return [MemoryEstimate(F64 * config.t_max**2, "the Markov chain over t_max^2 counter states", ("t_max",))]
+    return [MemoryEstimate(CHAIN_SOLVE * config.t_max**3, "the Markov chain solve over t_max^2 states", ("t_max",))]
+
+
+@register_estimate("theory-spiking-sal")
+def theory_spiking_sal(config: Any) -> list[MemoryEstimate]:
+    # per epoch: the trajectory (2 weights) and rates (2), kept, plus their copies when saved
+    per_epoch = SPIKING_SAL_PER_EPOCH
+    return [MemoryEstimate(per_epoch * (config.n_epochs + 1), "the weight trajectory and rates", ("n_epochs",))]
+
+
+SPIKING_SAL_PER_EPOCH = 8 * F64
+"""Bytes per epoch of theory-spiking-sal: trajectory and rates (4 float64) and their saved copies."""
+
+
+@register_estimate("ssn")
+def ssn(config: Any) -> list[MemoryEstimate]:
+    n = config.dim
+    s = config.schedule
+    records = 0 if s.val_step == 1 else -(-s.num_epochs // s.val_step)  # val_step 1: no validation
+    # per record: q (2^n), W (n^2), b, asym, D_KL; kept in the state, copied and pickled into every checkpoint
+    per_record = 3 * F64 * (2**n + n * n + n + 3) + 5 * NP_ARRAY_IN_LIST
+    keys = ("dim", "schedule.num_epochs", "schedule.val_step")
+    return [
+        MemoryEstimate(F64 * 2**n * 4, "the sampled state histogram over 2^dim states", ("dim",)),
+        MemoryEstimate(per_record * records, f"the records of {records} validations", keys),
+    ]
+
+
+@register_estimate("dale-sal")
+@register_estimate("dale-rate")
+def dale(config: Any) -> list[MemoryEstimate]:
+    from .sampling.dale.measure import _chunk_size
+
+    points = len(config.w_e2_e1) * len(getattr(config, "w_e1_e2", [0.0])) * config.n_replicas
+    per_sim = 12 * 4 * (config.n_steps // (config.t_ref + 1) + 1)  # the spike buffers of one simulation
+    sims = min(points, _chunk_size(points, config.n_steps, config.t_ref, None))
+    return [MemoryEstimate(per_sim * sims, "the spike buffers of one batch of simulations", ("n_steps", "n_replicas"))]
 
 
 @register_estimate("microcircuit")
@@ -48,11 +89,14 @@ def microcircuit(config: Any) -> list[MemoryEstimate]:
     # after every pattern 9 arrays are appended to lists: outputs, free outputs, 3 weight matrices, 4 rates
     history = patterns * (9 * NP_ARRAY_IN_LIST + F64 * (2 * n2 + n1 * n0 + 2 * n2 * n1))
     pattern_keys = ("student.num_epochs", "student.len_epoch", "student.len_validation", "network.dims")
+    t_pattern = max(config.teacher.t_pattern, st.t_pattern) * config.network.t_ref
+    draws = F64 * neurons * t_pattern  # the uniform draws of one pattern
     return [
         MemoryEstimate(weights, "the teacher and student weight matrices", ("network.dims",)),
         MemoryEstimate(averages, "the moving averages", ("network.dims", "network.size_moving_average")),
         MemoryEstimate(schedule, f"the input and target schedule of {patterns:.3g} patterns", pattern_keys),
         MemoryEstimate(history, f"the recorded outputs and weights of {patterns:.3g} patterns", pattern_keys),
+        MemoryEstimate(draws, "the random draws of one pattern", ("student.t_pattern", "teacher.t_pattern")),
     ]
 
 
@@ -61,21 +105,33 @@ def _sal_state(batch: int, neurons: int, t_ref: int, buffer_length: int, chunk: 
     return float(itemsize) * batch * neurons * (buffer_length * t_ref + 2 * chunk)
 
 
+SAL_EVOLUTION_PER_WEIGHT = 8 * F32 + 9 * F64
+
+
 @register_estimate("sal-evolution")
 def sal_evolution(config: Any) -> list[MemoryEstimate]:
     sizes = list(config.sizes)
-    weights = F32 * 2 * sum(a * b for a, b in itertools.pairwise(sizes))
+    # per weight: W, B, Delta, the kernels' transposed copies and work arrays (float32), and the
+    # float64 vectors of the alignment metrics after every epoch
+    weights = SAL_EVOLUTION_PER_WEIGHT * sum(a * b for a, b in itertools.pairwise(sizes))
     state = _sal_state(config.batch_size, sum(sizes), config.t_ref, 1, config.chunk, F32)
     return [
-        MemoryEstimate(weights, "the forward and feedback weights", ("sizes",)),
+        MemoryEstimate(weights, "the weights, their SAL updates and alignment metrics", ("sizes",)),
         MemoryEstimate(state, "the spiking state", ("sizes", "batch_size", "chunk")),
     ]
+
+
+CONNECTION_PER_WEIGHT = 15 * F64
+"""Bytes per weight of the one-connection runs: W, B, the estimator's copies and the float64 metrics."""
 
 
 @register_estimate("estimator-connection")
 def estimator_connection(config: Any) -> list[MemoryEstimate]:
     records = max(1.0, config.seconds / config.record_every_s)
-    out = [MemoryEstimate(4 * PY_FLOAT_IN_LIST * records, "the recorded history", ("seconds", "record_every_s"))]
+    out = [
+        MemoryEstimate(4 * PY_FLOAT_IN_LIST * records, "the recorded history", ("seconds", "record_every_s")),
+        MemoryEstimate(CONNECTION_PER_WEIGHT * config.n**2, "the n x n connection and its estimators' state", ("n",)),
+    ]
     if config.method == "sal":
         s = config.sal
         itemsize = F32 if getattr(s, "dtype", "float32") == "float32" else F64
@@ -85,16 +141,28 @@ def estimator_connection(config: Any) -> list[MemoryEstimate]:
     return out
 
 
+DATASET_SIZES = {
+    "mnist5k": (5_000, 784),
+    "mnist": (70_000, 784),
+    "fmnist": (70_000, 784),
+    "cifar10": (60_000, 3072),
+    "svhn": (99_289, 3072),
+}
+"""Images (train and test) and values per image of each deep-net dataset."""
+
+
 @register_estimate("deep")
 def deep(config: Any) -> list[MemoryEstimate]:
     from .deep.model import FC_SIZES  # the ConvNet's hidden fully connected layers
 
+    images, pixels = DATASET_SIZES[config.dataset]
+    out = [MemoryEstimate(2 * F32 * images * pixels, f"the {config.dataset} images (raw and normalised)", ("dataset",))]
     est = dict(config.estimator or {})
     if "batch_size" not in est:
-        return []
+        return out
     itemsize = F64 if est.get("dtype") == "float64" else F32
     state = _sal_state(
         int(est["batch_size"]), sum(FC_SIZES) + 10, int(est.get("t_ref", 1)), int(est.get("buffer_length", 1)),
         int(est.get("chunk", 1)), itemsize,
     )  # fmt: skip
-    return [MemoryEstimate(state, "the SAL spiking state", ("estimator.batch_size", "estimator.chunk"))]
+    return [*out, MemoryEstimate(state, "the SAL spiking state", ("estimator.batch_size", "estimator.chunk"))]

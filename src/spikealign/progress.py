@@ -181,6 +181,15 @@ class Progress:
         if self.enabled:
             self._write(self.summary_line())
 
+    def announce(self, seconds_left: float, detail: str) -> None:
+        """Say now that the task will take about ``seconds_left`` (for tasks whose first update comes late:
+        one compiled call per step); no line for tasks shorter than ``PROJECT_MIN_S``."""
+        if not self.enabled or self._projected or seconds_left <= PROJECT_MIN_S:
+            return
+        self._projected = True
+        head = f"{self.desc}: " if self.desc else ""
+        self._write(f"{head}projected duration about {format_duration(seconds_left)} ({detail})")
+
     def _write(self, line: str) -> None:
         try:
             if self._bar is not None:

@@ -62,8 +62,6 @@ class Experiment:
         reference-implementation format?
     from_reference : optional converter ``(raw, path, options) -> dict`` from the reference
         format to our config mapping; ``options`` holds CLI choices such as ``section``.
-    estimate_memory : optional ``(config) -> list[spikealign.resources.MemoryEstimate]``, lower
-        bounds of the run's big allocations, checked before the run starts.
     draw_run : optional ``draw_run(run_dir) -> list[Path]``, the run's own plots drawn from its
         files into ``run_dir/figures`` (after ``spikealign run`` and by ``spikealign figure
         RUN_DIR``); a ``"module:function"`` string is imported on first use, so that registering
@@ -78,7 +76,6 @@ class Experiment:
     max_batch: int = 1
     detect_reference: Callable[[dict[str, Any]], bool] | None = None
     from_reference: Callable[[dict[str, Any], Path, dict[str, Any]], dict[str, Any]] | None = None
-    estimate_memory: Callable[[Any], list[Any]] | None = None
     draw_run: Callable[[Path], list[Path]] | str | None = None
 
 

@@ -5,8 +5,12 @@ the run allocates: a refused config would surely fail, an accepted one may still
 estimate is compared with the memory available now (``MemAvailable``, and the cgroup limit of a
 container or SLURM job when there is one) before anything is written.
 
-Estimates come from ``Experiment.estimate_memory`` when the family sets it, else from
-:data:`ESTIMATES` (filled by :mod:`spikealign.memory_estimates`).
+Estimates live in one registry, :data:`ESTIMATES` (filled by :mod:`spikealign.memory_estimates`;
+your own kinds register theirs with :func:`register_estimate`).  A test measures the peak memory of
+every built-in kind at two sizes and checks that its estimate stays within a factor 2 of it.
+
+The memory available is the least of ``MemAvailable``, the cgroup's free memory and, under
+``ulimit -v``, the address space left below ``RLIMIT_AS``.
 """
 
 from __future__ import annotations
@@ -67,7 +71,26 @@ def available_memory() -> int | None:
     cgroup = _cgroup_free()
     if cgroup is not None:
         candidates.append(cgroup)
+    address_space = _address_space_free()
+    if address_space is not None:
+        candidates.append(address_space)
     return min(candidates) if candidates else None
+
+
+def _address_space_free() -> int | None:
+    """Address space left under ``ulimit -v`` (``RLIMIT_AS``): its limit less this process's size."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY or limit < 0:
+            return None
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return max(0, limit - int(line.split()[1]) * 1024)
+        return limit
+    except (ImportError, OSError, ValueError, IndexError):
+        return None
 
 
 def _cgroup_free() -> int | None:
@@ -95,16 +118,27 @@ def check_memory(nbytes: float, what: str, keys: tuple[str, ...] | str, source: 
     )
 
 
-def check_run_memory(experiment: Any, config: Any, source: str = "config") -> None:
-    """Check the memory estimate of ``config`` (if its kind has one) against the memory available."""
+def run_estimate(experiment: Any, config: Any) -> list[MemoryEstimate]:
+    """The memory estimate of ``config`` from :data:`ESTIMATES` (the one registry of estimates).
+
+    Raises
+    ------
+    KeyError
+        When the experiment's kind has no registered estimate.
+    """
     from . import memory_estimates  # noqa: F401 - registers the built-in estimates
 
-    estimate = getattr(experiment, "estimate_memory", None) or ESTIMATES.get(getattr(experiment, "kind", ""))
-    if estimate is None:
+    return ESTIMATES[experiment.kind](config)
+
+
+def check_run_memory(experiment: Any, config: Any, source: str = "config") -> None:
+    """Check the memory estimate of ``config`` against the memory available.
+
+    A kind without an estimate is not checked; an estimate that fails is a bug and propagates.
+    """
+    from . import memory_estimates  # noqa: F401 - registers the built-in estimates
+
+    if getattr(experiment, "kind", None) not in ESTIMATES:
         return
-    try:
-        parts = estimate(config)
-    except (AttributeError, ImportError, KeyError, TypeError, ValueError):
-        return  # an estimate that does not fit the config (renamed keys) never blocks a run
-    for part in parts:
+    for part in run_estimate(experiment, config):
         check_memory(part.nbytes, part.what, part.keys, source)

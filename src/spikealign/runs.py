@@ -3,12 +3,13 @@
 Layout of a run directory::
 
     config.yaml      the resolved, validated config
-    meta.json        status (running|completed|failed), package and library versions, git sha,
+    meta.json        status (running|completed|failed|interrupted), package and library versions, git sha,
                      seed, host, start/end time, wall time, error (if failed)
     metrics.json     scalar summary ("summary") and whatever the experiment saved
     <name>.npz       arrays saved by the experiment
     figures/         per-run diagnostic figures
     checkpoints/     latest.pkl: the state an experiment needs to continue
+    run.log          the traceback of an error raised inside the experiment (if one was)
 
 Every file is written atomically (temporary file in the same folder, then ``os.replace``), so
 a killed process never leaves a partial file behind.
@@ -20,6 +21,7 @@ import contextlib
 import datetime as _dt
 import errno
 import functools
+import hashlib
 import io
 import json
 import os
@@ -50,6 +52,9 @@ from .resources import check_run_memory
 STATUS_RUNNING = "running"
 STATUS_COMPLETED = "completed"
 STATUS_FAILED = "failed"
+STATUS_INTERRUPTED = "interrupted"
+RUN_LOG = "run.log"
+"""The run folder's log: the full traceback of every error raised inside the experiment."""
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -135,14 +140,20 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
 
 @contextlib.contextmanager
 def directory_lock(folder: str | Path, what: str = "run directory") -> Iterator[None]:
-    """Hold an exclusive lock on ``folder`` (file ``.lock``); a second holder is refused at once."""
+    """Hold an exclusive lock on ``folder`` (file ``.lock``); a second holder is refused at once.
+
+    A full disk when taking the lock is one :class:`DiskFullError` line; no ``.lock`` (and no folder
+    created for it) is left behind.
+    """
     import fcntl
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    created = not folder.exists()
     lock_path = folder / ".lock"
-    fh = open(lock_path, "a+")
+    fh = None
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_path, "a+")
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -156,14 +167,31 @@ def directory_lock(folder: str | Path, what: str = "run directory") -> Iterator[
         fh.truncate()
         fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
         fh.flush()
-        try:
-            yield
-        finally:
+    except OSError as exc:
+        if fh is not None:
             with contextlib.suppress(OSError):
                 lock_path.unlink()
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                fh.close()
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"no space left on the device (or quota exceeded): cannot start in {folder}") from None
+        raise
+    except BaseException:
+        with contextlib.suppress(OSError):
+            fh.close()  # type: ignore[union-attr]
+        raise
+    try:
+        yield
     finally:
-        fh.close()
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+        with contextlib.suppress(OSError):
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        with contextlib.suppress(OSError):
+            fh.close()
 
 
 def check_output_dir(path: str | Path, flag: str = "--out") -> Path:
@@ -212,6 +240,22 @@ def _now() -> str:
 
 
 # --------------------------------------------------------------------------- run context
+CHECKPOINT_HEADER = "spikealign_checkpoint"
+
+
+def _restart_hint(path: Path) -> str:
+    return (
+        f"; to restart the run from the beginning delete {path.parent} and run again with --resume, "
+        "or run without --resume into a new --out"
+    )
+
+
+def config_digest(resolved: str) -> str:
+    """12 hex digits identifying a resolved config (stamped on checkpoints)."""
+
+    return hashlib.sha1(resolved.encode()).hexdigest()[:12]
+
+
 class RunContext:
     """What an experiment's ``run`` function gets besides its config.
 
@@ -220,8 +264,19 @@ class RunContext:
     ``save_checkpoint``/``load_checkpoint``, ``figures_dir``.  Progress: ``ctx.progress(...)``.
     """
 
-    def __init__(self, out_dir: str | Path, seed: int, *, resume: bool = False, show_progress: bool = True):
+    def __init__(
+        self,
+        out_dir: str | Path,
+        seed: int,
+        *,
+        resume: bool = False,
+        show_progress: bool = True,
+        kind: str = "",
+        config_digest: str = "",
+    ):
         self.out_dir = Path(out_dir)
+        self.kind = kind  # the experiment kind and config digest stamped on checkpoints (checked on resume)
+        self.config_digest = config_digest
         self.seed = int(seed)
         self.resume = resume
         self.show_progress = show_progress
@@ -258,23 +313,52 @@ class RunContext:
         atomic_write_json(path, current)
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
-        """Store ``state`` (any picklable mapping, e.g. arrays and RNG states) as the latest checkpoint."""
-        atomic_write_bytes(self.checkpoint_dir / "latest.pkl", pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        """Store ``state`` (any picklable mapping, e.g. arrays and RNG states) as the latest checkpoint.
+
+        The file also records the run's kind, config digest and the state's keys, which
+        :meth:`load_checkpoint` checks before the state is used.
+        """
+        header = {"kind": self.kind, "config": self.config_digest, "keys": sorted(map(str, state))}
+        data = pickle.dumps({CHECKPOINT_HEADER: header, "state": state}, protocol=pickle.HIGHEST_PROTOCOL)
+        path = self.checkpoint_dir / "latest.pkl"
+        try:
+            atomic_write_bytes(path, data)
+        except PermissionError:
+            raise UserError(
+                f"cannot write checkpoint {path}: permission denied; make {path.parent} writable and run again "
+                "with --resume"
+            ) from None
 
     def load_checkpoint(self) -> dict[str, Any] | None:
-        """The latest checkpoint when resuming, else ``None``."""
+        """The latest checkpoint when resuming, else ``None``.
+
+        Raises
+        ------
+        UserError
+            One line naming the file and how to restart, for a file that is corrupt, unreadable, not
+            written by spikealign, or written by a run of another kind or config.
+        """
         path = self.checkpoint_dir / "latest.pkl"
         if not self.resume or not path.is_file():
             return None
         try:
-            state = pickle.loads(path.read_bytes())
+            data = pickle.loads(path.read_bytes())
+        except PermissionError:
+            raise UserError(f"cannot read checkpoint {path}: permission denied{_restart_hint(path)}") from None
         except Exception as exc:  # unpickling garbage raises almost anything
+            raise UserError(f"checkpoint {path} is corrupt ({type(exc).__name__}){_restart_hint(path)}") from None
+        header = data.get(CHECKPOINT_HEADER) if isinstance(data, dict) else None
+        state = data.get("state") if isinstance(data, dict) else None
+        if not isinstance(header, dict) or not isinstance(state, dict):
+            raise UserError(f"checkpoint {path} was not written by a spikealign run{_restart_hint(path)}")
+        if self.kind and header.get("kind") != self.kind:
             raise UserError(
-                f"checkpoint {path} is corrupt ({type(exc).__name__}); to restart the run from the beginning "
-                f"delete {path.parent} and run again with --resume, or run without --resume into a new --out"
-            ) from None
-        if not isinstance(state, dict):
-            raise UserError(f"checkpoint {path} is corrupt (not a mapping); delete {path.parent} to restart the run")
+                f"checkpoint {path} belongs to a {header.get('kind')!r} run, not {self.kind!r}{_restart_hint(path)}"
+            )
+        if self.config_digest and header.get("config") != self.config_digest:
+            raise UserError(f"checkpoint {path} was written for another config{_restart_hint(path)}")
+        if sorted(map(str, state)) != header.get("keys"):
+            raise UserError(f"checkpoint {path} is incomplete (its keys do not match its header){_restart_hint(path)}")
         return state
 
     def progress(self, iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", **kw: Any):
@@ -312,7 +396,6 @@ def execute_run(
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder; choose a folder")
     existed = out.exists()
-    out.mkdir(parents=True, exist_ok=True)
     with directory_lock(out):
         status = run_status(out) if existed else None
         if status == STATUS_COMPLETED and resume:
@@ -321,6 +404,11 @@ def execute_run(
         if status == STATUS_FAILED and not resume:
             _replace_failed_run(out)
         elif status is not None:
+            if not resume and status in (STATUS_INTERRUPTED, STATUS_RUNNING):
+                raise UserError(
+                    f"run directory {out} holds an interrupted run (status {status}); continue it by adding "
+                    "--resume to the same command, or choose another --out"
+                )
             if not resume:
                 raise UserError(f"run directory {out} already holds a run ({status}); use --resume or another --out")
             _check_same_config(out, resolved)
@@ -335,7 +423,10 @@ def _run_in(
     (out / "figures").mkdir(exist_ok=True)
     atomic_write_text(out / "config.yaml", resolved)
     meta = _start_meta(experiment, config, out)
-    ctx = RunContext(out, meta["seed"], resume=resume, show_progress=show_progress)
+    ctx = RunContext(
+        out, meta["seed"], resume=resume, show_progress=show_progress, kind=experiment.kind,
+        config_digest=config_digest(resolved),
+    )  # fmt: skip
     t0 = time.perf_counter()
     try:
         summary = experiment.run(config, ctx) or {}
@@ -431,14 +522,25 @@ def _finish_completed(ctx: RunContext, meta: dict[str, Any], summary: dict[str, 
 def _finish_failed(out: Path, meta: dict[str, Any], exc: BaseException, wall: float) -> None:
     if isinstance(exc, DiskFullError):
         return  # meta.json stays 'running': the run can be resumed once there is space again
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C or SIGTERM: resumable, never replaced without --resume
+        meta.update(status=STATUS_INTERRUPTED, end_time=_now(), wall_time_s=round(wall, 3))
+        atomic_write_json(out / "meta.json", meta)
+        return
+    trace = "".join(traceback.format_exception(exc))
     meta.update(
         status=STATUS_FAILED,
         end_time=_now(),
         wall_time_s=round(wall, 3),
         error=f"{type(exc).__name__}: {exc}",
-        traceback=traceback.format_exc(),
+        traceback=trace,
     )
     atomic_write_json(out / "meta.json", meta)
+    if not isinstance(exc, UserError):  # an error inside the experiment: its traceback goes to the run's log
+        log = out / RUN_LOG
+        with contextlib.suppress(OSError), open(log, "a") as fh:
+            fh.write(f"{_now()} run failed (attempt {meta.get('attempts', 1)}):\n{trace}\n")
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.run_log = log  # type: ignore[attr-defined]  # the command line names it
 
 
 def execute_batch(
@@ -462,10 +564,15 @@ def execute_batch(
     for config, out in zip(configs, out_dirs, strict=True):
         out.mkdir(parents=True, exist_ok=True)
         (out / "figures").mkdir(exist_ok=True)
-        atomic_write_text(out / "config.yaml", to_yaml(config))
+        resolved = to_yaml(config)
+        atomic_write_text(out / "config.yaml", resolved)
         meta = _start_meta(experiment, config, out, batched_with=len(configs))
         metas.append(meta)
-        ctxs.append(RunContext(out, meta["seed"], resume=resume, show_progress=show_progress))
+        digest = config_digest(resolved)
+        ctx = RunContext(
+            out, meta["seed"], resume=resume, show_progress=show_progress, kind=experiment.kind, config_digest=digest
+        )
+        ctxs.append(ctx)
     t0 = time.perf_counter()
     try:
         summaries = experiment.run_batch(configs, ctxs)

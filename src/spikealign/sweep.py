@@ -23,6 +23,7 @@ so a run is never computed twice: a second call of the same sweep skips complete
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import math
@@ -37,7 +38,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from .config import StrictModel, apply_overrides, load_yaml, set_path, to_yaml, validate
-from .errors import UserError
+from .errors import DiskFullError, UserError
 from .registry import EXPERIMENT_MODULES, get_experiment
 from .resources import check_run_memory
 from .runs import (
@@ -74,7 +75,7 @@ class SweepSpec(StrictModel):
 
     name: str
     experiment: str
-    base_config: Path | None = None
+    base_config: Path | None = Field(None, strict=False)
     base: dict[str, Any] = Field(default_factory=dict)
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     zip: dict[str, list[Any]] = Field(default_factory=dict)
@@ -83,8 +84,8 @@ class SweepSpec(StrictModel):
     @field_validator("name")
     @classmethod
     def _name_ok(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError("use letters, digits, '_', '-' and '.' only")
+        if not _NAME.match(v) or set(v) == {"."}:
+            raise ValueError("it names a folder: use letters, digits, '_', '-' and '.' only (not '.' or '..')")
         return v
 
     @field_validator("grid", "zip")
@@ -434,6 +435,7 @@ class DaskExecutor(Executor):
                 raise UserError("--slurm needs dask-jobqueue: pip install 'spikealign[cluster]'") from None
             import shutil
 
+            check_slurm_options(slurm_options or {})
             if shutil.which("sbatch") is None:
                 raise UserError("--slurm needs SLURM's sbatch command, which is not on PATH (is this a SLURM cluster?)")
             opts = {"cores": 1, "memory": "4GB", "walltime": "12:00:00", "processes": 1}
@@ -471,6 +473,76 @@ class DaskExecutor(Executor):
 CONNECT_TIMEOUT_S = 5
 
 
+def check_slurm_options(options: dict[str, Any]) -> None:
+    """Refuse ``--slurm-option`` names that ``dask_jobqueue.SLURMCluster`` does not take (one line)."""
+    import inspect
+
+    from dask_jobqueue.core import Job, JobQueueCluster
+    from dask_jobqueue.slurm import SLURMJob
+
+    internal = {"self", "scheduler", "name", "config_name", "base_class_kwargs", "job_kwargs", "job_cls", "loop"}
+    allowed = {
+        p.name
+        for f in (SLURMJob.__init__, Job.__init__, JobQueueCluster.__init__)
+        for p in inspect.signature(f).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in internal
+    }
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise UserError(
+            f"--slurm-option {unknown[0]}: not an option of dask_jobqueue.SLURMCluster "
+            f"(allowed: {', '.join(sorted(allowed))})"
+        )
+
+
+def probe_scheduler(address: str, timeout_s: float = CONNECT_TIMEOUT_S - 1) -> None:
+    """Check, within ``timeout_s``, that a Dask scheduler answers at a ``tcp://HOST:PORT`` address.
+
+    A Dask scheduler speaks first on a new connection: its handshake starts with the 8-byte
+    length of its first message.  Nothing listening, no answer (an HTTP server waits for a
+    request) or an answer that is not such a length is a :class:`UserError`.  Other protocols
+    (``tls://``, ``inproc://``) are left to Dask.
+    """
+    import socket
+    import struct
+    import time
+
+    scheme, sep, rest = address.rpartition("://")
+    if sep and scheme != "tcp":
+        return
+    host, _, port_text = rest.rpartition(":")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise UserError(f"--scheduler {address}: expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786") from None
+    hint = "check the address (the scheduler's port, 8786 by default, not its dashboard's) and that it runs"
+    deadline = time.monotonic() + timeout_s
+    head = b""
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", port), timeout=timeout_s) as sock:
+            while len(head) < 8:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = sock.recv(8 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except TimeoutError:
+        pass
+    except OSError as exc:
+        raise UserError(
+            f"--scheduler {address}: cannot reach a Dask scheduler there ({exc.strerror or type(exc).__name__}); {hint}"
+        ) from None
+    if len(head) < 8 or not 0 < struct.unpack("<Q", head)[0] < MAX_HANDSHAKE_BYTES:
+        raise UserError(
+            f"--scheduler {address}: something listens there but it is not a Dask scheduler "
+            f"(no Dask handshake within {timeout_s:g} s); {hint}"
+        )
+
+
+MAX_HANDSHAKE_BYTES = 1 << 24
+"""A Dask handshake is a few hundred bytes; a first length above this is not Dask's."""
+
+
 def _connect(client_class: type, address: str):
     """A Dask client of the scheduler at ``address``; an unreachable scheduler is a :class:`UserError`."""
     try:
@@ -494,6 +566,8 @@ def make_executor(
     if kind == "local" and not (scheduler or slurm):
         return LocalExecutor(workers)
     if kind in ("dask", "local"):
+        if scheduler:
+            probe_scheduler(scheduler)  # before Dask is imported: the answer comes within seconds
         return DaskExecutor(workers, scheduler=scheduler, slurm=slurm, slurm_options=slurm_options)
     raise UserError(f"unknown executor {kind!r} (allowed: local, dask, serial)")
 
@@ -514,8 +588,13 @@ def run_sweep(
     """
     runs = expand(spec)
     out = Path(out_dir)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
     with directory_lock(out, "sweep folder"):
+        try:
+            (out / "runs").mkdir(exist_ok=True)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFullError(f"no space left on the device (or quota exceeded): cannot start in {out}") from None
+            raise
         return _run_sweep_locked(spec, runs, out, executor, resume, show_progress)
 
 

@@ -2,9 +2,13 @@
 
     PYTHONPATH=src python tests/foundation/cli_probe.py [--only CATEGORY]
 
-Each case must exit 2 with one line on stderr, no traceback, and leave its output path unwritten
-(where it names one).  Not collected by pytest (it takes a few minutes); the same cases are unit
-tests in ``test_bad_input.py`` and ``test_executor_faults.py``.
+Each case must exit 2 (or the code it names: 1 for a run that diverged or failed inside) with one
+line on stderr (containing the text it names, if any), no traceback, and leave its output path
+unwritten (where it names one and expects exit 2).  A case's files may hold ``ENV`` (``KEY=VALUE``
+set for it).  Not collected by pytest (it takes a few minutes); the same cases are unit tests in
+``test_bad_input.py``, ``test_executor_faults.py``, ``test_no_silent_wrong_numbers.py``,
+``test_no_lost_work.py``, ``test_errors_inside_runs.py``, ``test_memory_estimates.py`` and
+``test_messages.py``.
 """
 
 from __future__ import annotations
@@ -19,11 +23,18 @@ from pathlib import Path
 
 import yaml
 
-CASES: list[tuple[str, str, list[str], dict[str, str | bytes]]] = []
+CASES: list[tuple[str, str, list[str], dict[str, str | bytes], int, str]] = []
 
 
-def case(category: str, name: str, argv: list[str], files: dict[str, str | bytes] | None = None) -> None:
-    CASES.append((category, name, argv, files or {}))
+def case(
+    category: str,
+    name: str,
+    argv: list[str],
+    files: dict[str, str | bytes] | None = None,
+    code: int = 2,
+    expect: str = "",
+) -> None:
+    CASES.append((category, name, argv, files or {}, code, expect))
 
 
 def run_argv(sets: list[str]) -> list[str]:
@@ -130,13 +141,82 @@ case("executors", "--scheduler pointing at nothing", ["sweep", "s.yaml", "--out"
      {"s.yaml": SWEEP})  # fmt: skip
 case("executors", "--slurm without sbatch", ["sweep", "s.yaml", "--out", "OUT", "--slurm"], {"s.yaml": SWEEP})
 
+# non-finite state: the run stops at the first check with one line, exit 1
+DEEP_SAL = ("kind: deep\nmethod: sal\nn_epochs: 1\nmax_train: 64\nmax_test: 64\n"
+            "estimator: {n_iterations: 1, len_epoch: 5, batch_size: 2}\n")  # fmt: skip
+for name, text, sets in [
+    ("deep sal estimator.sal_lr=1e30", DEEP_SAL, ["estimator.sal_lr=1e30"]),
+    ("sal-evolution sal_lr=1e300", "kind: sal-evolution\nn_epochs: 2\n", ["sal_lr=1e300"]),
+]:
+    # --quiet: without it the progress report's own summary line ("stopped at 0/2") precedes the error
+    case("non-finite state", name, [*run_argv(sets), "--quiet"], {"c.yaml": text}, code=1, expect="diverged")
 
-def run_case(argv: list[str], files: dict[str, str | bytes], env: dict[str, str]) -> tuple[bool, str]:
+# bounds of time constants, steps, intervals and step sizes
+for kind, sets, key in [
+    ("deep", ["method=stdwi", "estimator.dt_ms=1e-300"], "dt_ms"),
+    ("deep", ["method=rdd", "estimator.update_interval_s=1e-300"], "update_interval_s"),
+    ("estimator-connection", ["method=rdd", "rdd.update_interval_s=1e-300"], "rdd.update_interval_s"),
+    ("theory-stdd", ["b_1=1e300", "b_2=-1e300"], "b_1"),
+    ("ssn", ["lr.weight=1e10", "lr.bias=1e10"], "lr.weight"),
+]:
+    case("lower bounds", f"{kind} {' '.join(sets)}", run_argv(sets), {"c.yaml": f"kind: {kind}\n"}, expect=key)
+
+# strict types
+for sets, key in [(["n_steps=true"], "n_steps"), (['n_steps="5"'], "n_steps"), (['fail="no"'], "fail")]:
+    case("strict types", f"toy {' '.join(sets)}", run_argv(sets), {"c.yaml": TOY}, expect=key)
+
+# no lost work
+case("lost work", "interrupted run rerun without --resume", ["run", "c.yaml", "--out", "r"],
+     {"c.yaml": TOY, "r/meta.json": '{"status": "interrupted"}', "r/checkpoints/latest.pkl": b"x"},
+     expect="--resume")  # fmt: skip
+case("lost work", "sweep named ..", ["sweep", "s.yaml"], {"s.yaml": SWEEP.replace("name: s", "name: ..")},
+     expect="'name'")  # fmt: skip
+case("lost work", "checkpoint of another kind + --resume", ["run", "c.yaml", "--out", "r", "--resume"],
+     {"c.yaml": TOY, "r/meta.json": '{"status": "running"}', "r/checkpoints/latest.pkl": __import__("pickle").dumps(
+         {"spikealign_checkpoint": {"kind": "ssn", "config": "", "keys": []}, "state": {}})},
+     expect="'ssn' run, not 'toy'")  # fmt: skip
+
+# errors from inside a run, environment variables
+case(
+    "inside a run", "toy fail=true", run_argv(["fail=true"]), {"c.yaml": TOY}, code=1, expect="run failed: RuntimeError"
+)
+case("environment", "SPIKEALIGN_FIGURE_FORMATS=gif", run_argv([]),
+     {"c.yaml": TOY, "ENV": "SPIKEALIGN_FIGURE_FORMATS=gif"}, expect="SPIKEALIGN_FIGURE_FORMATS")  # fmt: skip
+case("environment", "SPIKEALIGN_DATA pointing at nothing", run_argv(["dataset=mnist"]),
+     {"c.yaml": "kind: deep\n", "ENV": "SPIKEALIGN_DATA=/nonexistent/data"}, expect="SPIKEALIGN_DATA")  # fmt: skip
+
+# estimates and limits
+for kind, sets, key in [
+    ("theory-spiking-sal", ["n_epochs=1000000000000"], "n_epochs"),
+    ("sal-evolution", ["sizes=[20000,20000]"], "sizes"),
+    ("microcircuit", ["student.t_pattern=1000000000"], "student.t_pattern"),
+    ("theory-stdd", ["t_max=3000"], "t_max"),
+]:
+    case("memory", f"{kind} {' '.join(sets)}", run_argv(sets), {"c.yaml": f"kind: {kind}\n"}, expect=key)
+case("executors", "--slurm-option nosuchoption=1", ["sweep", "s.yaml", "--out", "OUT", "--slurm", "--slurm-option",
+     "nosuchoption=1"], {"s.yaml": SWEEP}, expect="nosuchoption")  # fmt: skip
+
+# minor
+case("minor", "config without a name", ["config"], expect="--list")
+case("minor", "config ''", ["config", ""], expect="empty name")
+case("minor", "config toy --list", ["config", "toy", "--list"], expect="not both")
+case("minor", "unknown flag", ["run", "c.yaml", "--bogus"], {"c.yaml": TOY}, expect="--help")
+case("minor", "--figure-format ''", ["run", "c.yaml", "--out", "OUT", "--figure-format", ""], {"c.yaml": TOY})
+case("minor", "/dev/null as config", ["run", "/dev/null", "--out", "OUT"], expect="character device")
+case("minor", "100,000-character key", run_argv(["k" * 100_000 + "=1"]), {"c.yaml": TOY}, expect="100000 characters")
+
+
+def run_case(
+    argv: list[str], files: dict[str, str | bytes], env: dict[str, str], code: int = 2, expect: str = ""
+) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         cmd = [sys.executable, "-m", "spikealign.cli"]
+        if "ENV" in files:
+            key, _, value = str(files["ENV"]).partition("=")
+            env = {**env, key: value}
         for name, content in files.items():
-            if name == "PREP" or name.startswith("CORRUPT:"):
+            if name in ("PREP", "ENV") or name.startswith("CORRUPT:"):
                 continue
             p = root / name
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -153,13 +233,15 @@ def run_case(argv: list[str], files: dict[str, str | bytes], env: dict[str, str]
         res = subprocess.run([*cmd, *argv], cwd=root, env=env, capture_output=True, text=True, timeout=300)
         err = res.stderr.strip()
         problems = []
-        if res.returncode != 2:
+        if res.returncode != code:
             problems.append(f"exit {res.returncode}")
+        if expect and expect not in err:
+            problems.append(f"no {expect!r}")
         if len(err.splitlines()) != 1:
             problems.append(f"{len(err.splitlines())} stderr lines")
         if "Traceback" in res.stderr + res.stdout:
             problems.append("traceback")
-        if "OUT" in argv and (root / "OUT").exists():
+        if "OUT" in argv and code == 2 and (root / "OUT").exists():
             problems.append("OUT written")
         last = err.splitlines()[-1] if err else ""
         return not problems, ("; ".join(problems) + " | " if problems else "") + last[:160]
@@ -172,10 +254,10 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if not Path(p, "sbatch").exists())
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for category, name, argv, files in CASES:
+    for category, name, argv, files, code, expect in CASES:
         if args.only and args.only != category:
             continue
-        ok, line = run_case(argv, files, env)
+        ok, line = run_case(argv, files, env, code, expect)
         tally[category][0] += 1
         tally[category][1] += ok
         print(f"{'PASS' if ok else 'FAIL'}  [{category}] {name}: {line}", flush=True)

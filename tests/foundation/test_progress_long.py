@@ -126,7 +126,9 @@ def _assert_consistent_killed_run(out: Path) -> None:
 
 
 LONG_RUNS = [
-    pytest.param("ssn", ["schedule.num_epochs=1000000000000"], "years", id="ssn"),
+    # records every 1e11 cycles: with validations every 100 cycles the records alone would not fit in memory
+    pytest.param("ssn", ["schedule.num_epochs=1000000000000", "schedule.val_step=100000000000"], "years", id="ssn"),
+    pytest.param("ssn", ["schedule.dur=1000000000"], "h|days|years", id="ssn-one-long-cycle"),
     pytest.param("microcircuit", ["student.num_epochs=20000"], "min|h|days", id="microcircuit"),
 ]
 

@@ -170,13 +170,22 @@ def convert(
     Raises
     ------
     UserError
-        For an unknown method, an unknown layer name, an unsupported conv padding or, with
-        ``strict``, a weight-transporting layer left exact (the message names each).
+        For an unknown method, an unknown layer name, an unsupported conv padding, a model without
+        linear or conv layers, arguments of the wrong type or, with ``strict``, a weight-transporting
+        layer left exact (the message names each).
     """
+    if not isinstance(model, nn.Module):
+        raise UserError(f"convert: model must be a torch nn.Module, got {type(model).__name__}")
+    if not isinstance(copy_weights, bool):
+        raise UserError(f"convert: copy_weights must be True or False, got {copy_weights!r}")
+    if layers is not None and (isinstance(layers, str) or not all(isinstance(n, str) for n in layers)):
+        raise UserError(f"convert: layers must be a list of layer names, got {layers!r}")
     method = get_method(method)
     if isinstance(model, _LINEAR + _CONV):
         raise UserError("convert: pass a model containing the layer (e.g. nn.Sequential(layer)), not the layer itself")
     available = convertible_layers(model)
+    if not available:
+        raise UserError(f"convert: the model ({type(model).__name__}) has no nn.Linear or nn.Conv2d layer to convert")
     selected = available if layers is None else list(layers)
     unknown = [n for n in selected if n not in available]
     if unknown:

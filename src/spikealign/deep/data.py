@@ -322,9 +322,17 @@ def _load_mnist5k_cached(path: str) -> ImageDataset:
 
 # --------------------------------------------------------------------------- lookup
 def default_data_dir() -> Path | None:
-    """``$SPIKEALIGN_DATA`` when set."""
+    """``$SPIKEALIGN_DATA`` when set; a value that is not a folder is a :class:`UserError`."""
     env = os.environ.get(DATA_DIR_ENV)
-    return Path(env).expanduser() if env else None
+    if not env:
+        return None
+    path = Path(env).expanduser()
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise UserError(
+            f"environment variable {DATA_DIR_ENV}={env!r} {what}; point it at the folder of the datasets or unset it"
+        )
+    return path
 
 
 def _candidates(name: str, data_dir: Path | None) -> list[Path]:

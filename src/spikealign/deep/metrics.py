@@ -12,6 +12,8 @@ w and b:
 * slope = least-squares slope of the entries of b regressed on those of w, cov(w, b) / var(w)
   (0 when w is constant).
 
+Every metric is NaN when W or B holds a NaN or inf (a diverged matrix has no angle).
+
 For a layer, B is the *effective* feedback (``layer.effective_feedback()``): ``|B0| * sign(W)``
 for SCFA and W itself for BP layers (angle 0).
 """
@@ -52,6 +54,8 @@ def alignment_metrics(weight, feedback=None) -> dict[str, float]:
     if tuple(np.shape(weight)) != tuple(np.shape(feedback)):
         raise ValueError(f"weight {tuple(np.shape(weight))} and feedback {tuple(np.shape(feedback))} differ in shape")
     w, b = _vector(weight), _vector(feedback)
+    if not bool(torch.isfinite(w).all() and torch.isfinite(b).all()):
+        return dict.fromkeys(("angle", "var", "corr", "sign", "slope"), math.nan)  # never a number from a NaN
     nw, nb = w.norm(), b.norm()
     if nw > 0 and nb > 0:
         # 2 atan2(|u - v|, |u + v|) for unit vectors u, v equals arccos(u . v) but stays exact near 0

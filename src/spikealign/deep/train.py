@@ -45,6 +45,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..config import RunConfig
 from ..errors import UserError
+from ..guards import NonFiniteError, check_finite
 from ..runs import RunContext
 from . import data as datamod
 from .methods import get_method
@@ -334,7 +335,11 @@ def _epoch_record(config, epoch, model, optimizer, train, test, ds, data_gen, de
     """The estimator step, training and test of ``epoch``: its record for ``metrics.json``."""
     record: dict[str, float] = {"epoch": epoch}
     if estimator is not None:
-        est_metrics = estimator.before_epoch(epoch) or {}
+        try:
+            est_metrics = estimator.before_epoch(epoch) or {}
+        except NonFiniteError as exc:
+            where, keys = f"the estimation phase before epoch {epoch}", [f"estimator.{k}" for k in exc.keys]
+            raise NonFiniteError(exc.what, where, keys, exc.kind) from None
         record.update({f"estimator/{k}": float(v) for k, v in est_metrics.items()})
         pre = layer_alignment(model.feedback_layers())
         record.update({f"after_estimator/{k}": v for k, v in pre.items()})
@@ -342,6 +347,10 @@ def _epoch_record(config, epoch, model, optimizer, train, test, ds, data_gen, de
     # measure the training's rate only and misproject the run (the spiking phase may dominate)
     per_batch = overall if estimator is None else None
     record.update(_train_and_test(config, epoch, model, optimizer, train, test, ds, data_gen, device, per_batch))
+    keys = ["lr", "momentum"] + [f"estimator.{k}" for k in ("sal_lr", "lr") if k in (config.estimator or {})]
+    check_finite({"train loss": record["train_loss"]}, f"epoch {epoch}", keys)
+    weights = {f"the {name} weight": layer.weight for name, layer in model.feedback_layers().items()}
+    check_finite(weights, f"epoch {epoch}", keys)
     record.update(layer_alignment(model.feedback_layers()))
     return record
 

@@ -93,6 +93,19 @@ class SSNConfig(RunConfig):
     max_b: float = Field(2.0, gt=0)
     diagnostic_figure: bool = Field(True, description="draw the per-run diagnostic figure")
 
+    @model_validator(mode="after")
+    def _steps_within_the_clip_range(self) -> SSNConfig:
+        # an update of lr * (a correlation difference in [-1, 1]) larger than the clip range jumps
+        # from bound to bound: the weights saturate and the sampler collapses (D_KL = inf)
+        for key, lr, bound, name in (("lr.weight", self.lr.weight, self.max_w, "max_w"),
+                                     ("lr.bias", self.lr.bias, self.max_b, "max_b")):  # fmt: skip
+            if lr > bound:
+                raise ValueError(
+                    f"{key} = {lr:g} exceeds {name} = {bound:g}: one update would cross the whole clip range "
+                    f"[-{name}, {name}]; use {key} <= {name}"
+                )
+        return self
+
     def schedule_key(self) -> tuple:
         """Runs with equal keys can share one compiled batch."""
         return (self.dim, self.neuron.t_ref, self.neuron.tau_syn, self.stdp.tau, self.stdp.kernel,

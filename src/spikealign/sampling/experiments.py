@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import seeding
 from ..errors import UserError
+from ..guards import check_finite
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
 from ..runs import RunContext
 from ..sweep import SweepResult, SweepSpec
@@ -59,6 +60,15 @@ def schedule_of(cfg: SSNConfig) -> Schedule:
         stdp_tau=cfg.stdp.tau,
         kernel=cfg.stdp.kernel,
     )
+
+
+DIVERGENCE_KEYS = ("lr.weight", "lr.bias", "lr.symm")
+"""The config keys that drive the weights and biases of an SSN run (named when they diverge)."""
+
+
+def check_diverged(state: TrainState, r: int) -> None:
+    """Stop run ``r`` (:class:`~spikealign.guards.NonFiniteError`) when its weights or biases are not finite."""
+    check_finite({"W": state.W[r], "b": state.b[r]}, f"cycle {state.iteration - 1}", DIVERGENCE_KEYS)
 
 
 def spike_seed(cfg: SSNConfig) -> np.uint64:
@@ -117,12 +127,14 @@ def run_batch(configs: list[SSNConfig], ctxs: list[RunContext]) -> list[dict[str
 
         def save(st: TrainState, idx: list[int] = idx) -> None:
             for r, k in enumerate(idx):
+                check_diverged(st, r)
                 ctxs[k].save_checkpoint(st.run_state(r))
 
         schedule = schedule_of(cfgs[0])
         desc = f"ssn x{len(idx)}" if len(idx) > 1 else "ssn"
         bar = ctxs[idx[0]].progress(total=schedule.num_epochs - state.iteration, desc=desc, unit="cycle")
         try:
+            announce_duration(bar, [problems[k] for k in idx], schedule, lr, clip, state)
             state = train([problems[k] for k in idx], schedule, lr, clip, None, state=state, on_record=save,
                           on_progress=bar.update)  # fmt: skip
         finally:
@@ -130,6 +142,36 @@ def run_batch(configs: list[SSNConfig], ctxs: list[RunContext]) -> list[dict[str
         for r, k in enumerate(idx):
             summaries[k] = _finish(configs[k], ctxs[k], problems[k], state, r)
     return summaries
+
+
+PROBE_STEPS = 20_000
+"""Network steps simulated to measure the speed of a run whose cycles are long."""
+
+
+def steps_left(schedule: Schedule, start: int) -> int:
+    """Network steps of cycles ``start .. num_epochs - 1``: ``T`` per cycle, ``T * val_factor`` per validation."""
+    n = schedule.num_epochs - start
+    n_val = 0 if schedule.val_step == 1 else len(range(-(-start // schedule.val_step) * schedule.val_step,
+                                                          schedule.num_epochs, schedule.val_step))  # fmt: skip
+    return (n - n_val) * schedule.T + n_val * schedule.T * schedule.val_factor
+
+
+def announce_duration(bar, problems: list[Problem], schedule: Schedule, lr, clip, state: TrainState) -> None:
+    """Project the duration of a run whose single cycles take long (its progress moves once per cycle):
+    simulate ``PROBE_STEPS`` steps on a copy of the state and say how long the rest will take."""
+    import dataclasses
+    import time
+
+    total = steps_left(schedule, state.iteration)
+    longest = schedule.T * (schedule.val_factor if schedule.val_step != 1 else 1)
+    if longest < 100 * PROBE_STEPS:
+        return  # cycles are short: the progress report projects the duration itself within seconds
+    probe = dataclasses.replace(schedule, num_epochs=1, val_step=1, dur=max(1, PROBE_STEPS // schedule.t_ref))
+    copy = TrainState(state.W.copy(), state.b.copy(), state.rng.copy(), 0, {k: [] for k in RECORD_KEYS})
+    t0 = time.perf_counter()
+    train(problems, probe, lr, clip, None, state=copy)
+    rate = probe.T / max(time.perf_counter() - t0, 1e-9)
+    bar.announce(total / rate, f"{total:.3g} network steps left at {rate:.3g} steps/s")
 
 
 def run(config: SSNConfig, ctx: RunContext) -> dict[str, Any]:

@@ -44,6 +44,11 @@ def _above(lower: str, value: float, info: ValidationInfo) -> float:
     return value
 
 
+BIAS_LIMIT = 30.0
+"""|b| <= 30: a bias beyond it sets a firing probability below e^-30 per step (or above 1 - e^-30),
+where the chain's distribution no longer depends on it and its normalisation underflows to 0."""
+
+
 class WindowConfig(StrictModel):
     """Exponential STDP window ``a_plus exp(-dt/tau)`` (dt > 0), ``a_minus exp(dt/tau)`` (dt < 0)."""
 
@@ -59,8 +64,8 @@ class ChainConfig(RunConfig):
     t_ref: int = Field(10, ge=1, description="refractory time R in steps (minimal inter-spike interval)")
     t_max: int = Field(30, ge=2, description="counter range M in steps (lags >= M are truncated); t_ref < t_max")
     t_syn: FiniteFloat | None = Field(None, gt=0, description="PSP shape parameter; null: t_ref")
-    b_1: FiniteFloat = Field(0.0, description="bias of neuron 1")
-    b_2: FiniteFloat = Field(0.0, description="bias of neuron 2")
+    b_1: FiniteFloat = Field(0.0, ge=-BIAS_LIMIT, le=BIAS_LIMIT, description="bias of neuron 1")
+    b_2: FiniteFloat = Field(0.0, ge=-BIAS_LIMIT, le=BIAS_LIMIT, description="bias of neuron 2")
     window: WindowConfig = Field(default_factory=WindowConfig)
 
     @field_validator("t_max")

@@ -12,10 +12,12 @@ from itertools import pairwise
 from types import MappingProxyType
 from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
 from ...errors import UserError
+from ...guards import check_finite
 from ..layers import FeedbackConv, FeedbackLinear
 from ..metrics import alignment_metrics
 from .settings import EstimatorSettings, validate
@@ -95,7 +97,48 @@ def select_named_layers(
                     f"{where(name_b)} (in={n_in}) does not take the output of {where(name_a)} (out={n_out}): "
                     "this estimator needs a chain of layers; pass the chain explicitly as a list"
                 )
+        if isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, single):
+            _check_data_flow(model_or_layers, named)
     return named
+
+
+def _check_data_flow(model: nn.Module, named: list) -> None:
+    """Refuse a model whose layers do not feed each other in order (e.g. ``a(x) + b(x)``).
+
+    The model's forward is traced symbolically (``torch.fx``); a model that cannot be traced
+    (data-dependent control flow) is taken as the chain its shapes allow.
+    """
+    import torch.fx
+
+    driven = {id(layer) for _, layer in named}
+
+    class _Tracer(torch.fx.Tracer):
+        def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+            return id(m) in driven or super().is_leaf_module(m, qualname)
+
+    try:
+        graph = _Tracer().trace(model)
+    except Exception:  # any tracing failure: the shapes were checked, nothing more can be
+        return
+    modules = {id(m): n for n, m in model.named_modules()}
+    calls = {node.target: node for node in graph.nodes if node.op == "call_module"}
+    for (name_a, a), (name_b, b) in pairwise(named):
+        node_a, node_b = calls.get(modules.get(id(a))), calls.get(modules.get(id(b)))
+        if node_a is None or node_b is None:
+            continue
+        seen, todo = set(), list(node_b.all_input_nodes)
+        while todo:
+            node = todo.pop()
+            if node is node_a:
+                break
+            if node not in seen:
+                seen.add(node)
+                todo.extend(node.all_input_nodes)
+        else:
+            raise UserError(
+                f"{name_b} does not take the output of {name_a} (the model's forward branches): this estimator "
+                "needs a chain of layers; pass the chain explicitly as a list"
+            )
 
 
 class Estimator:
@@ -121,11 +164,25 @@ class Estimator:
         self.layer_names = [name for name, _ in named]
         self.fc_layers = [layer for _, layer in named]
         self.settings = validate(self.settings_model, self.name, settings)
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise UserError(f"{self.name} estimator: seed must be a non-negative integer, got {seed!r}")
         self.seed = int(seed)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
+        for k, layer in enumerate(self.fc_layers):
+            if layer.weight.device.type != self.device.type:
+                raise UserError(
+                    f"layer {self.layer_names[k]} is on {layer.weight.device} but the {self.name} estimator runs on {self.device}; "
+                    f"pass device={str(layer.weight.device)!r} or move the model"
+                )
         self.sizes = [int(self.fc_layers[0].weight.shape[1])] + [int(layer.weight.shape[0]) for layer in self.fc_layers]
 
     def _write_feedback(self, k: int, b_forward) -> None:
+        """Copy the estimate ``b_forward`` (out, in) into layer ``k``'s feedback; a NaN or inf in the
+        estimate or the layer's forward weight raises :class:`~spikealign.guards.NonFiniteError`."""
+        keys = [key for key in ("sal_lr", "lr", "dt_ms") if key in self.settings_model.model_fields]
+        where = f"the {self.name} estimation phase"
+        check_finite({f"the forward weight of layer {k}": self.fc_layers[k].weight}, where, ())
+        check_finite({f"the {self.name} estimate of feedback layer {k}": b_forward}, where, keys)
         fb = self.fc_layers[k].feedback
         with torch.no_grad():
             fb.copy_(torch.as_tensor(b_forward).to(device=fb.device, dtype=fb.dtype))

@@ -26,6 +26,7 @@ from pydantic import Field, field_validator, model_validator
 from ... import seeding
 from ...config import RunConfig, StrictModel
 from ...figures.style import styled
+from ...guards import check_finite
 from ...registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
 from ...runs import RunContext
 from ...sweep import SweepResult, SweepSpec
@@ -47,7 +48,7 @@ class RDDPair(StrictModel):
     update_clock: Literal["phase", "cumulative"] = Field(
         "cumulative", description="'phase' = the notebook's per-second clock: RDD's B never changes"
     )
-    update_interval_s: float = Field(10.0, gt=0)
+    update_interval_s: float = Field(10.0, ge=0.001, description="feedback update period, s (at least one 1 ms step)")
 
 
 class STDWIPair(StrictModel):
@@ -63,7 +64,7 @@ class ConnectionConfig(RunConfig):
     n: int = Field(50, ge=2, le=2000, description="neurons per population")
     weight_seed: int = Field(43, ge=0, description="seed of W and the initial B (43 in the notebook)")
     seconds: float = Field(100.0, gt=0, description="simulated seconds")
-    record_every_s: float = Field(1.0, gt=0)
+    record_every_s: float = Field(1.0, ge=0.001, description="recording period, s (at least one 1 ms step)")
     sal: SALPair = Field(default_factory=SALPair)
     rdd: RDDPair = Field(default_factory=RDDPair)
     stdwi: STDWIPair = Field(default_factory=STDWIPair)
@@ -88,6 +89,8 @@ def run_connection(config: ConnectionConfig, ctx: RunContext) -> dict[str, float
         record_every_s=config.record_every_s, progress=lambda it: ctx.progress(it, desc=config.method),
     )  # fmt: skip
     wall = time.perf_counter() - t0
+    keys = [f"{config.method}.{k}" for k in ("sal_lr", "lr", "eta") if k in settings]
+    check_finite({"the estimate B": B}, f"the end ({config.seconds:g} s)", keys)
     ctx.save_arrays("connection", W=W, B0=B0, B=B, **hist)
     final = alignment_metrics(W, B)
     return {
@@ -157,6 +160,7 @@ def run_sal_evolution(config: SALEvolutionConfig, ctx: RunContext) -> dict[str, 
     for e in ctx.progress(range(epoch, config.n_epochs), desc="SAL epochs"):
         net.run(config.len_epoch * config.t_ref)
         net.apply_update()
+        check_finite({f"feedback matrix {l}": b for l, b in enumerate(net.B)}, f"epoch {e}", ("sal_lr",))
         a, c = _evo_point(net)
         angles.append(a)
         corrs.append(c)

@@ -17,7 +17,7 @@ from ...config import StrictModel, describe_validation_error
 class EstimatorSettings(StrictModel):
     """Base of the settings models: finite numbers only."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True)
 
 
 class SALSettings(EstimatorSettings):
@@ -58,8 +58,8 @@ class SALConvSettings(SALSettings):
 class RDDSettings(EstimatorSettings):
     """RDD phase before every epoch (docs/deep.md, 'RDD estimator'; the reference's ``rdd_params``)."""
 
-    rdd_time: float = Field(90.0, gt=0, description="simulated seconds per phase (split evenly over the layers)")
-    update_interval_s: float = Field(10.0, gt=0, description="feedback update period, s")
+    rdd_time: float = Field(90.0, ge=0.001, description="simulated seconds per phase (split evenly over the layers)")
+    update_interval_s: float = Field(10.0, ge=0.001, description="feedback update period, s (at least one 1 ms step)")
     update_clock: Literal["phase", "cumulative"] = Field(
         "phase", description="'phase': clock restarts each phase (reference); 'cumulative': runs across phases"
     )
@@ -73,14 +73,14 @@ class STDWISettings(EstimatorSettings):
     """STDWI phase before every epoch (docs/deep.md, 'STDWI estimator'; new: no deep-net STDWI in the reference)."""
 
     seconds: float = Field(10.0, gt=0, description="simulated seconds per epoch, every connection in parallel")
-    dt_ms: float = Field(0.25, gt=0)
+    dt_ms: float = Field(0.25, ge=0.001, le=10.0, description="time step, ms")
     lr: float = Field(0.02, gt=0)
     decay_weighting: float = Field(0.1, ge=0)
-    tau_fast: float = Field(10.0, gt=0)
-    tau_slow: float = Field(200.0, gt=0)
+    tau_fast: float = Field(10.0, ge=0.001, description="fast trace time constant, ms")
+    tau_slow: float = Field(200.0, ge=0.001, description="slow trace time constant, ms")
     stim_rate_hz: float = Field(200.0, gt=0)
     stim_ratio: float = Field(0.2, gt=0, le=1)
-    stim_duration_ms: float = Field(100.0, gt=0)
+    stim_duration_ms: float = Field(100.0, ge=0.001)
     stim_weight_scale: float = Field(10.0, gt=0)
     weight_scale: float = Field(75.0, gt=0)
     weight_normalization: Literal["none", "fan_in"] = Field(
