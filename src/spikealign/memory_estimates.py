@@ -166,3 +166,13 @@ def deep(config: Any) -> list[MemoryEstimate]:
         int(est.get("chunk", 1)), itemsize,
     )  # fmt: skip
     return [*out, MemoryEstimate(state, "the SAL spiking state", ("estimator.batch_size", "estimator.chunk"))]
+
+
+@register_estimate("sal-network")
+def sal_network(config: Any) -> list[MemoryEstimate]:
+    # the recorded (N, N) weight matrices: the engine's record and the .npz buffer of the saved copy
+    n_records = round(config.duration_ms / config.record_interval_ms) + 1
+    return [
+        MemoryEstimate(2 * F64 * n_records * config.n_neurons**2, "the recorded weight matrices",
+                       ("n_neurons", "duration_ms", "record_interval_ms"))
+    ]  # fmt: skip

@@ -42,6 +42,10 @@ SIZES = {
          "neuron": {"t_ref": 2, "tau_syn": 2}}
         for d, e in ((4, 3), (15, 40), (15, 120))
     ),
+    "sal-network": tuple(
+        {"n_neurons": n, "duration_ms": t, "record_interval_ms": 1, "figures": False}
+        for n, t in ((20, 10), (300, 10), (300, 30))
+    ),
 }  # fmt: skip
 NEEDS_TORCH = {"sal-evolution", "estimator-connection"}
 

@@ -34,6 +34,7 @@ from pydantic import Field, FiniteFloat
 from .._optional import MissingExtraError
 from ..config import RunConfig, StrictModel
 from ..errors import UserError
+from ..guards import check_finite
 from ..plasticity import SALParams, asymmetry, transpose_angle_deg
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
 from ..runs import RunContext
@@ -161,6 +162,9 @@ def run_sal_network(config: SALNetworkConfig, ctx: RunContext) -> dict[str, floa
         bar.update(n)
 
     record = simulate(spec, progress=advance)
+    present = ~np.isnan(record.weights[0])  # NaN marks an absent synapse, not a diverged one
+    check_finite({"the recurrent weights": record.weights[-1][present]}, f"{spec.duration_ms:g} ms",
+                 ["sal.eta", "w_mean_pa", "w_std_pa"])  # fmt: skip
     bar.update(n_rec - done[0])  # engines that report no progress (nest) finish here
     bar.close()
     arrays, metrics = summarise(spec, record)

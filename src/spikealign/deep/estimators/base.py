@@ -171,7 +171,8 @@ class Estimator:
         for k, layer in enumerate(self.fc_layers):
             if layer.weight.device.type != self.device.type:
                 raise UserError(
-                    f"layer {self.layer_names[k]} is on {layer.weight.device} but the {self.name} estimator runs on {self.device}; "
+                    f"layer {self.layer_names[k]} is on {layer.weight.device} "
+                    f"but the {self.name} estimator runs on {self.device}; "
                     f"pass device={str(layer.weight.device)!r} or move the model"
                 )
         self.sizes = [int(self.fc_layers[0].weight.shape[1])] + [int(layer.weight.shape[0]) for layer in self.fc_layers]
