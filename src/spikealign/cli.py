@@ -454,6 +454,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if args.dry_run:
         from .cost import format_projection, project
 
+        for reason in skipped:
+            print(f"skipped {reason}")
         print(format_projection(project(figures)))
         return 0
     check_output_dir(args.out)

@@ -189,9 +189,9 @@ def test_float_field_walk_finds_the_known_fields():
         ("microcircuit", ["network.lambda_api=.nan"], "network.lambda_api"),
         ("microcircuit", ["inputs.training=[-3.0, .nan, 3.0]"], "inputs.training[1]"),
         ("ssn", ["stdp.a_plus=.nan"], "stdp.a_plus"),
-        ("deep", ["lr=.inf"], "lr"),
-        ("deep", ["method=sal", "estimator.sal_lr=.nan"], "sal_lr"),
-        ("estimator-connection", ["seconds=.inf"], "seconds"),
+        pytest.param("deep", ["lr=.inf"], "lr", marks=pytest.mark.torch),
+        pytest.param("deep", ["method=sal", "estimator.sal_lr=.nan"], "sal_lr", marks=pytest.mark.torch),
+        pytest.param("estimator-connection", ["seconds=.inf"], "seconds", marks=pytest.mark.torch),
         ("theory-spiking-sal", ["lr=-.inf"], "lr"),
         ("toy", ["drift=.nan"], "drift"),
     ],
@@ -221,6 +221,7 @@ def test_non_finite_inside_untyped_mapping(tmp_path, capsys):
             "deep",
             ["method=sal", "estimator.sal_lr=-5"],
             "sal_lr",
+            marks=pytest.mark.torch,
         ),
     ],
 )
@@ -238,10 +239,12 @@ def test_negative_learning_rate_rejected(tmp_path, kind, overrides, key):
     [
         ("theory-stdd", ["t_max=1000000"], "t_max"),
         ("microcircuit", ["network.dims=[1000000, 1000000, 1000000]"], "network.dims"),
-        ("deep", ["method=sal", "estimator.batch_size=1000000"], "estimator.batch_size"),
-        ("sal-evolution", ["sizes=[1000000, 1000000, 10]"], "sizes"),
+        pytest.param(
+            "deep", ["method=sal", "estimator.batch_size=1000000"], "estimator.batch_size", marks=pytest.mark.torch
+        ),
+        pytest.param("sal-evolution", ["sizes=[1000000, 1000000, 10]"], "sizes", marks=pytest.mark.torch),
         ("toy", ["n_steps=1000000000000"], "n_steps"),
-        ("estimator-connection", ["seconds=1.0e+15"], "seconds"),
+        pytest.param("estimator-connection", ["seconds=1.0e+15"], "seconds", marks=pytest.mark.torch),
     ],
 )
 def test_too_large_for_memory(tmp_path, capsys, kind, overrides, key):

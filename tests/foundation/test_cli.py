@@ -180,6 +180,7 @@ def test_config_list_and_named_configs(capsys):
     assert "unknown experiment kind or packaged config 'nonsense'" in err and "packaged configs: mc-wide" in err
 
 
+@pytest.mark.torch
 def test_info_lists_every_deep_method_and_reproduce_help_every_figure(capsys):
     from spikealign.deep.methods import METHODS
 

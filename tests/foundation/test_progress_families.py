@@ -24,7 +24,11 @@ FAMILY_RUNS = [
 
 @pytest.mark.parametrize(
     "kind, sets",
-    [("toy", ["n_steps=5"]), ("estimator-connection", ["seconds=2", "n=4"]), *FAMILY_RUNS],
+    [
+        ("toy", ["n_steps=5"]),
+        pytest.param("estimator-connection", ["seconds=2", "n=4"], marks=pytest.mark.torch),
+        *FAMILY_RUNS,
+    ],
 )
 def test_run_reports_progress_in_a_log(tmp_path, capsys, kind, sets):
     cfg = tmp_path / "c.yaml"
