@@ -80,3 +80,27 @@ def test_wide_figure_draw(tmp_path):
     below45 = [c for c in out.checks if "below 45 deg" in c.description]
     assert len(below45) == 1 and below45[0].paper_only  # still falling after the quick profile's epochs
     assert any("more than 20 deg below FA's" in c.description and not c.paper_only for c in out.checks)
+
+
+def test_student_figure_legends_stand_beside_the_data(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from spikealign.microcircuit import figures as mc_figures
+
+    drawn = []
+    monkeypatch.setattr(mc_figures, "save_figure", lambda fig, out, name, tight=True: drawn.append(fig) or [])
+    rng = np.random.default_rng(0)
+    n = 40
+    res = SimpleNamespace(
+        validation_loss=[2.0, 1.0, 0.5], prediction_error=[2.5, 1.5, 0.7],
+        u_out=rng.normal(size=(n, 1)), u_tgt=rng.normal(size=(n, 1)), u_free=rng.normal(size=(n, 1)),
+        weights_end={k: rng.normal(size=(n, 1)) for k in ("w10", "w21", "b")},
+    )  # fmt: skip
+    mc_figures.draw_student_figure(res, tmp_path, angles=[80.0, 60.0, 40.0])
+    fig = drawn[0]
+    renderer = fig.canvas.get_renderer()
+    legends = [(ax, ax.get_legend()) for ax in fig.axes if ax.get_legend() is not None]
+    assert len(legends) == 3
+    for ax, legend in legends:
+        assert legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1  # never over the data
+        assert legend.get_window_extent(renderer).x1 <= fig.bbox.x1 + 1  # and inside the figure

@@ -50,14 +50,14 @@ def draw_student_figure(res, out_dir: Path, angles: list[float] | None) -> list[
     """
     n_panels = 4 if angles else 3
     fig, axes = figure(n_panels, 1, width="onehalf", aspect=0.42, layout=None)
-    _fixed_margins(fig, nrows=n_panels)
+    _fixed_margins(fig, nrows=n_panels, right=LEGEND_INCHES)  # legends beside the panels, off the data
     ax = axes[0]
     if res.validation_loss:
         ep = np.arange(1, len(res.validation_loss) + 1)
-        ax.plot(ep, res.validation_loss, label="validation loss (nudged, as reference)")
-        ax.plot(ep, res.prediction_error, label="prediction error (un-nudged)")
+        ax.plot(ep, res.validation_loss, label="validation loss\n(nudged, as reference)")
+        ax.plot(ep, res.prediction_error, label="prediction error\n(un-nudged)")
         log_axis(ax)
-        ax.legend()
+        _legend_beside(ax)
     _epoch_axis(ax)
     ax.set_ylabel("loss")
     ax = axes[1]
@@ -69,14 +69,14 @@ def draw_student_figure(res, out_dir: Path, angles: list[float] | None) -> list[
     ax.axhline(TEACHER_WEIGHT, ls="--", c=PALETTE["neutral"], lw=0.6)
     ax.set_xlabel("pattern")
     ax.set_ylabel("weight")
-    ax.legend(ncol=3)
+    _legend_beside(ax)
     ax = axes[2]
     ax.plot(pat, _thin(res.u_tgt[:, 0]), ".", ms=2, label="target")
     ax.plot(pat, _thin(res.u_out[:, 0]), ".", ms=2, label="output (nudged)")
     ax.plot(pat, _thin(res.u_free[:, 0]), ".", ms=2, label="prediction (un-nudged)")
     ax.set_xlabel("pattern")
     ax.set_ylabel("u (output 0)")
-    ax.legend()
+    _legend_beside(ax, markerscale=4)
     if angles:
         ax = axes[3]
         ax.plot(np.arange(1, len(angles) + 1), angles)
@@ -86,6 +86,14 @@ def draw_student_figure(res, out_dir: Path, angles: list[float] | None) -> list[
 
 
 MAX_POINTS = 2000  # per trace in the per-run figures
+
+
+LEGEND_INCHES = 1.9
+"""Right margin of ``student.png``: its legends stand there, beside the panels, never over the data."""
+
+
+def _legend_beside(ax, **kwargs) -> None:
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False, **kwargs)
 
 
 def _fixed_margins(
