@@ -58,7 +58,7 @@ def test_engine_without_its_extra_names_the_extra(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "spikealign.nest" else real(name, *a)
+        importlib.util, "find_spec", lambda name, *a: None if name == "nest" else real(name, *a)
     )
     with pytest.raises(MissingExtraError, match=r"\[nest\]"):
         engine_function("nest")

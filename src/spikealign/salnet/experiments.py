@@ -123,11 +123,29 @@ def engine_function(engine: str, threads: int = 1) -> Callable[..., SALNetworkRe
 
         return brian2_engine.simulate_sal_network
     if engine == "nest":
-        if importlib.util.find_spec("spikealign.nest") is None:
+        if importlib.util.find_spec("nest") is None or importlib.util.find_spec("pynestml") is None:
             raise MissingExtraError("engine nest needs the [nest] extra: pip install 'spikealign[nest]'")
-        nest = importlib.import_module("spikealign.nest")
-        return lambda spec, progress=None: nest.simulate_sal_network(spec, threads=threads)
+        return lambda spec, progress=None: _nest_in_a_fresh_process(spec, threads)
     raise UserError(f"unknown engine {engine!r} (allowed: {', '.join(ENGINES)})")
+
+
+def _nest_in_a_fresh_process(spec: SALNetworkSpec, threads: int) -> SALNetworkRecord:
+    """The NEST engine, run in a spawned process of its own.
+
+    The NEST wheel bundles its own OpenMP runtime; in a process that has already run torch,
+    numba or Brian2 work, NEST's kernel can crash (segmentation fault) in ``ResetKernel``. A fresh
+    process costs about a second and keeps the caller's process safe.
+    """
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_simulate_nest, (spec, threads))
+
+
+def _simulate_nest(spec: SALNetworkSpec, threads: int) -> SALNetworkRecord:
+    from ..nest import simulate_sal_network
+
+    return simulate_sal_network(spec, threads=threads)
 
 
 # --------------------------------------------------------------------------- run

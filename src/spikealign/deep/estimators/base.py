@@ -136,7 +136,8 @@ def _check_data_flow(model: nn.Module, named: list) -> None:
                 todo.extend(node.all_input_nodes)
         else:
             raise UserError(
-                f"{name_b} does not take the output of {name_a} (the model's forward branches): this estimator "
+                f"layer {name_b!r} does not take the output of layer {name_a!r} (the model's forward branches): "
+                "this estimator "
                 "needs a chain of layers; pass the chain explicitly as a list"
             )
 
