@@ -209,8 +209,13 @@ def test_convert_arguments_are_checked():
     [
         ("theory-stdd", ["b_1=1e300", "b_2=-1e300"], "b_1"),
         ("theory-stdd", ["b_2=-31"], "b_2"),
-        ("estimator-connection", ["method=rdd", "rdd.update_interval_s=1e-300"], "rdd.update_interval_s"),
-        ("estimator-connection", ["record_every_s=1e-300"], "record_every_s"),
+        pytest.param(
+            "estimator-connection",
+            ["method=rdd", "rdd.update_interval_s=1e-300"],
+            "rdd.update_interval_s",
+            marks=pytest.mark.torch,
+        ),
+        pytest.param("estimator-connection", ["record_every_s=1e-300"], "record_every_s", marks=pytest.mark.torch),
     ],
 )
 def test_lower_bounds_name_the_key(tmp_path, capsys, kind, overrides, key):
