@@ -121,7 +121,8 @@ NEEDS = {"fig4": ("sampling",), "fig5": ("sampling",), "fig6": ("microcircuit",)
 def project(figures: list[str], results_dir: Path | None = None) -> list[Projection]:
     """The paper profile's projected CPU hours of ``figures`` from the benchmark results."""
     where = _results(results_dir)
-    loaded = {n: _details(where, n) for n in ("sampling", "microcircuit", "dale", "deep", "estimators")}
+    # a figure below is projected only when none of the results it needs is missing (None)
+    loaded: dict[str, Any] = {n: _details(where, n) for n in ("sampling", "microcircuit", "dale", "deep", "estimators")}
     out = []
     for fid in figures:
         missing = [n for n in NEEDS.get(fid, ()) if loaded[n] is None]

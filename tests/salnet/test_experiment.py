@@ -57,9 +57,7 @@ def test_engine_without_its_extra_names_the_extra(monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "nest" else real(name, *a)
-    )
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nest" else real(name, *a))
     with pytest.raises(MissingExtraError, match=r"\[nest\]"):
         engine_function("nest")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))

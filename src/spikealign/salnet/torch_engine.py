@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from .._optional import require
 from ..plasticity import sal_step
@@ -47,7 +48,7 @@ def _simulate(spec: SALNetworkSpec, device: str, progress) -> SALNetworkRecord:
     n, lif = spec.n_neurons, spec.lif
     d, chunk, n_rec = steps_of(spec)
     p11, p21, p22 = propagators(spec)
-    opts = {"dtype": torch.float64, "device": device}
+    opts: dict[str, Any] = {"dtype": torch.float64, "device": device}
     w0 = spec.initial_weights()
     has_syn = torch.as_tensor(~np.isnan(w0), device=device)
     w = torch.as_tensor(np.where(np.isnan(w0), 0.0, w0), **opts)

@@ -45,13 +45,13 @@ def _lowbias32(x: np.uint64) -> np.uint64:
 
 
 @nb.njit(cache=True)
-def tick_key(key: np.uint64, t: np.int64, r: np.int64, b: np.int64) -> np.uint64:
+def tick_key(key: np.uint64, t: int, r: int, b: int) -> np.uint64:
     """The 64-bit key of replica ``r``'s uniforms at tick ``t`` (``b`` replicas)."""
     return _splitmix64(key + np.uint64(t * b + r + 1) * np.uint64(0x9E3779B97F4A7C15))
 
 
 @nb.njit(cache=True, inline="always")
-def uniform(tkey: np.uint64, q: np.int64) -> np.float32:
+def uniform(tkey: np.uint64, q: int) -> np.float32:
     """Neuron ``q``'s uniform in ``[0, 1)`` under the tick key ``tkey`` (24 random bits)."""
     h = _lowbias32(tkey + np.uint64(q))
     return np.float32(h >> np.uint64(8)) * np.float32(1.0 / (1 << 24))

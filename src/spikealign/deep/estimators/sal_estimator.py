@@ -68,8 +68,10 @@ class SALEstimator(Estimator):
     def _load_network(self) -> None:
         net, copy_biases = self.net, self.settings["copy_biases"]
         for k, layer in enumerate(self.fc_layers):
-            net.W[k + 1] = layer.weight.detach().to(net.device, net.dtype).clone()
-            net.B[k] = layer.feedback.detach().to(net.device, net.dtype).T.contiguous().clone()
+            weight, feedback = layer.weight, layer.feedback
+            assert isinstance(weight, torch.Tensor) and isinstance(feedback, torch.Tensor)
+            net.W[k + 1] = weight.detach().to(net.device, net.dtype).clone()
+            net.B[k] = feedback.detach().to(net.device, net.dtype).T.contiguous().clone()
             bias = getattr(layer, "bias", None)
             if copy_biases and bias is not None:
                 net.c[k + 1] = bias.detach().to(net.device, net.dtype).clone()
