@@ -32,7 +32,8 @@ N_CHAINS, N_STEPS = 600, 2000
 
 def _measured(trains, params):
     """Per-chain all-pairs totals ``(dW_12, dW_21)``: W_12 is post 1, pre 2."""
-    return np.array([[sal_from_spike_trains(t2, t1, params), sal_from_spike_trains(t1, t2, params)] for t1, t2 in trains])
+    return np.array([[sal_from_spike_trains(t2, t1, params), sal_from_spike_trains(t1, t2, params)]
+                     for t1, t2 in trains])  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=range(len(GRID)), ids=lambda i: "w12={w_12},w21={w_21}".format(**GRID[i]))
