@@ -36,15 +36,35 @@ Example::
     w = sal_nest.weight_matrix(pop, pop)     # (post, pre)
 """
 
-from .build import MODULE_NAME, NEURON_MODEL, PAIRED_NEURON_MODEL, SYNAPSE_MODEL, ensure_built
-from .network import connect_sal_pairs, install, reset_kernel, simulate_sal_network, weight_matrix
+from .build import (
+    ESCAPE_NOISE_MODEL,
+    ESCAPE_NOISE_SYNAPSE_MODEL,
+    MODULE_NAME,
+    NEURON_MODEL,
+    PAIRED_ESCAPE_NOISE_MODEL,
+    PAIRED_NEURON_MODEL,
+    SYNAPSE_MODEL,
+    ensure_built,
+)
+from .network import (
+    connect_sal_pairs,
+    create_escape_noise_neurons,
+    install,
+    reset_kernel,
+    simulate_sal_network,
+    weight_matrix,
+)
 
 __all__ = [
+    "ESCAPE_NOISE_MODEL",
+    "ESCAPE_NOISE_SYNAPSE_MODEL",
     "MODULE_NAME",
     "NEURON_MODEL",
+    "PAIRED_ESCAPE_NOISE_MODEL",
     "PAIRED_NEURON_MODEL",
     "SYNAPSE_MODEL",
     "connect_sal_pairs",
+    "create_escape_noise_neurons",
     "ensure_built",
     "install",
     "reset_kernel",

@@ -46,13 +46,19 @@ MODULE_NAME = "spikealignmodule"
 NEURON_MODEL = "lif_psc_exp_neuron"
 PAIRED_NEURON_MODEL = "lif_psc_exp_neuron__with_sal_synapse"
 SYNAPSE_MODEL = "sal_synapse__with_lif_psc_exp_neuron"
+# the theory's escape-noise neuron (models/escape_noise_neuron.nestml), paired with the same synapse
+ESCAPE_NOISE_MODEL = "escape_noise_neuron"
+PAIRED_ESCAPE_NOISE_MODEL = "escape_noise_neuron__with_sal_synapse"
+ESCAPE_NOISE_SYNAPSE_MODEL = "sal_synapse__with_escape_noise_neuron"
+PSP_CAPACITY = 200  # its ring buffer: the longest PSP in steps (psp_capacity in the NESTML source)
 MODELS_DIR = Path(__file__).parent / "models"
 
 # compiler flags of the module: those of the PyPI wheel (C++20, OpenMP, optimised) and its old string ABI
 CXXFLAGS = "-fopenmp -O3 -DNDEBUG -std=c++20 -D_GLIBCXX_USE_CXX11_ABI=0"
 CODEGEN_OPTIONS = {
     "neuron_synapse_pairs": [
-        {"neuron": "lif_psc_exp_neuron", "synapses": {"sal_synapse": {"post_ports": ["post_spikes"]}}}
+        {"neuron": "lif_psc_exp_neuron", "synapses": {"sal_synapse": {"post_ports": ["post_spikes"]}}},
+        {"neuron": "escape_noise_neuron", "synapses": {"sal_synapse": {"post_ports": ["post_spikes"]}}},
     ],
     # both traces stay in the synapse (NESTML would move the post trace into the neuron, whose
     # trace look-up recomputes all of the neuron's propagators twice per presynaptic spike)

@@ -17,7 +17,14 @@ from .._optional import require
 from ..errors import UserError
 from ..plasticity import SALParams
 from ..salnet.spec import SALNetworkRecord, SALNetworkSpec
-from .build import PAIRED_NEURON_MODEL, SYNAPSE_MODEL, ensure_built
+from .build import (
+    ESCAPE_NOISE_SYNAPSE_MODEL,
+    PAIRED_ESCAPE_NOISE_MODEL,
+    PAIRED_NEURON_MODEL,
+    PSP_CAPACITY,
+    SYNAPSE_MODEL,
+    ensure_built,
+)
 
 
 def import_nest(*, quiet: bool = True) -> Any:
@@ -75,6 +82,7 @@ def connect_sal_pairs(
     weights: Any,
     params: SALParams = SALParams(),
     delay: float = 1.0,
+    synapse_model: str = SYNAPSE_MODEL,
 ) -> int:
     """Connect neurons with reciprocal SAL synapse pairs; returns the number of synapses made.
 
@@ -89,8 +97,15 @@ def connect_sal_pairs(
         needs its reverse (``W_ij`` finite exactly where ``W_ji`` is): SAL acts on pairs.
     params : :class:`spikealign.plasticity.SALParams` (times in ms), the same for all synapses.
     delay : synaptic delay (ms, > 0, a multiple of the resolution); all of it dendritic.
+    synapse_model : the SAL synapse paired with the neurons' model: ``SYNAPSE_MODEL`` for
+        ``PAIRED_NEURON_MODEL`` (LIF), ``ESCAPE_NOISE_SYNAPSE_MODEL`` for ``PAIRED_ESCAPE_NOISE_MODEL``.
     """
     params = params.checked()
+    if synapse_model not in (SYNAPSE_MODEL, ESCAPE_NOISE_SYNAPSE_MODEL):
+        raise UserError(
+            f"connect_sal_pairs: unknown synapse_model {synapse_model!r} "
+            f"(allowed: {SYNAPSE_MODEL}, {ESCAPE_NOISE_SYNAPSE_MODEL})"
+        )
     if not (isinstance(delay, int | float) and math.isfinite(delay) and delay > 0):
         raise UserError(f"connect_sal_pairs: delay must be a finite number of ms > 0, got {delay!r}")
     nest = install()
@@ -101,7 +116,7 @@ def connect_sal_pairs(
             raise UserError(
                 "connect_sal_pairs: weights must describe reciprocal pairs (W_ij finite exactly where W_ji is)"
             )
-        return _connect(nest, ids_a, ids_a, w, params, delay)
+        return _connect(nest, ids_a, ids_a, w, params, delay, synapse_model)
     ids_b = _ids(pop_b)
     w_ab, w_ba = weights if isinstance(weights, tuple) else (weights, weights)
     w_ab = _weights(w_ab, (len(ids_b), len(ids_a)), "weights[0] (a -> b)")
@@ -110,7 +125,41 @@ def connect_sal_pairs(
         raise UserError(
             "connect_sal_pairs: weights[0] and weights[1] must describe reciprocal pairs (finite at transposed places)"
         )
-    return _connect(nest, ids_a, ids_b, w_ab, params, delay) + _connect(nest, ids_b, ids_a, w_ba, params, delay)
+    return _connect(nest, ids_a, ids_b, w_ab, params, delay, synapse_model) + _connect(
+        nest, ids_b, ids_a, w_ba, params, delay, synapse_model
+    )
+
+
+def create_escape_noise_neurons(n: int, *, bias: Any = 0.0, t_ref: float = 10.0, t_psp: float | None = None) -> Any:
+    """``n`` of the theory's escape-noise neurons (``PAIRED_ESCAPE_NOISE_MODEL``), checked; returns the NodeCollection.
+
+    The neuron (models/escape_noise_neuron.nestml) runs in steps of the NEST resolution ``h``:
+    silent for at least ``R = t_ref / h`` steps, it spikes with probability
+    ``1 / (1 + R exp(-u))``, ``u = bias + `` the weights of the spikes that arrived in the last
+    ``t_psp / h - 1`` steps (a rectangular PSP; ``t_psp`` defaults to ``t_ref``, the chain's
+    kernel). Set the resolution first; connect with ``synapse_model=ESCAPE_NOISE_SYNAPSE_MODEL``
+    and a delay of one step for the chain of :mod:`spikealign.theory.chain`.
+
+    Parameters
+    ----------
+    bias : one number, or one per neuron (the potential without input, dimensionless).
+    t_ref, t_psp : ms, multiples of the resolution; ``t_psp`` between 2 and 201 steps.
+    """
+    nest = install()
+    h = float(nest.resolution)
+    t_psp = t_ref if t_psp is None else t_psp
+    for name, value, lowest, highest in (("t_ref", t_ref, 1, None), ("t_psp", t_psp, 2, PSP_CAPACITY + 1)):
+        steps = value / h if isinstance(value, int | float) and math.isfinite(value) else float("nan")
+        if not (abs(steps - round(steps)) < 1e-9 and round(steps) >= lowest):
+            raise UserError(f"{name} must be a multiple of the resolution {h} ms and >= {lowest} steps, got {value!r}")
+        if highest is not None and round(steps) > highest:
+            raise UserError(f"{name} may be at most {highest} steps ({highest * h} ms), got {value!r}")
+    biases = np.broadcast_to(np.asarray(bias, dtype=float), (int(n),))
+    if not np.all(np.isfinite(biases)):
+        raise UserError(f"bias must be finite, got {bias!r}")
+    neurons = nest.Create(PAIRED_ESCAPE_NOISE_MODEL, int(n), params={"t_ref": float(t_ref), "t_psp": float(t_psp)})
+    neurons.set(b=biases.tolist())
+    return neurons
 
 
 def weight_matrix(pre_pop: Any, post_pop: Any, synapse_model: str = SYNAPSE_MODEL) -> np.ndarray:
@@ -209,7 +258,13 @@ def _merge_ranks(nest: Any, weights: np.ndarray, spikes: list[np.ndarray]) -> tu
 
 
 def _connect(
-    nest: Any, pre_ids: np.ndarray, post_ids: np.ndarray, w: np.ndarray, params: SALParams, delay: float
+    nest: Any,
+    pre_ids: np.ndarray,
+    post_ids: np.ndarray,
+    w: np.ndarray,
+    params: SALParams,
+    delay: float,
+    synapse_model: str = SYNAPSE_MODEL,
 ) -> int:
     """One SAL synapse per finite entry of ``w`` (post, pre)."""
     post_idx, pre_idx = np.nonzero(np.isfinite(w))
@@ -217,7 +272,7 @@ def _connect(
     if n == 0:
         return 0
     syn_spec = {
-        "synapse_model": SYNAPSE_MODEL,
+        "synapse_model": synapse_model,
         "weight": w[post_idx, pre_idx],
         "delay": np.full(n, float(delay)),
         **{name: np.full(n, float(getattr(params, name))) for name in SALParams._fields},
