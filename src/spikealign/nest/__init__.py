@@ -21,6 +21,9 @@ of a postsynaptic spike when the next presynaptic spike passes it, so a weight r
 holds the pairs of the postsynaptic spikes with :math:`t_{post} + d \le` the last presynaptic
 spike time. It is paired with ``lif_psc_exp_neuron__with_sal_synapse``, a LIF neuron with an
 exponentially decaying synaptic current (:class:`spikealign.salnet.spec.LIFParams`).
+``sal_synapse__with_escape_noise_neuron`` is the same synapse paired with
+``escape_noise_neuron__with_sal_synapse``, the theory's discrete-time escape-noise neuron
+(:func:`create_escape_noise_neurons`; docs/simulators-nest.md, "The escape-noise neuron").
 
 Example::
 
