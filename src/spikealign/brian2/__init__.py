@@ -138,13 +138,23 @@ def simulate_sal_network(spec: SALNetworkSpec, target: str = "numpy", progress=N
     drive = b2.PoissonInput(group, "I", n_sources, spec.drive_rate_hz / n_sources * b2.Hz,
                             weight=spec.drive_weight_pa * b2.pA)  # fmt: skip
     spikes = b2.SpikeMonitor(group)
-    net = b2.Network(group, syn, drive, spikes)
     weights = [w0]
-    for _ in range(n_rec):
-        net.run(spec.record_interval_ms * b2.ms, namespace={})
-        weights.append(weight_matrix(syn, n, n))
-        if progress is not None:
-            progress(1)
+
+    # at the start of every record interval after the first (before that step's updates): the
+    # weights after the previous interval. One `Network.run` for the whole simulation: a run per
+    # interval would pay Brian2's set-up (and its garbage collection) every time.
+    @b2.network_operation(dt=spec.record_interval_ms * b2.ms, when="start")
+    def record_weights(t: Any) -> None:
+        if t > 0 * b2.ms:
+            weights.append(weight_matrix(syn, n, n))
+            if progress is not None:
+                progress(1)
+
+    net = b2.Network(group, syn, drive, spikes, record_weights)
+    net.run(n_rec * spec.record_interval_ms * b2.ms, namespace={})
+    weights.append(weight_matrix(syn, n, n))
+    if progress is not None:
+        progress(1)
     i, t = np.asarray(spikes.i[:]), np.asarray(spikes.t[:] / b2.ms)
     times = [np.sort(t[i == k]) + spec.dt_ms for k in range(n)]  # stamped at the end of the step
     return SALNetworkRecord(np.arange(n_rec + 1) * spec.record_interval_ms, np.stack(weights), times)
