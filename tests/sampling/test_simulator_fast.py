@@ -16,7 +16,7 @@ from spikealign.sampling import (
     simulate_spikes_stepwise,
     states_from_spikes,
 )
-from spikealign.sampling.simulator_fast import simulate_spikes_fast
+from spikealign.sampling.simulator_fast import StepWeights, _resync, _scale_column, _step_weights, simulate_spikes_fast
 
 SEEDS = np.arange(10, dtype=np.uint64)
 T_REF = 50
@@ -112,8 +112,9 @@ def test_refractoriness_sparse_weights_and_reproducibility():
     N = 40
     W = rng.normal(0, 0.5, (2, N, N)) * (rng.random((2, N, N)) < 0.1)  # sparse: the CSR path
     b = rng.normal(0.0, 0.3, (2, N))
-    a = simulate_spikes_fast(W, b, 20_000, t_ref=10, tau_syn=10, seeds=np.array([3, 4], dtype=np.uint64))
-    again = simulate_spikes_fast(W, b, 20_000, t_ref=10, tau_syn=10, seeds=np.array([3, 4], dtype=np.uint64))
+    T = 140_000  # two recomputations of q from the PSPs that are on (RESYNC_STEPS = 65536)
+    a = simulate_spikes_fast(W, b, T, t_ref=10, tau_syn=10, seeds=np.array([3, 4], dtype=np.uint64), kernel="per_step")
+    again = simulate_spikes_fast(W, b, T, t_ref=10, tau_syn=10, seeds=np.array([3, 4], dtype=np.uint64))
     assert np.array_equal(a.times, again.times) and np.array_equal(a.neurons, again.neurons)
     t0, i0 = a.replica(0)
     t1, _ = a.replica(1)
@@ -123,8 +124,32 @@ def test_refractoriness_sparse_weights_and_reproducibility():
     # dense and sparse storage of the same weights give the same spikes
     dense = W.copy()
     dense[dense == 0] = 1e-300  # non-zero everywhere: the dense path, numerically the same weights
-    d = simulate_spikes_fast(dense, b, 20_000, t_ref=10, tau_syn=10, seeds=np.array([3, 4], dtype=np.uint64))
+    d = simulate_spikes_fast(dense, b, T, t_ref=10, tau_syn=10, seeds=np.array([3, 4], dtype=np.uint64))
     assert np.array_equal(d.times, a.times) and np.array_equal(d.neurons, a.neurons)
+
+
+@pytest.mark.parametrize("density", [1.0, 0.05])
+def test_per_step_kernel_products_stay_at_t_ref_exp_minus_u(density):
+    """``q = t_ref e^{-u}`` kept by multiplying / dividing by float32 ``e^{-W}`` columns: after 10^4 PSPs switching
+    on and off it still equals its recomputation from the PSPs that are on (relative 1e-12; one product's
+    rounding is 1.1e-16)."""
+    rng = np.random.default_rng(4)
+    N, t_ref = 60, 50
+    W = rng.normal(0, 0.5, (1, N, N)) * (rng.random((1, N, N)) < density)
+    b = rng.normal(0, 0.5, N)
+    weights = _step_weights(W)
+    weights = StepWeights(weights.w[0], weights.factor[0], weights.ptr[0], weights.idx[0], weights.sparse)
+    ring = rng.integers(0, N, (3, N))
+    ring_n = np.array([5, 7, 0])
+    q = np.empty(N)
+    _resync(q, b, ring, ring_n, -1, weights, t_ref)
+    u = b + sum(W[0][:, ring[s, m]] for s in range(3) for m in range(ring_n[s]))
+    np.testing.assert_allclose(q, t_ref * np.exp(-u), rtol=1e-12)
+    expected = q.copy()
+    for j in rng.integers(0, N, 10_000):
+        _scale_column(q, j, weights, True)
+        _scale_column(q, j, weights, False)
+    np.testing.assert_allclose(q, expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("tau_syn", [20, T_REF + 1])

@@ -29,11 +29,12 @@ Its cost per event is O(N): the paper's N = 7 networks.
 step, and stepping through time is cheaper:
 
 * every step, every neuron compares a counter-based uniform (:mod:`spikealign.spiking.counter_rng`,
-  a hash of ``(seed, step, neuron)``) with its probability, written without a division or a libm
-  call as ``xi (1 + e^{\ln t_ref - u_i}) < 1`` (float32 exponential, relative error below 2e-6);
-* a spike adds its column of ``W`` to the potentials at the next step and removes it ``tau_syn``
-  steps after it (float64 sums of the float32-rounded weights, so the sums do not drift; sparse
-  weights, at most half non-zero, as CSR columns).
+  a hash of ``(seed, step, neuron)``) with its probability, written without a division or an
+  exponential as ``xi (1 + q_i) < 1`` with ``q_i = t_ref e^{-u_i}`` (``P = rho_i``);
+* a spike multiplies ``q`` by its column of ``e^{-W}`` at the next step and by its column of
+  ``e^{W}`` ``tau_syn`` steps after it (float64; every ``RESYNC_STEPS`` steps ``q`` is recomputed
+  from the PSPs that are on, so the products' rounding cannot drift; weights with at most
+  ``SPARSE_MAX_FRACTION`` non-zero as CSR columns).
 
 ``simulate_spikes_fast`` picks the event kernel for ``N <= EVENT_MAX_N`` and the per-step kernel
 above; ``bench sampling_scaling`` measures them side by side with the exact kernel.
@@ -47,7 +48,7 @@ import numba as nb
 import numpy as np
 
 from ..errors import UserError
-from ..spiking.counter_rng import EXP_RANGE, exp32, tick_key, uniform
+from ..spiking.counter_rng import tick_key, uniform
 from ..spiking.neuron import escape_rate
 from .simulator import NEVER, TABLE_MAX_N, SpikeTrains, _as_seeds, _collect, _uniform, check_network, seed_states
 
@@ -83,12 +84,18 @@ class HazardTables(NamedTuple):
 
 
 class StepWeights(NamedTuple):
-    """One replica's weights for the per-step kernel: dense columns or CSR columns."""
+    """One replica's weights for the per-step kernel, column by column (``j``: the presynaptic neuron).
 
-    WT: np.ndarray  # (N, N) float32, WT[j] = W[:, j] (dense) or (1, 1) unused
-    ptr: np.ndarray  # (N + 1,) int64 column starts (sparse)
-    idx: np.ndarray  # row of each non-zero (sparse)
-    val: np.ndarray  # float32 value of each non-zero (sparse)
+    Dense: column ``j`` is ``[j N, (j + 1) N)`` of the flat arrays (rows 0 .. N-1); sparse (CSR):
+    ``[ptr[j], ptr[j + 1])``, rows ``idx``.  ``w`` holds ``W_ij``, ``factor`` ``f_ij = e^{-W_ij}``
+    rounded to float32 (``q_i = t_ref e^{-u_i}`` is multiplied by it when the PSP of ``j`` switches on
+    and divided by it when it switches off: float32 halves the bytes a spike reads).
+    """
+
+    w: np.ndarray  # float64
+    factor: np.ndarray  # float32: the weights' rounding moves u by at most 6e-8 |u|; one division undoes it
+    ptr: np.ndarray  # (N + 1,) int64 (sparse)
+    idx: np.ndarray  # int64 rows (sparse)
     sparse: bool
 
 
@@ -220,53 +227,82 @@ def _budget_batch(W, b, t_ref_tau_syn, T, rng, times, ids, nspk):
 
 
 # --------------------------------------------------------------------------- per-step kernel
-@nb.njit(cache=True, error_model="numpy")
-def _add_column(u, j, weights, sign):
-    """``u += sign * W[:, j]`` from the CSR columns of ``weights``."""
-    for k in range(weights.ptr[j], weights.ptr[j + 1]):
-        u[weights.idx[k]] += sign * weights.val[k]
+RESYNC_STEPS = 1 << 16  # q is recomputed from the active PSPs this often (bounds its rounding drift)
 
 
-@nb.njit(cache=True, error_model="numpy")
-def _add_dense(u, col, sign):
-    """``u += sign * col``."""
-    for i in range(u.shape[0]):
-        u[i] += sign * col[i]
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _switch_psp(u, j, weights, sign):
-    """The PSP of ``j`` switches on (``sign`` 1) or off (-1): ``u += sign * W[:, j]``."""
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _scale_column(q, j, weights, on):
+    """The PSP of ``j`` switches on (``q_i *= f_ij``) or off (``q_i /= f_ij``), ``f = weights.factor``."""
+    f = weights.factor
     if weights.sparse:
-        _add_column(u, j, weights, sign)
+        for k in range(weights.ptr[j], weights.ptr[j + 1]):
+            if on:
+                q[weights.idx[k]] *= f[k]
+            else:
+                q[weights.idx[k]] /= f[k]
     else:
-        _add_dense(u, weights.WT[j], sign)
+        N = q.shape[0]
+        col = f[j * N : (j + 1) * N]
+        if on:
+            for i in range(N):
+                q[i] *= col[i]
+        else:
+            for i in range(N):
+                q[i] /= col[i]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _resync(q, b, ring, ring_n, skip_slot, weights, t_ref):
+    """``q_i = t_ref e^{-u_i}`` with ``u_i = b_i + sum_j W_ij`` over the PSPs in ``ring`` (all slots but
+    ``skip_slot``): removes the rounding the products accumulated."""
+    N = b.shape[0]
+    u = b.copy()
+    for slot in range(ring_n.shape[0]):
+        if slot == skip_slot:
+            continue
+        for m in range(ring_n[slot]):
+            j = ring[slot, m]
+            if weights.sparse:
+                for k in range(weights.ptr[j], weights.ptr[j + 1]):
+                    u[weights.idx[k]] += weights.w[k]
+            else:
+                for i in range(N):
+                    u[i] += weights.w[j * N + i]
+    for i in range(N):
+        q[i] = t_ref * np.exp(-u[i])
 
 
 @nb.njit(cache=True, error_model="numpy")
 def _step_phase(weights: StepWeights, b, timing: Timing, key, out: SpikeBuffer):
-    """One replica, ``timing.T`` steps from silence; records spikes; returns their number."""
+    """One replica, ``timing.T`` steps from silence; records spikes; returns their number.
+
+    Neuron ``i`` spikes at ``t`` iff it is eligible and ``xi (1 + q_i) < 1`` (``xi ~ U[0, 1)``, ``q_i =
+    t_ref e^{-u_i}``: ``P = rho_i``); a PSP switching on or off multiplies ``q`` by its column of
+    ``e^{-W}`` or ``e^{W}``, so the decision needs no exponential.
+    """
     T, t_ref, tau_syn = timing
     N = b.shape[0]
-    u = b.copy()
+    q = np.empty(N)
     elig = np.zeros(N, dtype=np.int32)  # first step at which i may spike (steps < 2**31)
-    ring = np.empty((max(tau_syn, 1), N), dtype=np.int64)  # spikes of the last tau_syn steps
-    ring_n = np.zeros(max(tau_syn, 1), dtype=np.int64)
+    width = max(tau_syn, 1)
+    ring = np.empty((width, N), dtype=np.int64)  # spikes of the last tau_syn steps: the PSPs on
+    ring_n = np.zeros(width, dtype=np.int64)
+    _resync(q, b, ring, ring_n, -1, weights, t_ref)
     sv = np.empty(N, dtype=np.int32)
     fired = np.empty(N, dtype=np.int64)
-    lim = np.float32(EXP_RANGE - 1)
-    log_t_ref = np.float32(np.log(t_ref))
     n_spikes = 0
     for t in range(T):
-        slot = t % tau_syn
+        slot = t % width
         if tau_syn > 1:  # the PSPs of the spikes tau_syn steps ago end now
             for m in range(ring_n[slot]):
-                _switch_psp(u, ring[slot, m], weights, -1.0)
+                _scale_column(q, ring[slot, m], weights, False)
+            ring_n[slot] = 0
+            if t % RESYNC_STEPS == RESYNC_STEPS - 1:
+                _resync(q, b, ring, ring_n, slot, weights, t_ref)
         tkey = tick_key(key, t, 0, 1)
         t32 = np.int32(t)
         for i in range(N):  # the spike decision (vectorised)
-            x = min(max(log_t_ref - np.float32(u[i]), -lim), lim)
-            sv[i] = (t32 >= elig[i]) & (uniform(tkey, i) * (np.float32(1.0) + exp32(x)) < np.float32(1.0))
+            sv[i] = (t32 >= elig[i]) & (uniform(tkey, i) * (1.0 + q[i]) < 1.0)
         nf = 0
         for i in range(N):  # compaction, branch-free
             fired[nf] = i
@@ -279,7 +315,7 @@ def _step_phase(weights: StepWeights, b, timing: Timing, key, out: SpikeBuffer):
             n_spikes += 1
             if tau_syn > 1:  # the PSP acts from the next step on
                 ring[slot, m] = i
-                _switch_psp(u, i, weights, 1.0)
+                _scale_column(q, i, weights, True)
         ring_n[slot] = nf if tau_syn > 1 else 0
     return n_spikes
 
@@ -288,7 +324,7 @@ def _step_phase(weights: StepWeights, b, timing: Timing, key, out: SpikeBuffer):
 def _step_batch(weights: StepWeights, b, timing: Timing, keys, times, ids, nspk):
     """``_step_phase`` for every replica (prange); ``weights`` holds every replica's arrays stacked."""
     for r in nb.prange(b.shape[0]):
-        w = StepWeights(weights.WT[r], weights.ptr[r], weights.idx[r], weights.val[r], weights.sparse)
+        w = StepWeights(weights.w[r], weights.factor[r], weights.ptr[r], weights.idx[r], weights.sparse)
         nspk[r] = _step_phase(w, b[r], timing, keys[r], SpikeBuffer(times[r], ids[r]))
 
 
@@ -300,7 +336,7 @@ def _csr_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     width = max(1, max(len(j) for j, _ in nz))
     ptr = np.zeros((R, N + 1), dtype=np.int64)
     idx = np.zeros((R, width), dtype=np.int64)
-    val = np.zeros((R, width), dtype=np.float32)
+    val = np.zeros((R, width))
     for r, (j, i) in enumerate(nz):
         ptr[r, 1:] = np.cumsum(np.bincount(j, minlength=N))
         idx[r, : len(i)] = i
@@ -308,14 +344,20 @@ def _csr_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ptr, idx, val
 
 
+SPARSE_MAX_FRACTION = 0.125  # CSR columns when at most this fraction of the weights is non-zero
+
+
 def _step_weights(W: np.ndarray) -> StepWeights:
-    """Every replica's weights for the per-step kernel (CSR columns when at most half are non-zero)."""
-    R = W.shape[0]
-    if np.count_nonzero(W) <= W.size // 2:
-        ptr, idx, val = _csr_columns(W)
-        return StepWeights(np.zeros((R, 1, 1), dtype=np.float32), ptr, idx, val, True)
-    WT = np.ascontiguousarray(W.transpose(0, 2, 1), dtype=np.float32)
-    return StepWeights(WT, np.zeros((R, 1), np.int64), np.zeros((R, 1), np.int64), np.zeros((R, 1), np.float32), False)
+    """Every replica's weights for the per-step kernel (CSR columns when few are non-zero: a scattered
+    update costs several times a contiguous one)."""
+    R, N, _ = W.shape
+    sparse = bool(np.count_nonzero(W) <= SPARSE_MAX_FRACTION * W.size)
+    if sparse:
+        ptr, idx, w = _csr_columns(W)
+    else:
+        ptr, idx = np.zeros((R, 1), np.int64), np.zeros((R, 1), np.int64)
+        w = np.ascontiguousarray(W.transpose(0, 2, 1)).reshape(R, N * N)
+    return StepWeights(w, np.exp(-w).astype(np.float32), ptr, idx, sparse)
 
 
 def simulate_spikes_fast(
