@@ -251,6 +251,19 @@ def _scale_column(q, j, weights, on):
                 q[i] /= col[i]
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _column_product(out, columns, n, factor):
+    """``out_i = prod_m f[i, columns[m]]`` over ``m < n`` (dense ``factor``, flat by column)."""
+    N = out.shape[0]
+    first = factor[columns[0] * N : (columns[0] + 1) * N]
+    for i in range(N):
+        out[i] = first[i]
+    for m in range(1, n):
+        col = factor[columns[m] * N : (columns[m] + 1) * N]
+        for i in range(N):
+            out[i] *= col[i]
+
+
 @nb.njit(cache=True, error_model="numpy")
 def _resync(q, b, ring, ring_n, skip_slot, weights, t_ref):
     """``q_i = t_ref e^{-u_i}`` with ``u_i = b_i + sum_j W_ij`` over the PSPs in ``ring`` (all slots but
@@ -290,12 +303,19 @@ def _step_phase(weights: StepWeights, b, timing: Timing, key, out: SpikeBuffer):
     _resync(q, b, ring, ring_n, -1, weights, t_ref)
     sv = np.empty(N, dtype=np.int32)
     fired = np.empty(N, dtype=np.int64)
+    den = np.empty(N)
     n_spikes = 0
     for t in range(T):
         slot = t % width
         if tau_syn > 1:  # the PSPs of the spikes tau_syn steps ago end now
-            for m in range(ring_n[slot]):
-                _scale_column(q, ring[slot, m], weights, False)
+            n_off = ring_n[slot]
+            if n_off > 1 and not weights.sparse:  # one division per neuron for all of them
+                _column_product(den, ring[slot], n_off, weights.factor)
+                for i in range(N):
+                    q[i] /= den[i]
+            else:
+                for m in range(n_off):
+                    _scale_column(q, ring[slot, m], weights, False)
             ring_n[slot] = 0
             if t % RESYNC_STEPS == RESYNC_STEPS - 1:
                 _resync(q, b, ring, ring_n, slot, weights, t_ref)
