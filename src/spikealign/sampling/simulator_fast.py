@@ -263,10 +263,9 @@ def _budget_phase(W: np.ndarray, b: np.ndarray, tables: HazardTables, timing: Ti
 
 
 @nb.njit(cache=True, parallel=True)
-def _budget_batch(W, b, t_ref_tau_syn, T, rng, times, ids, nspk):
-    """``_budget_phase`` for every replica (prange); ``t_ref_tau_syn`` = (t_ref, tau_syn)."""
+def _budget_batch(W, b, timing: Timing, rng, times, ids, nspk):
+    """``_budget_phase`` for every replica (prange)."""
     R, N = b.shape
-    timing = Timing(T, t_ref_tau_syn[0], t_ref_tau_syn[1])
     for r in nb.prange(R):
         if N <= TABLE_MAX_N:
             tables = _hazard_tables(W[r], b[r], timing.t_ref)
@@ -346,7 +345,7 @@ def _step_phase(weights: StepWeights, b, timing: Timing, key, out: SpikeBuffer):
     N = b.shape[0]
     q = np.empty(N)
     elig = np.zeros(N, dtype=np.int32)  # first step at which i may spike (steps < 2**31)
-    width = max(tau_syn, 1)
+    width = max(int(tau_syn), 1)
     ring = np.empty((width, N), dtype=np.int64)  # spikes of the last tau_syn steps: the PSPs on
     ring_n = np.zeros(width, dtype=np.int64)
     _resync(q, b, ring, ring_n, -1, weights, t_ref)
@@ -456,10 +455,9 @@ def simulate_spikes_fast(
     times = np.empty((R, cap), dtype=np.int32)
     ids = np.empty((R, cap), dtype=np.int16)
     nspk = np.zeros(R, dtype=np.int64)
+    timing = Timing(np.int64(T), np.int64(t_ref), np.int64(tau_syn))
     if kernel == "event" or (kernel == "auto" and N <= EVENT_MAX_N):
-        timing = np.array([t_ref, tau_syn], dtype=np.int64)
-        _budget_batch(W, b, timing, np.int64(T), seed_states(seeds), times, ids, nspk)
+        _budget_batch(W, b, timing, seed_states(seeds), times, ids, nspk)
     else:
-        timing = Timing(np.int64(T), np.int64(t_ref), np.int64(tau_syn))
         _step_batch(_step_weights(W), b, timing, seeds.astype(np.uint64), times, ids, nspk)
     return _collect(times, ids, nspk, N, T)
