@@ -157,7 +157,7 @@ def test_per_step_kernel_products_stay_at_t_ref_exp_minus_u(density):
     W = rng.normal(0, 0.5, (1, N, N)) * (rng.random((1, N, N)) < density)
     b = rng.normal(0, 0.5, N)
     weights = _step_weights(W)
-    weights = StepWeights(weights.w[0], weights.factor[0], weights.ptr[0], weights.idx[0], weights.sparse)
+    weights = StepWeights(*(a[0] for a in weights[:5]), weights.sparse)
     ring = rng.integers(0, N, (3, N))
     ring_n = np.array([5, 7, 0])
     q = np.empty(N)

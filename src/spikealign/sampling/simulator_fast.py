@@ -99,11 +99,14 @@ class StepWeights(NamedTuple):
     Dense: column ``j`` is ``[j N, (j + 1) N)`` of the flat arrays (rows 0 .. N-1); sparse (CSR):
     ``[ptr[j], ptr[j + 1])``, rows ``idx``.  ``w`` holds ``W_ij``, ``factor`` ``f_ij = e^{-W_ij}``
     rounded to float32 (``q_i = t_ref e^{-u_i}`` is multiplied by it when the PSP of ``j`` switches on
-    and divided by it when it switches off: float32 halves the bytes a spike reads).
+    and divided by it when it switches off: float32 halves the bytes a spike reads; it shifts a
+    weight by at most 6e-8).  Sparse columns also hold ``1 / f`` in float64 (``inv_factor``): a
+    scattered division costs several multiplications (dense ones divide once per step and neuron).
     """
 
     w: np.ndarray  # float64
-    factor: np.ndarray  # float32: the weights' rounding moves u by at most 6e-8 |u|; one division undoes it
+    factor: np.ndarray  # float32
+    inv_factor: np.ndarray  # float64 1 / factor (sparse), else unused
     ptr: np.ndarray  # (N + 1,) int64 (sparse)
     idx: np.ndarray  # int64 rows (sparse)
     sparse: bool
@@ -287,7 +290,7 @@ def _scale_column(q, j, weights, on):
             if on:
                 q[weights.idx[k]] *= f[k]
             else:
-                q[weights.idx[k]] /= f[k]
+                q[weights.idx[k]] *= weights.inv_factor[k]
     else:
         N = q.shape[0]
         col = f[j * N : (j + 1) * N]
@@ -392,7 +395,9 @@ def _step_phase(weights: StepWeights, b, timing: Timing, key, out: SpikeBuffer):
 def _step_batch(weights: StepWeights, b, timing: Timing, keys, times, ids, nspk):
     """``_step_phase`` for every replica (prange); ``weights`` holds every replica's arrays stacked."""
     for r in nb.prange(b.shape[0]):
-        w = StepWeights(weights.w[r], weights.factor[r], weights.ptr[r], weights.idx[r], weights.sparse)
+        w = StepWeights(
+            weights.w[r], weights.factor[r], weights.inv_factor[r], weights.ptr[r], weights.idx[r], weights.sparse
+        )
         nspk[r] = _step_phase(w, b[r], timing, keys[r], SpikeBuffer(times[r], ids[r]))
 
 
@@ -425,7 +430,9 @@ def _step_weights(W: np.ndarray) -> StepWeights:
     else:
         ptr, idx = np.zeros((R, 1), np.int64), np.zeros((R, 1), np.int64)
         w = np.ascontiguousarray(W.transpose(0, 2, 1)).reshape(R, N * N)
-    return StepWeights(w, np.exp(-w).astype(np.float32), ptr, idx, sparse)
+    factor = np.exp(-w).astype(np.float32)
+    inv_factor = 1.0 / factor.astype(np.float64) if sparse else np.ones((R, 1))
+    return StepWeights(w, factor, inv_factor, ptr, idx, sparse)
 
 
 def simulate_spikes_fast(
