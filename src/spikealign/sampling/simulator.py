@@ -37,6 +37,7 @@ can spike again), which holds for every configuration of the paper (tau_syn = t_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -48,6 +49,8 @@ from .stdp import window_at
 NEVER = np.int64(2**62)  # "no event": later than any phase end
 
 __all__ = [
+    "PhaseStats",
+    "Recording",
     "SpikeTrains",
     "check_network",
     "seed_states",
@@ -201,6 +204,24 @@ def _psp_switch(W: np.ndarray, u: np.ndarray, mask: np.int64, j: int, on: bool, 
     return mask
 
 
+class Recording(NamedTuple):
+    """Where :func:`_event_phase` writes the spikes: step and neuron of each (zero length: not recorded)."""
+
+    times: np.ndarray  # (cap,) int32
+    ids: np.ndarray  # (cap,) int16
+
+
+class PhaseStats(NamedTuple):
+    """What :func:`_event_phase` accumulates while it simulates (docs/sampling.md, "STDP rulers")."""
+
+    counts: np.ndarray  # (N,) int64 spike counts, added to
+    kinds: np.ndarray  # (K,) kernel kind of each STDP ruler (``stdp.KERNELS``); K = 0: no STDP
+    rulers: np.ndarray  # (K, 4, N, N): A+, A-, tau+, tau- of each ruler
+    S: np.ndarray  # (K, N, N) pair-based ruler sums, added to
+    hist: np.ndarray  # (2^N,) int64 state counts at the sample steps, added to; zero length: none
+    sample_dt: np.int64  # steps between two state samples
+
+
 @nb.njit(cache=True)
 def _event_phase(
     W: np.ndarray,
@@ -209,25 +230,19 @@ def _event_phase(
     t_ref: np.int64,
     tau_syn: np.int64,
     rng: np.ndarray,
-    rec_times: np.ndarray,
-    rec_ids: np.ndarray,
-    counts: np.ndarray,
-    kinds: np.ndarray,
-    rulers: np.ndarray,
-    S: np.ndarray,
-    hist: np.ndarray,
-    sample_dt: np.int64,
+    recording: Recording,
+    stats: PhaseStats,
 ) -> np.int64:
     """Simulate one phase of T steps of one network, event-driven, accumulating statistics on the fly.
 
-        Records spikes into ``rec_times``/``rec_ids`` when those have non-zero length; adds spike counts
-        to ``counts``; for each STDP ruler k (``kinds.size`` of them; ``rulers[k]`` = A+, A-, tau+, tau-,
-    each (N, N)) adds the pair-based sums (docs/sampling.md, "STDP rulers")
-        with depth 1 (last spike of each neuron) to ``S[k]``; when ``hist`` is non-empty adds the binary
-        state at the sample steps 0, sample_dt, 2 sample_dt, ... (< T) to ``hist`` (state index with
-        neuron 0 as most significant bit; z_k(s) = 1 iff k spiked in [s - t_ref, s - 1]).
-        Returns the number of spikes.
+    Records spikes into ``recording`` when its arrays have non-zero length; adds spike counts to
+    ``stats.counts``; for each STDP ruler k adds the pair-based sums with depth 1 (last spike of each
+    neuron) to ``stats.S[k]``; when ``stats.hist`` is non-empty adds the binary state at the sample steps
+    0, sample_dt, 2 sample_dt, ... (< T) to it (state index with neuron 0 as most significant bit;
+    z_k(s) = 1 iff k spiked in [s - t_ref, s - 1]).  Returns the number of spikes.
     """
+    rec_times, rec_ids = recording
+    counts, kinds, rulers, S, hist, sample_dt = stats
     N = b.size
     record = rec_times.size > 0
     do_hist = hist.size > 0
@@ -323,10 +338,8 @@ def _simulate_batch(W, b, T, t_ref, tau_syn, rng, cap, times, ids, nspk):
     empty3 = np.zeros((0, N, N))
     hist = np.zeros(0, dtype=np.int64)
     for r in nb.prange(R):
-        counts = np.zeros(N, dtype=np.int64)
-        nspk[r] = _event_phase(
-            W[r], b[r], T, t_ref, tau_syn, rng[r], times[r], ids[r], counts, kinds, empty4, empty3, hist, 1,
-        )  # fmt: skip
+        stats = PhaseStats(np.zeros(N, dtype=np.int64), kinds, empty4, empty3, hist, np.int64(1))
+        nspk[r] = _event_phase(W[r], b[r], T, t_ref, tau_syn, rng[r], Recording(times[r], ids[r]), stats)
 
 
 @nb.njit(cache=True, parallel=True)

@@ -1,4 +1,4 @@
-r"""Per-step sampling kernel for larger networks: cost per spike that does not grow with N.
+r"""Fast sampling kernels: an event kernel with one random draw per spike, a per-step kernel for large N.
 
 The process is the one of :mod:`spikealign.sampling.simulator` (``W[post, pre]``)::
 
@@ -6,75 +6,374 @@ The process is the one of :mod:`spikealign.sampling.simulator` (``W[post, pre]``
     rho_i(t) = 1 / (1 + t_ref * exp(-u_i(t)))
     i spikes at t  with probability rho_i(t)  iff  t >= s_i + t_ref + 1
 
-The exact event-driven kernel redraws the next spike of every eligible neuron whenever a
-potential changes, so a spike costs O(N) logarithms; with N = 1000 that is about 13 us per spike.
-This kernel steps through time instead and keeps the work per step to what vectorises:
+Both kernels draw other random numbers than the exact kernel (``simulate_spikes``, which stays the
+default and the one the trainer uses): their spike trains are other samples of the same process
+(tests/sampling/test_simulator_fast.py compares rates and pairwise activity over seeds).
+
+**Event kernel (small N).**  Between events (a spike, or a PSP switching off) every hazard
+``lambda_i = -ln(1 - rho_i) = ln(1 + e^{u_i} / t_ref)`` is constant.  Each neuron holds a budget
+``E_i ~ Exp(1)``, drawn when it spikes and counted from the step ``s_i`` its refractoriness ends; it
+spikes at ``s_i + floor(E_i / lambda_i)`` (``P(no spike in k steps) = e^{-k lambda_i} = (1 -
+rho_i)^k``).  When its potential changes at step ``c`` before that spike (time rescaling)::
+
+    E_i <- E_i - lambda_i (c - s_i),   s_i <- c,   lambda_i <- lambda_i(new u)     (only if c > s_i)
+
+The spent budget's remainder is again Exp(1) given no spike before ``c`` (memorylessness), so the
+next spike step is drawn exactly without a new random number: one exponential variate per spike
+instead of one per eligible neuron and event (the exact kernel's redraws).  For N <=
+``TABLE_MAX_N`` ``lambda`` and ``1 / lambda`` are read from per-phase tables over the 2^N patterns of
+active PSPs; PSP ends wait in a first-in-first-out queue (they end in the order the spikes came).
+Its cost per event is O(N): the paper's N = 7 networks.
+
+**Per-step kernel (large N).**  With many spikes per step every potential changes many times per
+step, and stepping through time is cheaper:
 
 * every step, every neuron compares a counter-based uniform (:mod:`spikealign.spiking.counter_rng`,
-  a hash of ``(seed, step, neuron)``) with its probability, written without a division or a libm
-  call as ``xi (1 + e^{\ln t_ref - u_i}) < 1`` (float32 exponential, relative error below 2e-6);
-* a spike adds its column of ``W`` to the potentials at the next step and removes it ``tau_syn``
-  steps after it (float64 sums of the float32-rounded weights, so the sums do not drift; sparse
-  weights, at most half non-zero, as CSR columns).
+  a hash of ``(seed, step, neuron)``) with its probability, written without a division or an
+  exponential as ``xi (1 + q_i) < 1`` with ``q_i = t_ref e^{-u_i}`` (``P = rho_i``);
+* a spike multiplies ``q`` by its column of ``e^{-W}`` at the next step and by its column of
+  ``e^{W}`` ``tau_syn`` steps after it (float64; every ``RESYNC_STEPS`` steps ``q`` is recomputed
+  from the PSPs that are on, so the products' rounding cannot drift; weights with at most
+  ``SPARSE_MAX_FRACTION`` non-zero as CSR columns).
 
-It draws different random numbers than the exact kernel: the spike trains are another sample of
-the same process (tests/sampling/test_simulator_fast.py compares rates and pairwise activity over
-seeds).  For the paper's N = 7 networks the exact event-driven kernel is faster (about 0.06
-spikes per step); ``bench sampling_scaling`` measures both side by side.
+``simulate_spikes_fast`` picks the event kernel for ``N <= EVENT_MAX_N`` and the per-step kernel
+above; ``bench sampling_scaling`` measures them side by side with the exact kernel.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
-from ..spiking.counter_rng import EXP_RANGE, exp32, tick_key, uniform
-from .simulator import SpikeTrains, _as_seeds, _collect, check_network
+from ..errors import UserError
+from ..spiking.counter_rng import tick_key, uniform
+from ..spiking.neuron import escape_rate
+from .simulator import (
+    NEVER,
+    TABLE_MAX_N,
+    SpikeTrains,
+    _as_seeds,
+    _collect,
+    _next_u64,
+    _uniform,
+    check_network,
+    seed_states,
+)
 
-__all__ = ["simulate_spikes_fast"]
+__all__ = ["EVENT_MAX_N", "KERNELS", "simulate_spikes_fast"]
+
+EVENT_MAX_N = TABLE_MAX_N  # simulate_spikes_fast: event kernel up to here, per-step kernel above
+KERNELS = ("auto", "event", "per_step")
+AIM_MAX = 1e15  # a spike aimed further than this many steps ahead: never (beyond any phase, exact in float64)
+INV_MAX_RECIPROCAL = 1e-300  # 1 / lambda is capped at 1e300 (lambda = 0: no spike; budget 0 stays 0, no NaN)
+
+
+class Timing(NamedTuple):
+    """The phase's length and the neurons' time constants, in steps."""
+
+    T: np.int64  # steps simulated
+    t_ref: np.int64  # refractory period: a neuron spiking at s may spike again at s + t_ref + 1
+    tau_syn: np.int64  # PSP of a spike at s is on for s + 1 .. s + tau_syn - 1
+
+
+class SpikeBuffer(NamedTuple):
+    """Where a kernel writes one replica's spikes (step, neuron); capacity ``times.size``."""
+
+    times: np.ndarray  # int32
+    ids: np.ndarray  # int16
+
+
+class HazardTables(NamedTuple):
+    """``lam[m, i] = ln(1 + e^{b_i + sum_{j in m} W_ij} / t_ref)`` and ``inv = 1 / lam`` for every
+    PSP pattern ``m`` (bit j: PSP of j on); zero rows: no tables (computed from the potential)."""
+
+    lam: np.ndarray  # (2^N, N) or (0, N)
+    inv: np.ndarray  # (2^N, N) or (0, N)
+
+
+class StepWeights(NamedTuple):
+    """One replica's weights for the per-step kernel, column by column (``j``: the presynaptic neuron).
+
+    Dense: column ``j`` is ``[j N, (j + 1) N)`` of the flat arrays (rows 0 .. N-1); sparse (CSR):
+    ``[ptr[j], ptr[j + 1])``, rows ``idx``.  ``w`` holds ``W_ij``, ``factor`` ``f_ij = e^{-W_ij}``
+    rounded to float32 (``q_i = t_ref e^{-u_i}`` is multiplied by it when the PSP of ``j`` switches on
+    and divided by it when it switches off: float32 halves the bytes a spike reads; it shifts a
+    weight by at most 6e-8).  Sparse columns also hold ``1 / f`` in float64 (``inv_factor``): a
+    scattered division costs several multiplications (dense ones divide once per step and neuron).
+    """
+
+    w: np.ndarray  # float64
+    factor: np.ndarray  # float32
+    inv_factor: np.ndarray  # float64 1 / factor (sparse), else unused
+    ptr: np.ndarray  # (N + 1,) int64 (sparse)
+    idx: np.ndarray  # int64 rows (sparse)
+    sparse: bool
+
+
+# --------------------------------------------------------------------------- event kernel
+@nb.njit(cache=True)
+def _hazard_tables(W: np.ndarray, b: np.ndarray, t_ref: np.int64) -> HazardTables:
+    """The :class:`HazardTables` of the network ``(W, b)``: potentials summed over the patterns in
+    Gray-code-free order (pattern ``m`` = pattern ``m`` without its lowest bit ``j``, plus ``W[:, j]``)."""
+    N = b.size
+    M = np.int64(1) << N
+    lam = np.empty((M, N))
+    inv = np.empty((M, N))
+    uu = np.empty((M, N))
+    uu[0] = b
+    for m in range(1, M):
+        j = 0
+        while not (m >> j) & 1:
+            j += 1
+        prev = m ^ (np.int64(1) << j)
+        for i in range(N):
+            uu[m, i] = uu[prev, i] + W[i, j]
+    for m in range(M):
+        for i in range(N):
+            lam[m, i] = escape_rate(uu[m, i], t_ref)
+            inv[m, i] = 1.0 / max(lam[m, i], INV_MAX_RECIPROCAL)
+    return HazardTables(lam, inv)
+
+
+def _ziggurat_tables(n: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Marsaglia and Tsang's (2000) ziggurat of the density ``e^{-x}`` with ``n`` layers of equal area, for
+    53-bit integers ``j``: ``x = j w[i]``; accepted at once when ``j < k[i]`` (inside layer ``i``'s core);
+    ``f[i] = e^{-x_i}``.  Layer 0 is the base strip with the tail beyond ``ZIGGURAT_R``."""
+    m = 2.0**53
+    r = ZIGGURAT_R
+    v = 3.949659822581572e-3  # the layers' common area
+    k = np.zeros(n, dtype=np.uint64)
+    w = np.zeros(n)
+    f = np.zeros(n)
+    q = v / np.exp(-r)
+    k[0] = np.uint64((r / q) * m)
+    w[0], w[n - 1] = q / m, r / m
+    f[0], f[n - 1] = 1.0, np.exp(-r)
+    x, x_prev = r, r
+    for i in range(n - 2, 0, -1):
+        x = -np.log(v / x + np.exp(-x))
+        k[i + 1] = np.uint64((x / x_prev) * m)
+        x_prev = x
+        f[i] = np.exp(-x)
+        w[i] = x / m
+    return k, w, f
+
+
+ZIGGURAT_R = 7.697117470131487  # the base strip's edge: beyond it, the tail
+_ZIG_K, _ZIG_W, _ZIG_F = _ziggurat_tables()
+
+
+@nb.njit(cache=True, inline="always")
+def _exp_variate(rng: np.ndarray) -> float:
+    """``E ~ Exp(1)`` from the xoshiro256** state ``rng``, by the ziggurat (one 64-bit draw 99 % of the time:
+    layer from the low 8 bits, position from the high 53); the tail by memorylessness, ``R - ln(1 - U)``."""
+    while True:
+        bits = _next_u64(rng)
+        i = np.int64(bits & np.uint64(255))
+        j = bits >> np.uint64(11)
+        if j < _ZIG_K[i]:
+            return np.float64(j) * _ZIG_W[i]
+        if i == 0:
+            return ZIGGURAT_R - np.log(1.0 - _uniform(rng))
+        x = np.float64(j) * _ZIG_W[i]
+        if _ZIG_F[i] + _uniform(rng) * (_ZIG_F[i - 1] - _ZIG_F[i]) < np.exp(-x):
+            return x
+
+
+@nb.njit(cache=True)
+def _budget_phase(W: np.ndarray, b: np.ndarray, tables: HazardTables, timing: Timing, rng: np.ndarray,
+                  out: SpikeBuffer) -> np.int64:  # fmt: skip
+    """One replica, ``timing.T`` steps from silence, with the budget event kernel (module docstring).
+
+    Spikes go to ``out``; returns their number.  ``rng`` is the replica's xoshiro256** state.
+    """
+    T, t_ref, tau_syn = timing
+    N = b.size
+    use_tab = tables.lam.shape[0] > 0
+    u = b.copy()
+    WT = np.ascontiguousarray(W.T)  # WT[j] = W[:, j]: the potentials a PSP of j changes
+    mask = np.int64(0)
+    budget = np.empty(N)  # E_i, counted from step start[i]
+    start = np.zeros(N)  # steps as float64 (exact below 2**53): the loops over neurons vectorise
+    lam = np.zeros(N)
+    nxt = np.empty(N)
+    q_time = np.empty(N + 1)  # PSP ends, first in first out (at most one per neuron)
+    q_id = np.empty(N + 1, dtype=np.int64)
+    q_head = 0
+    q_len = 0
+    for i in range(N):
+        budget[i] = _exp_variate(rng)
+    n_spikes = np.int64(0)
+    change = 0.0  # the potentials changed from this step on
+    T_f = np.float64(T)
+    never = np.float64(NEVER)
+    while True:
+        # the hazards from step `change` on: spend the budgets up to it, re-aim (branch-free: vectorises)
+        if use_tab:
+            lam_m = tables.lam[mask]
+            inv_m = tables.inv[mask]
+            for i in range(N):
+                budget[i] -= lam[i] * max(change - start[i], 0.0)
+                start[i] = max(start[i], change)
+                lam[i] = lam_m[i]
+                nxt[i] = start[i] + np.floor(min(max(budget[i] * inv_m[i], 0.0), AIM_MAX))
+        else:
+            for i in range(N):
+                budget[i] -= lam[i] * max(change - start[i], 0.0)
+                start[i] = max(start[i], change)
+                lam[i] = escape_rate(u[i], t_ref)
+                nxt[i] = start[i] + np.floor(min(max(budget[i] / max(lam[i], INV_MAX_RECIPROCAL), 0.0), AIM_MAX))
+        tf = never
+        for i in range(N):
+            tf = min(tf, nxt[i])
+        toff = q_time[q_head] if q_len > 0 else never
+        if toff <= tf and toff < T_f:  # PSPs end: from step toff on
+            while q_len > 0 and q_time[q_head] == toff:
+                j = q_id[q_head]
+                q_head = q_head + 1 if q_head < N else 0
+                q_len -= 1
+                if use_tab:
+                    mask &= ~(np.int64(1) << j)
+                else:
+                    for i in range(N):
+                        u[i] -= WT[j, i]
+            change = toff
+            continue
+        if tf >= T_f:
+            break
+        for i in range(N):
+            if nxt[i] == tf:  # spikes at tf: a new budget from the end of refractoriness on
+                out.times[n_spikes] = np.int32(tf)
+                out.ids[n_spikes] = i
+                n_spikes += 1
+                budget[i] = _exp_variate(rng)
+                start[i] = tf + t_ref + 1
+                if tau_syn > 1:  # the PSP acts from tf + 1 on and ends at tf + tau_syn
+                    tail = q_head + q_len
+                    tail = tail - (N + 1) if tail > N else tail
+                    q_time[tail] = tf + tau_syn
+                    q_id[tail] = i
+                    q_len += 1
+                    if use_tab:
+                        mask |= np.int64(1) << i
+                    else:
+                        for k in range(N):
+                            u[k] += WT[i, k]
+        change = tf + 1
+    return n_spikes
+
+
+@nb.njit(cache=True, parallel=True)
+def _budget_batch(W, b, timing: Timing, rng, times, ids, nspk):
+    """``_budget_phase`` for every replica (prange)."""
+    R, N = b.shape
+    for r in nb.prange(R):
+        if N <= TABLE_MAX_N:
+            tables = _hazard_tables(W[r], b[r], timing.t_ref)
+        else:
+            tables = HazardTables(np.empty((0, N)), np.empty((0, N)))
+        nspk[r] = _budget_phase(W[r], b[r], tables, timing, rng[r], SpikeBuffer(times[r], ids[r]))
+
+
+# --------------------------------------------------------------------------- per-step kernel
+RESYNC_STEPS = 1 << 16  # q is recomputed from the active PSPs this often (bounds its rounding drift)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _scale_column(q, j, weights, on):
+    """The PSP of ``j`` switches on (``q_i *= f_ij``) or off (``q_i /= f_ij``), ``f = weights.factor``."""
+    f = weights.factor
+    if weights.sparse:
+        for k in range(weights.ptr[j], weights.ptr[j + 1]):
+            if on:
+                q[weights.idx[k]] *= f[k]
+            else:
+                q[weights.idx[k]] *= weights.inv_factor[k]
+    else:
+        N = q.shape[0]
+        col = f[j * N : (j + 1) * N]
+        if on:
+            for i in range(N):
+                q[i] *= col[i]
+        else:
+            for i in range(N):
+                q[i] /= col[i]
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _column_product(out, columns, n, factor):
+    """``out_i = prod_m f[i, columns[m]]`` over ``m < n`` (dense ``factor``, flat by column)."""
+    N = out.shape[0]
+    first = factor[columns[0] * N : (columns[0] + 1) * N]
+    for i in range(N):
+        out[i] = first[i]
+    for m in range(1, n):
+        col = factor[columns[m] * N : (columns[m] + 1) * N]
+        for i in range(N):
+            out[i] *= col[i]
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _add_column(u, j, ptr, idx, val, sign):
-    """``u += sign * W[:, j]`` from the CSR columns ``(ptr, idx, val)``."""
-    for k in range(ptr[j], ptr[j + 1]):
-        u[idx[k]] += sign * val[k]
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _add_dense(u, col, sign):
-    """``u += sign * col``."""
-    for i in range(u.shape[0]):
-        u[i] += sign * col[i]
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _step_phase(WT, ptr, idx, val, sparse, b, T, t_ref, tau_syn, key, times, ids):
-    """One replica, ``T`` steps from silence; records spikes; returns their number."""
+def _resync(q, b, ring, ring_n, skip_slot, weights, t_ref):
+    """``q_i = t_ref e^{-u_i}`` with ``u_i = b_i + sum_j W_ij`` over the PSPs in ``ring`` (all slots but
+    ``skip_slot``): removes the rounding the products accumulated."""
     N = b.shape[0]
     u = b.copy()
+    for slot in range(ring_n.shape[0]):
+        if slot == skip_slot:
+            continue
+        for m in range(ring_n[slot]):
+            j = ring[slot, m]
+            if weights.sparse:
+                for k in range(weights.ptr[j], weights.ptr[j + 1]):
+                    u[weights.idx[k]] += weights.w[k]
+            else:
+                for i in range(N):
+                    u[i] += weights.w[j * N + i]
+    for i in range(N):
+        q[i] = t_ref * np.exp(-u[i])
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _step_phase(weights: StepWeights, b, timing: Timing, key, out: SpikeBuffer):
+    """One replica, ``timing.T`` steps from silence; records spikes; returns their number.
+
+    Neuron ``i`` spikes at ``t`` iff it is eligible and ``xi (1 + q_i) < 1`` (``xi ~ U[0, 1)``, ``q_i =
+    t_ref e^{-u_i}``: ``P = rho_i``); a PSP switching on or off multiplies ``q`` by its column of
+    ``e^{-W}`` or ``e^{W}``, so the decision needs no exponential.
+    """
+    T, t_ref, tau_syn = timing
+    N = b.shape[0]
+    q = np.empty(N)
     elig = np.zeros(N, dtype=np.int32)  # first step at which i may spike (steps < 2**31)
-    ring = np.empty((max(tau_syn, 1), N), dtype=np.int64)  # spikes of the last tau_syn steps
-    ring_n = np.zeros(max(tau_syn, 1), dtype=np.int64)
+    width = max(int(tau_syn), 1)
+    ring = np.empty((width, N), dtype=np.int64)  # spikes of the last tau_syn steps: the PSPs on
+    ring_n = np.zeros(width, dtype=np.int64)
+    _resync(q, b, ring, ring_n, -1, weights, t_ref)
     sv = np.empty(N, dtype=np.int32)
     fired = np.empty(N, dtype=np.int64)
-    lim = np.float32(EXP_RANGE - 1)
-    log_t_ref = np.float32(np.log(t_ref))
+    den = np.empty(N)
     n_spikes = 0
     for t in range(T):
-        slot = t % tau_syn
+        slot = t % width
         if tau_syn > 1:  # the PSPs of the spikes tau_syn steps ago end now
-            for m in range(ring_n[slot]):
-                j = ring[slot, m]
-                if sparse:
-                    _add_column(u, j, ptr, idx, val, -1.0)
-                else:
-                    _add_dense(u, WT[j], -1.0)
+            n_off = ring_n[slot]
+            if n_off > 1 and not weights.sparse:  # one division per neuron for all of them
+                _column_product(den, ring[slot], n_off, weights.factor)
+                for i in range(N):
+                    q[i] /= den[i]
+            else:
+                for m in range(n_off):
+                    _scale_column(q, ring[slot, m], weights, False)
+            ring_n[slot] = 0
+            if t % RESYNC_STEPS == RESYNC_STEPS - 1:
+                _resync(q, b, ring, ring_n, slot, weights, t_ref)
         tkey = tick_key(key, t, 0, 1)
         t32 = np.int32(t)
         for i in range(N):  # the spike decision (vectorised)
-            x = min(max(log_t_ref - np.float32(u[i]), -lim), lim)
-            sv[i] = (t32 >= elig[i]) & (uniform(tkey, i) * (np.float32(1.0) + exp32(x)) < np.float32(1.0))
+            sv[i] = (t32 >= elig[i]) & (uniform(tkey, i) * (1.0 + q[i]) < 1.0)
         nf = 0
         for i in range(N):  # compaction, branch-free
             fired[nf] = i
@@ -82,23 +381,24 @@ def _step_phase(WT, ptr, idx, val, sparse, b, T, t_ref, tau_syn, key, times, ids
         for m in range(nf):
             i = fired[m]
             elig[i] = np.int32(t + t_ref + 1)
-            times[n_spikes] = t
-            ids[n_spikes] = i
+            out.times[n_spikes] = t
+            out.ids[n_spikes] = i
             n_spikes += 1
             if tau_syn > 1:  # the PSP acts from the next step on
                 ring[slot, m] = i
-                if sparse:
-                    _add_column(u, i, ptr, idx, val, 1.0)
-                else:
-                    _add_dense(u, WT[i], 1.0)
+                _scale_column(q, i, weights, True)
         ring_n[slot] = nf if tau_syn > 1 else 0
     return n_spikes
 
 
 @nb.njit(cache=True, parallel=True)
-def _step_batch(WT, ptr, idx, val, sparse, b, T, t_ref, tau_syn, keys, times, ids, nspk):
+def _step_batch(weights: StepWeights, b, timing: Timing, keys, times, ids, nspk):
+    """``_step_phase`` for every replica (prange); ``weights`` holds every replica's arrays stacked."""
     for r in nb.prange(b.shape[0]):
-        nspk[r] = _step_phase(WT[r], ptr[r], idx[r], val[r], sparse, b[r], T, t_ref, tau_syn, keys[r], times[r], ids[r])
+        w = StepWeights(
+            weights.w[r], weights.factor[r], weights.inv_factor[r], weights.ptr[r], weights.idx[r], weights.sparse
+        )
+        nspk[r] = _step_phase(w, b[r], timing, keys[r], SpikeBuffer(times[r], ids[r]))
 
 
 def _csr_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,7 +409,7 @@ def _csr_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     width = max(1, max(len(j) for j, _ in nz))
     ptr = np.zeros((R, N + 1), dtype=np.int64)
     idx = np.zeros((R, width), dtype=np.int64)
-    val = np.zeros((R, width), dtype=np.float32)
+    val = np.zeros((R, width))
     for r, (j, i) in enumerate(nz):
         ptr[r, 1:] = np.cumsum(np.bincount(j, minlength=N))
         idx[r, : len(i)] = i
@@ -117,29 +417,54 @@ def _csr_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ptr, idx, val
 
 
-def simulate_spikes_fast(
-    W: np.ndarray, b: np.ndarray, n_steps: int, *, t_ref: int, tau_syn: int, seeds: np.ndarray
-) -> SpikeTrains:
-    """Simulate R independent free-running networks with the per-step kernel (module docstring).
+SPARSE_MAX_FRACTION = 0.125  # CSR columns when at most this fraction of the weights is non-zero
 
-    Same arguments and result as :func:`spikealign.sampling.simulate_spikes`; a different random
-    stream (``seeds[r]`` keys replica ``r``'s counter-based uniforms), the same process.
+
+def _step_weights(W: np.ndarray) -> StepWeights:
+    """Every replica's weights for the per-step kernel (CSR columns when few are non-zero: a scattered
+    update costs several times a contiguous one)."""
+    R, N, _ = W.shape
+    sparse = bool(np.count_nonzero(W) <= SPARSE_MAX_FRACTION * W.size)
+    if sparse:
+        ptr, idx, w = _csr_columns(W)
+    else:
+        ptr, idx = np.zeros((R, 1), np.int64), np.zeros((R, 1), np.int64)
+        w = np.ascontiguousarray(W.transpose(0, 2, 1)).reshape(R, N * N)
+    factor = np.exp(-w).astype(np.float32)
+    inv_factor = 1.0 / factor.astype(np.float64) if sparse else np.ones((R, 1))
+    return StepWeights(w, factor, inv_factor, ptr, idx, sparse)
+
+
+def simulate_spikes_fast(
+    W: np.ndarray,
+    b: np.ndarray,
+    n_steps: int,
+    *,
+    t_ref: int,
+    tau_syn: int,
+    seeds: np.ndarray,
+    kernel: str = "auto",
+) -> SpikeTrains:
+    """Simulate R independent free-running networks with a fast kernel (module docstring).
+
+    Same arguments and result as :func:`spikealign.sampling.simulate_spikes`; other random numbers
+    (``seeds[r]`` seeds replica ``r``), the same process.  ``kernel``: ``"event"`` (one random draw
+    per spike; best for small networks), ``"per_step"`` (counter-based uniforms every step; best
+    for large ones) or ``"auto"`` (event for ``N <= EVENT_MAX_N``).
     """
+    if kernel not in KERNELS:
+        raise UserError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
     W, b = check_network(W, b, n_steps, t_ref, tau_syn)
     R, N = b.shape
     seeds = _as_seeds(seeds, R)
     T = int(n_steps)
-    sparse = np.count_nonzero(W) <= W.size // 2
-    if sparse:
-        ptr, idx, val = _csr_columns(W)
-        WT = np.zeros((R, 1, 1), dtype=np.float32)
-    else:
-        ptr, idx, val = np.zeros((R, 1), np.int64), np.zeros((R, 1), np.int64), np.zeros((R, 1), np.float32)
-        WT = np.ascontiguousarray(W.transpose(0, 2, 1), dtype=np.float32)
     cap = N * (T // (int(t_ref) + 1) + 1)
     times = np.empty((R, cap), dtype=np.int32)
     ids = np.empty((R, cap), dtype=np.int16)
     nspk = np.zeros(R, dtype=np.int64)
-    keys = seeds.astype(np.uint64)
-    _step_batch(WT, ptr, idx, val, sparse, b, np.int64(T), np.int64(t_ref), np.int64(tau_syn), keys, times, ids, nspk)
+    timing = Timing(np.int64(T), np.int64(t_ref), np.int64(tau_syn))
+    if kernel == "event" or (kernel == "auto" and N <= EVENT_MAX_N):
+        _budget_batch(W, b, timing, seed_states(seeds), times, ids, nspk)
+    else:
+        _step_batch(_step_weights(W), b, timing, seeds.astype(np.uint64), times, ids, nspk)
     return _collect(times, ids, nspk, N, T)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from .simulator import _event_phase
+from .simulator import PhaseStats, Recording, _event_phase
 
 __all__ = ["Phase", "Plasticity", "Targets", "phase_stats_kernel", "train_iterations_kernel"]
 
@@ -77,10 +77,8 @@ def train_iterations_kernel(W, b, rng, n_iters, T, phase, targets, plasticity, h
         for _ in range(n_iters):
             counts[:] = 0
             S[:] = 0.0
-            _event_phase(
-                Wr, br, T, t_ref, tau_syn, rng[r], rec_t, rec_i, counts, kinds,
-                rulers[r], S, hist[r], sample_dt,
-            )  # fmt: skip
+            stats = PhaseStats(counts, kinds, rulers[r], S, hist[r], sample_dt)
+            _event_phase(Wr, br, T, t_ref, tau_syn, rng[r], Recording(rec_t, rec_i), stats)
             norm = t_ref / T
             for i in range(N):
                 br[i] = br[i] + lr_b[r] * (m[r, i] - counts[i] * norm)
@@ -105,5 +103,5 @@ def phase_stats_kernel(W, b, T, rng, phase, counts, S, hist):
     rec_t = np.zeros(0, dtype=np.int32)
     rec_i = np.zeros(0, dtype=np.int16)
     for r in nb.prange(R):
-        _event_phase(W[r], b[r], T, t_ref, tau_syn, rng[r], rec_t, rec_i, counts[r], kinds, rulers[r], S[r], hist[r],
-                     sample_dt)  # fmt: skip
+        stats = PhaseStats(counts[r], kinds, rulers[r], S[r], hist[r], sample_dt)
+        _event_phase(W[r], b[r], T, t_ref, tau_syn, rng[r], Recording(rec_t, rec_i), stats)
