@@ -314,7 +314,7 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
         initial = state["initial"]
         start = int(state["epoch"])
     else:
-        initial = layer_alignment(model.feedback_layers())
+        initial = _alignment(model)
     ctx.save_metrics(
         {
             "method": model.method.name,
@@ -348,6 +348,12 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
     return summarise(epochs)
 
 
+def _alignment(model: ConvNet) -> dict[str, float]:
+    """Alignment metrics of every feedback layer of ``model``."""
+    layers: dict[str, torch.nn.Module] = dict(model.feedback_layers())
+    return layer_alignment(layers)
+
+
 def _epoch_record(config: DeepConfig, epoch: int, setup: TrainingRun, overall: Any) -> dict[str, float]:
     """The estimator step, training and test of ``epoch``: its record for ``metrics.json``."""
     model, estimator = setup.model, setup.estimator
@@ -359,7 +365,7 @@ def _epoch_record(config: DeepConfig, epoch: int, setup: TrainingRun, overall: A
             where, keys = f"the estimation phase before epoch {epoch}", [f"estimator.{k}" for k in exc.keys]
             raise NonFiniteError(exc.what, where, keys, exc.kind) from None
         record.update({f"estimator/{k}": float(v) for k, v in est_metrics.items()})
-        pre = layer_alignment(model.feedback_layers())
+        pre = _alignment(model)
         record.update({f"after_estimator/{k}": v for k, v in pre.items()})
     # with a spiking phase before every epoch, progress counts whole epochs: batch fractions would
     # measure the training's rate only and misproject the run (the spiking phase may dominate)
@@ -369,7 +375,7 @@ def _epoch_record(config: DeepConfig, epoch: int, setup: TrainingRun, overall: A
     check_finite({"train loss": record["train_loss"]}, f"epoch {epoch}", keys)
     weights = {f"the {name} weight": layer.weight for name, layer in model.feedback_layers().items()}
     check_finite(weights, f"epoch {epoch}", keys)
-    record.update(layer_alignment(model.feedback_layers()))
+    record.update(_alignment(model))
     return record
 
 

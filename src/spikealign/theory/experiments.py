@@ -184,8 +184,8 @@ def run_phase_plane_batch(configs: list[PhasePlaneConfig], ctxs: list[RunContext
             w = _grid_weights(c)
             w12, w21 = np.meshgrid(w, w, indexing="ij")
             parts.append((w12.ravel(), w21.ravel(), np.full(w12.size, c.b_1), np.full(w12.size, c.b_2)))
-        cat = [np.concatenate([p[j] for p in parts]) for j in range(4)]
-        d12, d21 = sal_batch(*cat, c0.setup())
+        w12, w21, b1, b2 = (np.concatenate([p[j] for p in parts]) for j in range(4))
+        d12, d21 = sal_batch(w12, w21, b1, b2, c0.setup())
         start = 0
         for i in idx:
             n = configs[i].n_w

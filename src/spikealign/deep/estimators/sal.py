@@ -447,7 +447,7 @@ def _sal_update_feedback(B: torch.Tensor, delta: torch.Tensor, lr: float, K: int
 
 def numba_threads(threads: int) -> int:
     """The numba engine's thread count for the ``threads`` setting: ``0`` = all cores numba may use."""
-    most = nb.config.NUMBA_NUM_THREADS
+    most = int(getattr(nb.config, "NUMBA_NUM_THREADS"))  # noqa: B009  (set at run time: invisible to mypy)
     return most if threads <= 0 else min(int(threads), most)
 
 
@@ -524,16 +524,19 @@ class SALNet:
         self.snap = 0.5 * math.exp(-(self.K - 1) / self.t_ref)
 
         rng = init_rng if init_rng is not None else np.random.default_rng(seed)
-        kw = {"device": self.device, "dtype": dtype}
+
+        def tensor(values: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(values, device=self.device, dtype=dtype)
+
         self.W: list[torch.Tensor | None] = [None]
         for l in range(1, self.L):
             bound = 1.0 / math.sqrt(sizes[l - 1])
-            self.W.append(torch.as_tensor(rng.uniform(-bound, bound, (sizes[l], sizes[l - 1])), **kw))
+            self.W.append(tensor(rng.uniform(-bound, bound, (sizes[l], sizes[l - 1]))))
         self.B: list[torch.Tensor] = []
         for l in range(self.L - 1):
             bound = 1.0 / math.sqrt(sizes[l + 1])
-            self.B.append(torch.as_tensor(rng.uniform(-bound, bound, (sizes[l], sizes[l + 1])), **kw))
-        self.c = [torch.as_tensor(rng.uniform(-(n**-0.5), n**-0.5, n), **kw) for n in sizes]
+            self.B.append(tensor(rng.uniform(-bound, bound, (sizes[l], sizes[l + 1]))))
+        self.c = [tensor(rng.uniform(-(n**-0.5), n**-0.5, n)) for n in sizes]
 
         self.threads = int(runtime.threads)
         self.engine = engine if engine is not None else ("numba" if self.device.type == "cpu" else "torch")
@@ -598,6 +601,13 @@ class SALNet:
         self.ticks_total = int(d["ticks_total"])
         self.generator.set_state(d["generator"])
 
+    def forward_matrix(self, l: int) -> torch.Tensor:
+        """``W_l`` (n_l, n_{l-1}) of layer ``l >= 1`` (layer 0 has none)."""
+        w = self.W[l]
+        if w is None:
+            raise ValueError(f"layer {l} of a SALNet has no forward matrix (layers 1 .. {self.L - 1} do)")
+        return w
+
     def _sl(self, l: int) -> slice:
         return slice(int(self.offsets[l]), int(self.offsets[l + 1]))
 
@@ -637,7 +647,7 @@ class SALNet:
     def _kernel_params(self) -> tuple:
         """The weights as the numba kernels read them: rows of every ``W_l^T`` and ``B_l^T``, concatenated."""
         np_t = lambda t: t.detach().to(self.dtype).cpu().contiguous().numpy()  # noqa: E731
-        wts = [np_t(self.W[l].T).ravel() for l in range(1, self.L)]
+        wts = [np_t(self.forward_matrix(l).T).ravel() for l in range(1, self.L)]
         bts = [np_t(self.B[l].T).ravel() for l in range(self.L - 1)]
         # W_l^T starts at w_start[l] (l >= 1), B_l^T at b_start[l]
         w_start = np.concatenate([[0, 0], np.cumsum([w.size for w in wts])[:-1]]).astype(np.int64)
@@ -726,7 +736,7 @@ class SALNet:
                 ul = u[:, self._sl(l)]
                 ul.copy_(self.c[l].expand(b, -1))
                 if l >= 1:
-                    ul.addmm_(z[:, self._sl(l - 1)], self.W[l].T)
+                    ul.addmm_(z[:, self._sl(l - 1)], self.forward_matrix(l).T)
                 if l <= self.L - 2:
                     ul.addmm_(z[:, self._sl(l + 1)], self.B[l].T)
             p = torch.sigmoid(u - self.log_t_ref)

@@ -221,10 +221,10 @@ class SALConvNet:
         sizes = [math.prod(s) for s in self.shapes]
         self.net = SALNet(sizes, t_ref=t_ref, lr=lr, batch_size=batch_size, buffer_length=buffer_length, seed=seed,
                           init_rng=init_rng, runtime=runtime, **runtime_options)  # fmt: skip
-        self.shared = [
-            _SharedConnection(tuple(layer.weight.shape), self.shapes[k], self.conv_args[k]) if self.conv[k] else None
-            for k, layer in enumerate(layers)
-        ]
+        self.shared: list[_SharedConnection | None] = []  # None: an FC layer
+        for k, layer in enumerate(layers):
+            args, shape = self.conv_args[k], tuple(layer.weight.shape)
+            self.shared.append(None if args is None else _SharedConnection(shape, self.shapes[k], args))
         kw = {"device": self.net.device, "dtype": self.net.dtype}
         self.W = [layer.weight.detach().to(**kw).clone() for layer in layers]
         self.B = [layer.feedback.detach().to(**kw).clone() for layer in layers]
@@ -232,9 +232,10 @@ class SALConvNet:
 
     # ------------------------------------------------------------------ parameters
     def _matrix(self, k: int, kernel: torch.Tensor) -> torch.Tensor:
-        if not self.conv[k]:
+        shared = self.shared[k]
+        if shared is None:
             return kernel.clone()
-        return self.shared[k].unroll(kernel)
+        return shared.unroll(kernel)
 
     def _sync(self) -> None:
         """Write ``W`` and ``B`` (unrolled, B top-down) into the spiking net."""
@@ -270,8 +271,9 @@ class SALConvNet:
         net, steps = self.net, []
         for k in range(len(self.B)):
             scale = net.lr[k] / (net.K * net.batch)
-            if self.conv[k]:
-                dB = self.shared[k].fold_mean(net.delta[k]).to(self.B[k].dtype) * scale
+            shared = self.shared[k]
+            if shared is not None:
+                dB = shared.fold_mean(net.delta[k]).to(self.B[k].dtype) * scale
             else:
                 dB = (net.delta[k] * scale).T  # as SALNet.apply_update, in (out, in) orientation
             self.B[k] += dB
