@@ -151,6 +151,32 @@ class SpikingSchedule:
 SCHEDULE_FIELDS = tuple(f.name for f in dataclasses.fields(SpikingSchedule))
 
 
+def _checked_arguments(
+    setup: SalSetup | None, schedule: SpikingSchedule | None, setting: dict[str, Any]
+) -> tuple[SalSetup, SpikingSchedule]:
+    """``setup`` and ``schedule`` with the keyword ``setting`` applied (``t_ref`` 25 by default)."""
+    schedule_options = {name: setting.pop(name) for name in SCHEDULE_FIELDS if name in setting}
+    schedule = dataclasses.replace(schedule or SpikingSchedule(), **schedule_options)
+    setup = with_setup(setup, setting if setup is not None or "t_ref" in setting else {"t_ref": 25, **setting})
+    if setup.psp != "rect" or setup.window is not None:
+        raise UserError("the spiking SAL simulation has the rect PSP and the exponential window only (psp, window)")
+    return setup, schedule
+
+
+def _plastic_entries(frozen: str | list[str], n: int) -> np.ndarray:
+    """``(n, 2, 2)`` booleans: the plastic weights of each run (``frozen``: one for all or one per run)."""
+    frozen_list = [frozen] * n if isinstance(frozen, str) else list(frozen)
+    if len(frozen_list) != n:
+        raise UserError(f"frozen needs one entry per run ({n}), got {len(frozen_list)}")
+    plastic = np.zeros((n, 2, 2), dtype=np.bool_)
+    for k, f in enumerate(frozen_list):
+        if f not in ("none", "w_12", "w_21"):
+            raise UserError(f"frozen must be one of none, w_12, w_21, got {f!r}")
+        plastic[k, 0, 1] = f != "w_12"
+        plastic[k, 1, 0] = f != "w_21"
+    return plastic
+
+
 def sal_weight_evolution(
     w_12: float | np.ndarray,
     w_21: float | np.ndarray,
@@ -185,11 +211,7 @@ def sal_weight_evolution(
     traj : ``(n_runs, n_epochs + 1, 2)`` weights ``(W_12, W_21)`` after each epoch (row 0: initial).
     rates : ``(n_runs, n_epochs)`` mean firing probability per neuron and step in each epoch.
     """
-    schedule_options = {name: setting.pop(name) for name in SCHEDULE_FIELDS if name in setting}
-    schedule = dataclasses.replace(schedule or SpikingSchedule(), **schedule_options)
-    setup = with_setup(setup, setting if setup is not None or "t_ref" in setting else {"t_ref": 25, **setting})
-    if setup.psp != "rect" or setup.window is not None:
-        raise UserError("the spiking SAL simulation has the rect PSP and the exponential window only (psp, window)")
+    setup, schedule = _checked_arguments(setup, schedule, setting)
     t_ref, epoch_steps, n_epochs, n_last = setup.t_ref, schedule.epoch_steps, schedule.n_epochs, schedule.n_last
     seeds = (np.atleast_1d(np.asarray(seeds, dtype=np.uint64)) % np.uint64(2**32)).astype(np.int64)
     n = seeds.size
@@ -197,20 +219,12 @@ def sal_weight_evolution(
         check_finite(name, v)
     if int(t_ref) < 1 or int(epoch_steps) < 1 or int(n_epochs) < 0 or int(n_last) < 1:
         raise UserError("t_ref, epoch_steps and n_last must be >= 1 and n_epochs >= 0")
-    frozen_list = [frozen] * n if isinstance(frozen, str) else list(frozen)
-    if len(frozen_list) != n:
-        raise UserError(f"frozen needs one entry per run ({n}), got {len(frozen_list)}")
+    plastic = _plastic_entries(frozen, n)
     w12, w21, b1, b2 = (np.broadcast_to(np.asarray(x, dtype=float), (n,)) for x in (w_12, w_21, b_1, b_2))
     w0 = np.zeros((n, 2, 2))
     w0[:, 0, 1] = w12
     w0[:, 1, 0] = w21
     b = np.stack([b1, b2], axis=1).copy()
-    plastic = np.zeros((n, 2, 2), dtype=np.bool_)
-    for k, f in enumerate(frozen_list):
-        if f not in ("none", "w_12", "w_21"):
-            raise UserError(f"frozen must be one of none, w_12, w_21, got {f!r}")
-        plastic[k, 0, 1] = f != "w_12"
-        plastic[k, 1, 0] = f != "w_21"
     n_epochs = int(n_epochs)
     traj = np.zeros((n, n_epochs + 1, 2))
     rates = np.zeros((n, n_epochs))
