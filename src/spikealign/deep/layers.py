@@ -336,7 +336,9 @@ class FeedbackConv(_FeedbackMixin, nn.Module):
     and ``feedback`` have shape (C_out, C_in / groups, *kernel); the input gradient is
     ``conv_input(x.shape, B_eff, delta)``, the weight gradient the true ``conv_weight``.  When the
     input does not require grad (the first layer), the feedback is never used.  ``kernel_size``,
-    ``stride``, ``padding`` and ``dilation`` are ints or ``dims``-tuples (zero padding).
+    ``stride``, ``padding`` and ``dilation`` are ints or ``dims``-tuples (zero padding).  The
+    keywords ``generator`` and ``feedback_generator`` (torch generators, as for
+    :class:`FeedbackLinear`) draw the initial weight and feedback.
     """
 
     dims: int = 2
@@ -352,9 +354,12 @@ class FeedbackConv(_FeedbackMixin, nn.Module):
         groups: int = 1,
         bias: bool = False,
         kind: str = "fa",
-        generator: torch.Generator | None = None,
-        feedback_generator: torch.Generator | None = None,
+        **generators: torch.Generator | None,
     ):
+        unknown = set(generators) - {"generator", "feedback_generator"}
+        if unknown:
+            raise TypeError(f"FeedbackConv got an unexpected keyword argument {sorted(unknown)[0]!r}")
+        generator, feedback_generator = generators.get("generator"), generators.get("feedback_generator")
         super().__init__()
         self.kind = _check_kind(kind)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size

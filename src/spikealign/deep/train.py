@@ -37,7 +37,7 @@ one thread count), and every method starts from the same forward weights for a g
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -132,7 +132,9 @@ def torch_generator(ctx: RunContext, *names: str) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _subset(x: torch.Tensor, y: torch.Tensor, n: int | None, rng: np.random.Generator):
+def _subset(
+    x: torch.Tensor, y: torch.Tensor, n: int | None, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     if n is None or n >= len(y):
         return x, y
     idx = torch.from_numpy(np.sort(rng.permutation(len(y))[:n]))
@@ -145,7 +147,7 @@ def build_optimizer(model: ConvNet, config: DeepConfig) -> torch.optim.SGD:
     if config.mode == "faithful" and config.kp_weight_decay > 0:
         for layer in (model.conv1, model.conv2, *model.fc_layers):
             if layer.kind == "kp":
-                decayed += [layer.weight, layer.feedback]
+                decayed += [layer.weight, layer._stored_feedback()]
     ids = {id(p) for p in decayed}
     rest = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
     groups: list[dict[str, Any]] = [{"params": rest, "weight_decay": 0.0}]
@@ -157,8 +159,9 @@ def build_optimizer(model: ConvNet, config: DeepConfig) -> torch.optim.SGD:
 def _kp_mismatch_decay(model: ConvNet, decay: float) -> None:
     """Corrected KP: ``B.grad += decay * (B - W)`` for every kp layer."""
     for layer in (model.conv1, model.conv2, *model.fc_layers):
-        if layer.kind == "kp" and layer.feedback.grad is not None:
-            layer.feedback.grad.add_(layer.feedback.detach() - layer.weight.detach(), alpha=decay)
+        feedback = layer.feedback if layer.kind == "kp" else None
+        if feedback is not None and feedback.grad is not None:
+            feedback.grad.add_(feedback.detach() - layer.weight.detach(), alpha=decay)
 
 
 def evaluate(model: ConvNet, x: torch.Tensor, y: torch.Tensor, ds: datamod.ImageDataset, batch: int, device):
@@ -226,7 +229,20 @@ def make_estimator(config: DeepConfig, model: ConvNet, ctx: RunContext, device: 
 
 
 # --------------------------------------------------------------------------- run
-def _setup(config: DeepConfig, ctx: RunContext):
+class TrainingRun(NamedTuple):
+    """What a run trains with, built once by :func:`_setup`."""
+
+    device: torch.device
+    ds: datamod.ImageDataset
+    train: tuple[torch.Tensor, torch.Tensor]  # images, labels (the subset)
+    test: tuple[torch.Tensor, torch.Tensor]
+    model: ConvNet
+    optimizer: torch.optim.SGD
+    data_gen: torch.Generator  # shuffling and augmentation
+    estimator: Any  # the method's spiking estimator, or None
+
+
+def _setup(config: DeepConfig, ctx: RunContext) -> TrainingRun:
     """Device, dataset (subsets applied), model, optimizer, data generator and estimator of a run."""
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -249,7 +265,7 @@ def _setup(config: DeepConfig, ctx: RunContext):
     optimizer = build_optimizer(model, config)
     data_gen = torch_generator(ctx, "data")
     estimator = make_estimator(config, model, ctx, device)
-    return device, ds, train, test, model, optimizer, data_gen, estimator
+    return TrainingRun(device, ds, train, test, model, optimizer, data_gen, estimator)
 
 
 def _epoch_fractions(overall, epoch: int):
@@ -264,11 +280,12 @@ def _epoch_fractions(overall, epoch: int):
     return hook
 
 
-def _train_and_test(config, epoch, model, optimizer, train, test, ds, data_gen, device, overall) -> dict[str, float]:
+def _train_and_test(config: DeepConfig, epoch: int, setup: TrainingRun, overall: Any) -> dict[str, float]:
     """One epoch of training and the test pass; the epoch's losses, accuracies and throughput."""
+    device, ds, train, test, model, optimizer = setup[:6]
     t0 = time.perf_counter()
     hook = _epoch_fractions(overall, epoch) if overall is not None else None
-    train_loss, train_acc = train_epoch(model, optimizer, *train, ds, config, data_gen, device, hook)
+    train_loss, train_acc = train_epoch(model, optimizer, *train, ds, config, setup.data_gen, device, hook)
     dt = time.perf_counter() - t0
     test_loss, test_acc = evaluate(model, *test, ds, config.test_batch_size, device)
     return {
@@ -282,7 +299,8 @@ def _train_and_test(config, epoch, model, optimizer, train, test, ds, data_gen, 
 
 def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
     """Train for ``n_epochs``; write ``metrics.json`` after every epoch; return the final summary."""
-    device, ds, train, test, model, optimizer, data_gen, estimator = _setup(config, ctx)
+    setup = _setup(config, ctx)
+    ds, train, test, model, optimizer, data_gen, estimator = setup[1:]
     epochs: list[dict[str, float]] = []
     start = 0
     state = ctx.load_checkpoint()
@@ -296,7 +314,7 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
         initial = state["initial"]
         start = int(state["epoch"])
     else:
-        initial = layer_alignment(model.feedback_layers())
+        initial = _alignment(model)
     ctx.save_metrics(
         {
             "method": model.method.name,
@@ -312,8 +330,7 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
     overall = ctx.progress(total=config.n_epochs, initial=start, desc=desc, unit="epoch", unit_scale=True)
     with overall:
         for epoch in range(start, config.n_epochs):
-            setup = (model, optimizer, train, test, ds, data_gen, device, estimator, overall)
-            epochs.append(_epoch_record(config, epoch, *setup))
+            epochs.append(_epoch_record(config, epoch, setup, overall))
             ctx.save_metrics({"epochs": epochs})
             ctx.save_checkpoint(
                 {
@@ -331,8 +348,15 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
     return summarise(epochs)
 
 
-def _epoch_record(config, epoch, model, optimizer, train, test, ds, data_gen, device, estimator, overall):
+def _alignment(model: ConvNet) -> dict[str, float]:
+    """Alignment metrics of every feedback layer of ``model``."""
+    layers: dict[str, torch.nn.Module] = dict(model.feedback_layers())
+    return layer_alignment(layers)
+
+
+def _epoch_record(config: DeepConfig, epoch: int, setup: TrainingRun, overall: Any) -> dict[str, float]:
     """The estimator step, training and test of ``epoch``: its record for ``metrics.json``."""
+    model, estimator = setup.model, setup.estimator
     record: dict[str, float] = {"epoch": epoch}
     if estimator is not None:
         try:
@@ -341,17 +365,17 @@ def _epoch_record(config, epoch, model, optimizer, train, test, ds, data_gen, de
             where, keys = f"the estimation phase before epoch {epoch}", [f"estimator.{k}" for k in exc.keys]
             raise NonFiniteError(exc.what, where, keys, exc.kind) from None
         record.update({f"estimator/{k}": float(v) for k, v in est_metrics.items()})
-        pre = layer_alignment(model.feedback_layers())
+        pre = _alignment(model)
         record.update({f"after_estimator/{k}": v for k, v in pre.items()})
     # with a spiking phase before every epoch, progress counts whole epochs: batch fractions would
     # measure the training's rate only and misproject the run (the spiking phase may dominate)
     per_batch = overall if estimator is None else None
-    record.update(_train_and_test(config, epoch, model, optimizer, train, test, ds, data_gen, device, per_batch))
+    record.update(_train_and_test(config, epoch, setup, per_batch))
     keys = ["lr", "momentum"] + [f"estimator.{k}" for k in ("sal_lr", "lr") if k in (config.estimator or {})]
     check_finite({"train loss": record["train_loss"]}, f"epoch {epoch}", keys)
     weights = {f"the {name} weight": layer.weight for name, layer in model.feedback_layers().items()}
     check_finite(weights, f"epoch {epoch}", keys)
-    record.update(layer_alignment(model.feedback_layers()))
+    record.update(_alignment(model))
     return record
 
 

@@ -28,6 +28,7 @@ time, so its total weight change is
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -67,66 +68,162 @@ def spike_times(steps: list[np.ndarray], neurons: list[np.ndarray], n: int, dt_m
     return [(k[i == n_] + 1) * dt_ms for n_ in range(n)]
 
 
-@nb.njit(cache=True)
-def _run_chunk(k0, n_steps, v, cur, refr, hist, x_pre, y_post, w, has_syn, drive, w_drive, e_l, v_th,
-               v_reset, ref_steps, p11, p21, p22, d, decay_pre, decay_post, eta_plus, eta_minus, ev_step,
-               ev_neuron):  # fmt: skip
-    """Advance ``n_steps`` steps from step ``k0`` in place; returns the number of spike events written."""
-    n = v.shape[0]
+class LifStep(NamedTuple):
+    """Constants of one LIF step (mV, pA, steps): exact propagators and the Poisson drive's weight."""
+
+    e_l: float
+    v_th: float
+    v_reset: float
+    ref_steps: int
+    p11: float
+    p21: float
+    p22: float
+    w_drive: float
+
+
+class SalStep(NamedTuple):
+    """Constants of one SAL step: delay ``d`` (steps), trace decays per step and ``eta a_+``, ``eta a_-``."""
+
+    delay: int
+    decay_pre: float
+    decay_post: float
+    eta_plus: float
+    eta_minus: float
+
+
+class NetState(NamedTuple):
+    """The network's state, changed in place by the kernel; ``arriving`` is work space."""
+
+    v: np.ndarray  # (N,) membrane potential (mV)
+    cur: np.ndarray  # (N,) synaptic current (pA)
+    refr: np.ndarray  # (N,) refractory steps left
+    hist: np.ndarray  # (d + 1, N) spikes of the last d + 1 steps (ring)
+    x_pre: np.ndarray  # (N,) presynaptic traces (of arriving spikes)
+    y_post: np.ndarray  # (N,) postsynaptic traces
+    w: np.ndarray  # (N, N) weights (post, pre)
+    has_syn: np.ndarray  # (N, N) which synapses exist
+    arriving: np.ndarray  # (N,) pre spikes reaching the synapses this step
+
+
+def kernel_constants(spec: SALNetworkSpec) -> tuple[LifStep, SalStep]:
+    """The kernel's constants of ``spec`` (a checked spec): one LIF step and one SAL step."""
+    lif, sal = spec.lif, spec.sal
+    p11, p21, p22 = propagators(spec)
+    d = steps_of(spec)[0]
+    lif_step = LifStep(lif.e_l_mv, lif.v_th_mv, lif.v_reset_mv, round(lif.t_ref_ms / spec.dt_ms), p11, p21, p22,
+                       spec.drive_weight_pa)  # fmt: skip
+    sal_step = SalStep(d, math.exp(-spec.dt_ms / sal.tau_plus), math.exp(-spec.dt_ms / sal.tau_minus),
+                       sal.eta * sal.a_plus, sal.eta * sal.a_minus)  # fmt: skip
+    return lif_step, sal_step
+
+
+@nb.njit(cache=True, inline="always")
+def _membrane(state, lif):
+    r"""Exact integration of :math:`V \leftarrow E_L + (V - E_L) P_{22} + I P_{21}`.
+
+    Refractory neurons keep ``V`` and count one step of their refractoriness down instead.
+    """
+    v, cur, refr = state.v, state.cur, state.refr
+    for i in range(v.shape[0]):
+        if refr[i] == 0:
+            v[i] = lif.e_l + (v[i] - lif.e_l) * lif.p22 + cur[i] * lif.p21
+        else:
+            refr[i] -= 1
+
+
+@nb.njit(cache=True, inline="always")
+def _threshold(k, state, lif, ev_step, ev_neuron, n_ev):
+    r""":math:`s_i = [V_i \ge V_{th}]`: reset, refractoriness, event ``(k, i)``, ``hist[k mod (d+1)] = s``.
+
+    Returns the number of events written.
+    """
+    v, hist = state.v, state.hist
+    slot = k % hist.shape[0]
+    for i in range(v.shape[0]):
+        fired = v[i] >= lif.v_th
+        if fired:
+            v[i] = lif.v_reset
+            state.refr[i] = lif.ref_steps
+            ev_step[n_ev] = k
+            ev_neuron[n_ev] = i
+            n_ev += 1
+        hist[slot, i] = fired
+    return n_ev
+
+
+@nb.njit(cache=True, inline="always")
+def _arrivals(k, state, d):
+    """:math:`a_j = s_j(k - d)`: pre spikes emitted ``d`` steps ago reach the synapses now (none before the start)."""
+    hist, arriving = state.hist, state.arriving
     n_hist = hist.shape[0]
+    for j in range(arriving.shape[0]):
+        arriving[j] = k >= d and hist[(k - d) % n_hist, j]
+
+
+@nb.njit(cache=True, inline="always")
+def _sal_update(spiked, state, sal):
+    r"""SAL on every synapse: :math:`\Delta W_{ij} = \eta a_+ s_i x_j + \eta a_- y_i a_j`.
+
+    The traces are first decayed to this step (:math:`x \leftarrow x\,e^{-h/\tau_+}`,
+    :math:`y \leftarrow y\,e^{-h/\tau_-}`); the causal terms (post spike ``s_i`` now, pre trace) are
+    added before the anti-causal ones (arriving pre spike ``a_j``, post trace); then
+    :math:`x \mathrel{+}= a`, :math:`y \mathrel{+}= s`.  ``spiked`` is this step's row of ``hist``.
+    """
+    w, has_syn, x_pre, y_post, arriving = state.w, state.has_syn, state.x_pre, state.y_post, state.arriving
+    n = w.shape[0]
+    for j in range(n):
+        x_pre[j] *= sal.decay_pre
+    for i in range(n):
+        y_post[i] *= sal.decay_post
+    for i in range(n):
+        if spiked[i]:
+            for j in range(n):
+                if has_syn[i, j]:
+                    w[i, j] += sal.eta_plus * x_pre[j]
+    for j in range(n):
+        if arriving[j]:
+            for i in range(n):
+                if has_syn[i, j]:
+                    w[i, j] += sal.eta_minus * y_post[i]
+    for j in range(n):
+        if arriving[j]:
+            x_pre[j] += 1.0
+    for i in range(n):
+        if spiked[i]:
+            y_post[i] += 1.0
+
+
+@nb.njit(cache=True, inline="always")
+def _synaptic_current(drive_row, state, lif):
+    r""":math:`I \leftarrow I P_{11} + w_{drive} n_i(k) + \sum_j W_{ij} a_j`.
+
+    The arriving spikes are transmitted with the weights after this step's SAL update.
+    """
+    cur, w, has_syn, arriving = state.cur, state.w, state.has_syn, state.arriving
+    n = cur.shape[0]
+    for i in range(n):
+        cur[i] = cur[i] * lif.p11 + lif.w_drive * drive_row[i]
+    for j in range(n):
+        if arriving[j]:
+            for i in range(n):
+                if has_syn[i, j]:
+                    cur[i] += w[i, j]
+
+
+# no allocation inside, so no reference counting (_nrt=False): the named steps pass whole state tuples
+# around, which with counting would cost an atomic increment and decrement per array and step
+@nb.njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # numba's stubs omit _nrt
+def _run_chunk(k0, drive, state, lif, sal, ev_step, ev_neuron):
+    """Advance ``drive.shape[0]`` steps from step ``k0`` in place; returns the number of spike events written."""
     n_ev = 0
-    arriving = np.zeros(n, dtype=np.bool_)
-    for step in range(n_steps):
+    n_hist = state.hist.shape[0]
+    for step in range(drive.shape[0]):
         k = k0 + step
-        # membrane: exact integration of V (with the current of the previous step) unless refractory
-        for i in range(n):
-            if refr[i] == 0:
-                v[i] = e_l + (v[i] - e_l) * p22 + cur[i] * p21
-            else:
-                refr[i] -= 1
-        # threshold, reset, refractoriness; remember this step's spikes for the delay line
-        slot = k % n_hist
-        for i in range(n):
-            fired = v[i] >= v_th
-            if fired:
-                v[i] = v_reset
-                refr[i] = ref_steps
-                ev_step[n_ev] = k
-                ev_neuron[n_ev] = i
-                n_ev += 1
-            hist[slot, i] = fired
-        # pre spikes reaching the synapses now: emitted d steps ago (none before the start)
-        for j in range(n):
-            arriving[j] = k >= d and hist[(k - d) % n_hist, j]
-        # SAL: traces decayed to this step, causal (post now x pre trace) and anti-causal pairs
-        for j in range(n):
-            x_pre[j] *= decay_pre
-        for i in range(n):
-            y_post[i] *= decay_post
-        for i in range(n):
-            if hist[slot, i]:
-                for j in range(n):
-                    if has_syn[i, j]:
-                        w[i, j] += eta_plus * x_pre[j]
-        for j in range(n):
-            if arriving[j]:
-                for i in range(n):
-                    if has_syn[i, j]:
-                        w[i, j] += eta_minus * y_post[i]
-        for j in range(n):
-            if arriving[j]:
-                x_pre[j] += 1.0
-        for i in range(n):
-            if hist[slot, i]:
-                y_post[i] += 1.0
-        # synaptic current: decay, arriving recurrent spikes (updated weights), Poisson drive
-        for i in range(n):
-            cur[i] = cur[i] * p11 + w_drive * drive[step, i]
-        for j in range(n):
-            if arriving[j]:
-                for i in range(n):
-                    if has_syn[i, j]:
-                        cur[i] += w[i, j]
+        _membrane(state, lif)
+        n_ev = _threshold(k, state, lif, ev_step, ev_neuron, n_ev)
+        _arrivals(k, state, sal.delay)
+        _sal_update(state.hist[k % n_hist], state, sal)
+        _synaptic_current(drive[step], state, lif)
     return n_ev
 
 
@@ -143,32 +240,25 @@ def simulate_sal_network(spec: SALNetworkSpec, progress=None) -> SALNetworkRecor
     SALNetworkRecord with ``n_records + 1`` weight matrices (post, pre), the first the initial one.
     """
     spec = checked_spec(spec)
-    n, lif, sal = spec.n_neurons, spec.lif, spec.sal
-    d, chunk, n_rec = steps_of(spec)
-    p11, p21, p22 = propagators(spec)
+    n = spec.n_neurons
+    _, chunk, n_rec = steps_of(spec)
+    lif_step, sal_step = kernel_constants(spec)
     w0 = spec.initial_weights()
     has_syn = ~np.isnan(w0)
-    w = np.where(has_syn, w0, 0.0)
-    v = np.full(n, lif.e_l_mv)
-    cur = np.zeros(n)
-    refr = np.zeros(n, dtype=np.int64)
-    hist = np.zeros((d + 1, n), dtype=np.bool_)
-    x_pre, y_post = np.zeros(n), np.zeros(n)
+    state = NetState(np.full(n, spec.lif.e_l_mv), np.zeros(n), np.zeros(n, dtype=np.int64),
+                     np.zeros((sal_step.delay + 1, n), dtype=np.bool_), np.zeros(n), np.zeros(n),
+                     np.where(has_syn, w0, 0.0), has_syn, np.zeros(n, dtype=np.bool_))  # fmt: skip
     rng = drive_rng(spec)
-    ref_steps = round(lif.t_ref_ms / spec.dt_ms)
     max_events = chunk * n
     ev_step, ev_neuron = np.empty(max_events, dtype=np.int64), np.empty(max_events, dtype=np.int64)
     weights = [w0]
     steps, neurons = [], []
     for r in range(n_rec):
         drive = drive_counts(rng, spec, chunk)
-        n_ev = _run_chunk(r * chunk, chunk, v, cur, refr, hist, x_pre, y_post, w, has_syn, drive,
-                          spec.drive_weight_pa, lif.e_l_mv, lif.v_th_mv, lif.v_reset_mv, ref_steps, p11, p21, p22, d,
-                          math.exp(-spec.dt_ms / sal.tau_plus), math.exp(-spec.dt_ms / sal.tau_minus),
-                          sal.eta * sal.a_plus, sal.eta * sal.a_minus, ev_step, ev_neuron)  # fmt: skip
+        n_ev = _run_chunk(r * chunk, drive, state, lif_step, sal_step, ev_step, ev_neuron)
         steps.append(ev_step[:n_ev].copy())
         neurons.append(ev_neuron[:n_ev].copy())
-        weights.append(np.where(has_syn, w, np.nan))
+        weights.append(np.where(has_syn, state.w, np.nan))
         if progress is not None:
             progress(1)
     times = np.arange(n_rec + 1) * spec.record_interval_ms

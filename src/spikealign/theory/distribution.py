@@ -27,8 +27,8 @@ value at ``dt = -L``.  The middle bin ``dt = 0`` is never computed: ``fill_middl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numba
 import numpy as np
@@ -36,7 +36,17 @@ import numpy.typing as npt
 
 from ..errors import UserError
 from .chain import fire_tables, stationary_batch
-from .kernels import check_fill, check_finite, check_psp, check_times, exp_window, kernel_table
+from .kernels import (
+    SalSetup,
+    Window,
+    check_fill,
+    check_finite,
+    check_psp,
+    check_times,
+    kernel_table,
+    window_values,
+    with_setup,
+)
 
 # chain states handled per chunk by the reduced solver (bounds the memory of the batch)
 _MAX_STATES_PER_CHUNK = 120_000
@@ -266,19 +276,6 @@ def stdd(
 
 
 # --------------------------------------------------------------------------- SAL signal
-Window = Callable[[np.ndarray], np.ndarray]
-
-
-def window_values(dt: np.ndarray, a_plus: float, a_minus: float, tau: float, window: Window | None) -> np.ndarray:
-    """``K(dt)``: ``window(dt)`` if given, else the exponential window with ``(a_plus, a_minus, tau, tau)``."""
-    if window is not None:
-        k = np.asarray(window(np.asarray(dt, dtype=float)), dtype=float)
-        if k.shape != np.shape(dt):
-            raise UserError(f"window must return one value per lag (shape {np.shape(dt)}), got shape {k.shape}")
-        return k
-    return exp_window(dt, a_plus, a_minus, tau, tau)
-
-
 def sal_from_p(p: np.ndarray, kernel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``dW_12 = sum_dt p(dt) K(dt)`` and ``dW_21 = sum_dt p(dt) K(-dt)`` over the last axis, middle bin as 0.
 
@@ -314,24 +311,21 @@ def sal_signal(
     return float(d12), float(d21)
 
 
-# stdd_batch's keyword arguments plus the STDP window's: a public signature, forwarded explicitly
 def sal_batch(
     w_12: npt.ArrayLike,
     w_21: npt.ArrayLike,
     b_1: npt.ArrayLike,
     b_2: npt.ArrayLike,
-    *,
-    t_ref: int,
-    t_max: int,
-    psp: str = "rect",
-    t_syn: float | None = None,
-    a_plus: float = -1.0,
-    a_minus: float = 1.0,
-    tau: float | None = None,
-    window: Window | None = None,
+    setup: SalSetup | None = None,
+    **setting: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """SAL signals ``(dW_12, dW_21)`` for many parameter sets (arguments broadcast)."""
-    p = stdd_batch(w_12, w_21, b_1, b_2, t_ref=t_ref, t_max=t_max, psp=psp, t_syn=t_syn, fill_middle="zero")
-    dt = np.arange(-int(t_max) + 1, int(t_max))
-    kernel = window_values(dt, a_plus, a_minus, float(t_ref) if tau is None else float(tau), window)
-    return sal_from_p(p, kernel)
+    """SAL signals ``(dW_12, dW_21)`` for many parameter sets (arguments broadcast).
+
+    ``setup`` (:class:`~spikealign.theory.kernels.SalSetup`, ``t_max`` needed) or its fields as
+    keywords (``t_ref=..., t_max=..., psp=..., t_syn=..., a_plus=..., a_minus=..., tau=...,
+    window=...``; keywords replace the fields of a given ``setup``).
+    """
+    setup = with_setup(setup, setting)
+    t_ref, t_max = setup.times()
+    p = stdd_batch(w_12, w_21, b_1, b_2, t_ref=t_ref, t_max=t_max, psp=setup.psp, t_syn=setup.t_syn, fill_middle="zero")
+    return sal_from_p(p, setup.window_kernel(np.arange(-t_max + 1, t_max)))

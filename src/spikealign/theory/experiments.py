@@ -29,8 +29,9 @@ from ..registry import Experiment, Figure, register_experiment, register_figure
 from ..runs import RunContext
 from . import figures
 from .distribution import sal_batch, sal_signal, stdd
+from .kernels import SalSetup
 from .phase_plane import deviation_from_diagonal, mean_signed_offset, sign_agreement, upscale_grid, zero_set
-from .spiking import sal_weight_evolution
+from .spiking import SpikingSchedule, sal_weight_evolution
 
 PspName = Literal["rect", "exp", "cutoff", "tail", "alpha"]
 
@@ -73,6 +74,11 @@ class ChainConfig(RunConfig):
     def _times(cls, v: int, info: ValidationInfo) -> int:
         return int(_above("t_ref", v, info))
 
+    def setup(self) -> SalSetup:
+        """The two-neuron setting of this config, as the theory functions take it."""
+        return SalSetup(self.t_ref, self.t_max, self.psp, self.t_syn, self.window.a_plus, self.window.a_minus,
+                        self.window.tau)  # fmt: skip
+
 
 class StddConfig(ChainConfig):
     kind: Literal["theory-stdd"] = "theory-stdd"
@@ -109,6 +115,11 @@ class SpikingSalConfig(RunConfig):
     frozen: Literal["none", "w_12", "w_21"] = Field("none", description="weight kept fixed")
     n_last_spikes: int = Field(10, ge=1, description="remembered spikes per neuron for PSPs and pairing")
     window: WindowConfig = Field(default_factory=WindowConfig)
+
+    def setup(self) -> tuple[SalSetup, SpikingSchedule]:
+        """The neurons and window, and the learning schedule, as :func:`sal_weight_evolution` takes them."""
+        setup = SalSetup(self.t_ref, None, "rect", self.t_syn, self.window.a_plus, self.window.a_minus, self.window.tau)
+        return setup, SpikingSchedule(self.epoch_steps, self.n_epochs, self.lr, self.n_last_spikes)
 
 
 # --------------------------------------------------------------------------- runs
@@ -161,10 +172,9 @@ def analyse_phase_plane(w: np.ndarray, sal: np.ndarray, upscale: int) -> tuple[d
 
 def run_phase_plane_batch(configs: list[PhasePlaneConfig], ctxs: list[RunContext]) -> list[dict[str, Any] | None]:
     """Compute many phase planes: configs sharing the chain parameters go through one batched call."""
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[SalSetup, list[int]] = {}
     for i, c in enumerate(configs):
-        key = (c.psp, c.t_ref, c.t_max, c.t_syn, c.window.a_plus, c.window.a_minus, c.window.tau)
-        groups.setdefault(key, []).append(i)
+        groups.setdefault(c.setup(), []).append(i)
     grids: dict[int, np.ndarray] = {}
     for idx in groups.values():
         c0 = configs[idx[0]]
@@ -174,9 +184,8 @@ def run_phase_plane_batch(configs: list[PhasePlaneConfig], ctxs: list[RunContext
             w = _grid_weights(c)
             w12, w21 = np.meshgrid(w, w, indexing="ij")
             parts.append((w12.ravel(), w21.ravel(), np.full(w12.size, c.b_1), np.full(w12.size, c.b_2)))
-        cat = [np.concatenate([p[j] for p in parts]) for j in range(4)]
-        d12, d21 = sal_batch(*cat, t_ref=c0.t_ref, t_max=c0.t_max, psp=c0.psp, t_syn=c0.t_syn,
-                             a_plus=c0.window.a_plus, a_minus=c0.window.a_minus, tau=c0.window.tau)  # fmt: skip
+        w12, w21, b1, b2 = (np.concatenate([p[j] for p in parts]) for j in range(4))
+        d12, d21 = sal_batch(w12, w21, b1, b2, c0.setup())
         start = 0
         for i in idx:
             n = configs[i].n_w
@@ -198,12 +207,8 @@ def run_phase_plane(config: PhasePlaneConfig, ctx: RunContext) -> dict[str, Any]
 def run_spiking_sal(config: SpikingSalConfig, ctx: RunContext) -> dict[str, float]:
     seeds = ctx.replica_seeds(1, "theory-spiking-sal")
     bar = ctx.progress(total=config.n_epochs, desc=f"spiking SAL (frozen: {config.frozen})", unit="epoch")
-    traj, rates = sal_weight_evolution(
-        config.w_12, config.w_21, config.b_1, config.b_2, seeds=seeds, frozen=config.frozen,
-        t_ref=config.t_ref, t_syn=config.t_syn, epoch_steps=config.epoch_steps, n_epochs=config.n_epochs,
-        lr=config.lr, n_last=config.n_last_spikes, a_plus=config.window.a_plus, a_minus=config.window.a_minus,
-        tau=config.window.tau, progress=bar.update,
-    )  # fmt: skip
+    traj, rates = sal_weight_evolution(config.w_12, config.w_21, config.b_1, config.b_2, *config.setup(), seeds=seeds,
+                                       frozen=config.frozen, progress=bar.update)  # fmt: skip
     bar.close()
     traj, rates = traj[0], rates[0]
     epoch = np.arange(config.n_epochs + 1)

@@ -19,13 +19,16 @@ time-symmetric at symmetric weights.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..errors import UserError
-from ..spiking.stdp import exp_window  # noqa: F401 (re-exported: part of the theory API)
+from ..spiking.stdp import StdpWindow, exp_window
 
 PSP_SHAPES = ("rect", "exp", "cutoff", "tail", "alpha")
 FILL_MIDDLE = ("nan", "zero", "smooth")
@@ -43,17 +46,18 @@ def check_finite(name: str, value: float | np.ndarray) -> np.ndarray:
     return arr
 
 
-def check_times(t_ref: int, t_max: int) -> tuple[int, int]:
+def check_times(t_ref: int | None, t_max: int | None) -> tuple[int, int]:
     """Validate the refractory time ``t_ref`` and the state-space size ``t_max`` (both in steps).
 
     Allowed: integers with ``1 <= t_ref < t_max``.
     """
+    steps = []
     for name, v in (("t_ref", t_ref), ("t_max", t_max)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer):
-            if isinstance(v, float) and float(v).is_integer():
-                continue
+        whole_float = isinstance(v, float) and float(v).is_integer()
+        if not whole_float and (isinstance(v, bool) or not isinstance(v, int | np.integer)):
             raise UserError(f"{name} must be an integer number of time steps, got {v!r}")
-    t_ref, t_max = int(t_ref), int(t_max)
+        steps.append(int(v))  # type: ignore[arg-type]  # an int or a whole float here
+    t_ref, t_max = steps
     if t_ref < 1:
         raise UserError(f"t_ref must be >= 1 time step, got {t_ref}")
     if t_ref >= t_max:
@@ -139,4 +143,80 @@ def kernel_table(psp: str, t_ref: int, t_max: int, t_syn: float | None = None) -
 
 # --------------------------------------------------------------------------- STDP window
 # The exponential window ``K(dt)`` lives in :mod:`spikealign.spiking.stdp` (one compiled
-# implementation for every family); it is re-exported here for the theory API.
+# implementation for every family); it is re-exported here for the theory API (``exp_window``).
+
+Window = Callable[[np.ndarray], np.ndarray]
+
+
+def window_values(dt: np.ndarray, a_plus: float, a_minus: float, tau: float, window: Window | None) -> np.ndarray:
+    """``K(dt)``: ``window(dt)`` if given, else the exponential window with ``(a_plus, a_minus, tau, tau)``."""
+    if window is not None:
+        k = np.asarray(window(np.asarray(dt, dtype=float)), dtype=float)
+        if k.shape != np.shape(dt):
+            raise UserError(f"window must return one value per lag (shape {np.shape(dt)}), got shape {k.shape}")
+        return k
+    return exp_window(dt, a_plus, a_minus, tau, tau)
+
+
+# --------------------------------------------------------------------------- the shared setting
+@dataclass(frozen=True)
+class SalSetup:
+    """The two-neuron setting that the theory entry points share (times in steps).
+
+    Neurons and PSP: ``t_ref`` (refractory time ``R``, the minimal inter-spike interval, also the
+    rate scale of the escape noise), ``t_max`` (counter range ``M`` of the chain, lags ``>= M``
+    truncated; not used by the spiking simulation), ``psp`` (kernel name, :data:`PSP_SHAPES`),
+    ``t_syn`` (PSP shape parameter; ``None``: ``t_ref``).  STDP window: ``a_plus exp(-dt/tau)``
+    (``dt > 0``), ``a_minus exp(dt/tau)`` (``dt < 0``) with ``tau`` (``None``: ``t_ref``), or any
+    ``window(dt) -> K`` instead.  The run configs build it with ``setup()``.
+    """
+
+    t_ref: int
+    t_max: int | None = None
+    psp: str = "rect"
+    t_syn: float | None = None
+    a_plus: float = -1.0
+    a_minus: float = 1.0
+    tau: float | None = None
+    window: Window | None = None
+
+    def times(self) -> tuple[int, int]:
+        """``(t_ref, t_max)`` checked for the chain (``1 <= t_ref < t_max``, integers)."""
+        return check_times(self.t_ref, self.t_max)
+
+    @property
+    def tau_steps(self) -> float:
+        """The window's time constant (``t_ref`` when ``tau`` is None)."""
+        return float(self.t_ref if self.tau is None else self.tau)
+
+    @property
+    def t_syn_steps(self) -> float:
+        """The PSP shape parameter (``t_ref`` when ``t_syn`` is None)."""
+        return float(self.t_ref if self.t_syn is None else self.t_syn)
+
+    def stdp_window(self) -> StdpWindow:
+        """The exponential window as the compiled kernels take it (``tau_+ = tau_- = tau``)."""
+        return StdpWindow(float(self.a_plus), float(self.a_minus), self.tau_steps, self.tau_steps)
+
+    def window_kernel(self, dt: np.ndarray) -> np.ndarray:
+        """``K(dt)`` of this setting (``window`` if given, else the exponential window)."""
+        return window_values(dt, self.a_plus, self.a_minus, self.tau_steps, self.window)
+
+
+SETUP_FIELDS = tuple(f.name for f in dataclasses.fields(SalSetup))
+
+
+def with_setup(setup: SalSetup | None, options: dict[str, Any]) -> SalSetup:
+    """``setup`` with the keyword ``options`` (:class:`SalSetup` fields) replacing its fields.
+
+    Without ``setup`` the options make a fresh one (``t_ref`` needed).  This keeps the keyword
+    style of the theory functions (``sal_batch(..., t_ref=10, t_max=30)``) working.
+    """
+    for name in options:
+        if name not in SETUP_FIELDS:
+            raise UserError(f"unknown theory setting {name!r} (allowed: {', '.join(SETUP_FIELDS)})")
+    if setup is None:
+        if "t_ref" not in options:
+            raise UserError("t_ref is required: pass setup=SalSetup(t_ref=..., ...) or t_ref=...")
+        return SalSetup(**options)
+    return dataclasses.replace(setup, **options)

@@ -21,14 +21,14 @@ finish before the end of the run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 
 from ..seeding import replica_seeds
 from ..spiking.neuron import EscapeNoise, fires
-from .kernels import check_finite, check_psp, check_times, kernel_table
+from .kernels import SalSetup, check_finite, check_psp, kernel_table, with_setup
 
 
 class Chain(NamedTuple):
@@ -180,32 +180,32 @@ class MonteCarloSTDD:
         return float(est), float(np.sqrt(var))
 
 
-# the chain parameters of distribution.stdd (which this checks) plus the sampling ones: a public signature
 def simulate_stdd(
     w_12: float,
     w_21: float,
     b_1: float,
     b_2: float,
+    setup: SalSetup | None = None,
     *,
-    t_ref: int,
-    t_max: int,
-    psp: str = "rect",
-    t_syn: float | None = None,
     n_chains: int = 64,
     n_steps: int = 20_000,
     burn_in: int = 200,
     seed: int = 0,
+    **setting: Any,
 ) -> MonteCarloSTDD:
     """Simulate ``n_chains`` independent chains for ``n_steps`` steps and count pairs (module docstring).
 
     Each chain has its own seed derived from ``seed`` (:func:`spikealign.seeding.replica_seeds`);
-    the same ``seed`` gives the same counts.
+    the same ``seed`` gives the same counts.  The chain is ``setup`` (its ``t_ref``, ``t_max``,
+    ``psp``, ``t_syn``) or those fields as keywords, as in
+    :func:`~spikealign.theory.distribution.sal_batch`.
     """
-    t_ref, t_max = check_times(t_ref, t_max)
-    ts = check_psp(psp, t_syn, t_ref)
+    setup = with_setup(setup, setting)
+    t_ref, t_max = setup.times()
+    ts = check_psp(setup.psp, setup.t_syn, t_ref)
     for name, v in (("w_12", w_12), ("w_21", w_21), ("b_1", b_1), ("b_2", b_2)):
         check_finite(name, v)
-    kappa = kernel_table(psp, t_ref, t_max, ts)
+    kappa = kernel_table(setup.psp, t_ref, t_max, ts)
     seeds = (replica_seeds(seed, n_chains, "theory-chain-mc") % np.uint64(2**32)).astype(np.int64)
     right = np.zeros((n_chains, t_max - 1))
     left = np.zeros((n_chains, t_max - 1))

@@ -13,40 +13,27 @@ the "average relative deviation of attractors from the diagonal" (it blows up ne
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy.integrate import trapezoid
 from scipy.interpolate import CubicSpline, RegularGridInterpolator
 
 from ..errors import UserError
-from .distribution import Window, sal_batch
-from .kernels import check_finite
+from .distribution import sal_batch
+from .kernels import SalSetup, check_finite, with_setup
 
 
-# distribution.sal_batch's keyword arguments, evaluated on a weight grid: a public signature, forwarded explicitly
-def sal_grid(
-    w_values: np.ndarray,
-    b_1: float,
-    b_2: float,
-    *,
-    t_ref: int,
-    t_max: int,
-    psp: str = "rect",
-    t_syn: float | None = None,
-    a_plus: float = -1.0,
-    a_minus: float = 1.0,
-    tau: float | None = None,
-    window: Window | None = None,
-) -> np.ndarray:
-    """SAL signals on the grid ``W_12 = w[i]``, ``W_21 = w[j]``: array ``(n, n, 2)`` of ``(dW_12, dW_21)``."""
+def sal_grid(w_values: np.ndarray, b_1: float, b_2: float, setup: SalSetup | None = None, **setting: Any) -> np.ndarray:
+    """SAL signals on the grid ``W_12 = w[i]``, ``W_21 = w[j]``: array ``(n, n, 2)`` of ``(dW_12, dW_21)``.
+
+    ``setup`` and ``setting`` as in :func:`~spikealign.theory.distribution.sal_batch`.
+    """
     w = check_finite("w_values", w_values)
     if w.ndim != 1 or w.size < 2:
         raise UserError(f"w_values must be a 1-d list of at least 2 weights, got shape {w.shape}")
     w12, w21 = np.meshgrid(w, w, indexing="ij")
-    d12, d21 = sal_batch(
-        w12, w21, b_1, b_2, t_ref=t_ref, t_max=t_max, psp=psp, t_syn=t_syn,
-        a_plus=a_plus, a_minus=a_minus, tau=tau, window=window,
-    )  # fmt: skip
+    d12, d21 = sal_batch(w12, w21, b_1, b_2, with_setup(setup, setting))
     return np.stack([d12, d21], axis=-1)
 
 
@@ -131,36 +118,30 @@ def integrate_flow(
     w_start: tuple[float, float],
     b_1: float,
     b_2: float,
+    setup: SalSetup | None = None,
     *,
-    t_ref: int,
-    t_max: int,
     eta: float,
     n_steps: int,
     frozen: str | None = None,
-    psp: str = "rect",
-    t_syn: float | None = None,
-    a_plus: float = -1.0,
-    a_minus: float = 1.0,
-    tau: float | None = None,
+    **setting: Any,
 ) -> np.ndarray:
     """Euler integration of the mean SAL flow ``dW/dt = eta * SAL(W)``.
 
     ``W_{n+1} = W_n + eta * (dW_12(W_n), dW_21(W_n))``; ``frozen`` (``"w_12"`` or ``"w_21"``)
     keeps that weight fixed.  Returns the trajectory ``(n_steps + 1, 2)`` of ``(W_12, W_21)``.
-    With the antisymmetric window the sum is conserved when both are plastic.
+    With the antisymmetric window the sum is conserved when both are plastic.  ``setup`` and
+    ``setting`` as in :func:`~spikealign.theory.distribution.sal_batch`.
     """
     if frozen not in (None, "none", "w_12", "w_21"):
         raise UserError(f"frozen must be one of none, w_12, w_21, got {frozen!r}")
     check_finite("w_start", np.asarray(w_start, dtype=float))
     check_finite("eta", eta)
+    setup = with_setup(setup, setting)
     traj = np.empty((int(n_steps) + 1, 2))
     traj[0] = w_start
     for n in range(int(n_steps)):
         w12, w21 = traj[n]
-        d12, d21 = sal_batch(
-            w12, w21, b_1, b_2, t_ref=t_ref, t_max=t_max, psp=psp, t_syn=t_syn,
-            a_plus=a_plus, a_minus=a_minus, tau=tau,
-        )  # fmt: skip
+        d12, d21 = sal_batch(w12, w21, b_1, b_2, setup)
         step = eta * np.array([float(d12), float(d21)])
         if frozen == "w_12":
             step[0] = 0.0

@@ -29,7 +29,7 @@ from .registry import ESTIMATORS, estimator_class, make_estimator, profile_setti
 from .sal import SALNet, sal_pair_accumulation
 from .sal_estimator import SALEstimator
 from .settings import RDDSettings, SALSettings, STDWISettings
-from .stdwi import STDWINet, stdwi_from_spikes
+from .stdwi import STDWINet, STDWIParams, stdwi_from_spikes
 from .stdwi_estimator import STDWIEstimator
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "SALSettings",
     "STDWIEstimator",
     "STDWINet",
+    "STDWIParams",
     "STDWISettings",
     "alignment_metrics",
     "estimate",

@@ -13,8 +13,8 @@ from .common import to_numpy
 from .rdd_estimator import make_rdd_net
 from .registry import estimator_class, validate_settings
 from .sal_estimator import make_sal_net
-from .stdwi import STDWINet
-from .stdwi_estimator import stdwi_net_kwargs, stdwi_seed
+from .stdwi import STDWINet, STDWIParams
+from .stdwi_estimator import stdwi_seed
 
 #: defaults of the single-connection runs (the reference's Fig. 7 notebook)
 PAIR_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -71,7 +71,7 @@ def _run_rdd(W, B, s, seed, n_rec, step_s, hist, wrap) -> np.ndarray:
 
 
 def _run_stdwi(W, B, s, seed, n_rec, step_s, hist, wrap) -> np.ndarray:
-    net = STDWINet(W, B, seed=stdwi_seed(seed, 0), **stdwi_net_kwargs(s))
+    net = STDWINet(W, B, seed=stdwi_seed(seed, 0), params=STDWIParams.from_settings(s))
     for r in wrap(range(n_rec)):
         net.run(step_s * 1000.0)
         hist.add((r + 1) * step_s, net.B)

@@ -126,135 +126,257 @@ class RDDState(NamedTuple):
     dlast: np.ndarray
 
 
+class RDDScratch(NamedTuple):
+    """Work arrays of the kernel, allocated once per call of :func:`_rdd_steps`."""
+
+    cur: np.ndarray  # (MEM,) ring slots of lags 1..MEM counting the current step as lag 1
+    prev: np.ndarray  # (MEM,) ring slots of lags 1..MEM before the current step
+    bas: np.ndarray  # (N,) basal input of the layer being updated (its first n entries)
+    y: np.ndarray  # (N,) window outcome shared by the ending rows of the driven layer (first n_upper entries)
+
+
+@nb.njit(cache=True, inline="always")
+def _lag_slots(t, cur, prev):
+    """Ring slots (``MEM`` rows) of lags ``m = 1..MEM`` at step ``t``, ``p = t mod MEM``.
+
+    ``cur[m-1] = (p - m + 1) mod MEM`` (the current step is lag 1: forward and drive kernels see
+    this step's spikes), ``prev[m-1] = (p - m) mod MEM`` (lag 1 is the previous step: the apical input).
+    """
+    pos = t % MEM
+    for m in range(1, MEM + 1):
+        cur[m - 1] = (pos - m + 1) % MEM
+        prev[m - 1] = (pos - m) % MEM
+
+
+@nb.njit(cache=True, inline="always")
+def _record_drive(drive_row, t, o, state):
+    """Drive history of the driven layer (before the network update).
+
+    ``dhist[t mod MEM, o + i] = d_i``; ``dlast[o + i] = t`` where ``d_i != 0``.
+    """
+    pos = t % MEM
+    for i in range(drive_row.shape[0]):
+        state.dhist[pos, o + i] = drive_row[i]
+        if drive_row[i] != 0:
+            state.dlast[o + i] = t
+
+
+@nb.njit(cache=True, inline="always")
+def _apical_input(t, ou, nu, layout, state, prev):
+    r"""Step 4: :math:`q_j = \sum_{m=1}^{MEM} \kappa(m) s_j(t - m)` for upper unit ``j`` (spikes up to ``t - 1``).
+
+    0 when ``j`` has not spiked within ``MEM`` steps; stored in ``qring[t mod QRING, ou + j]``.
+    """
+    qpos = t % QRING
+    for j in range(nu):
+        g = ou + j
+        state.qring[qpos, g] = _kdot(state.hist, g, layout.kap, prev) if t - state.last[g] <= MEM else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def _driven_basal(bas, t, o0, n, layout, state, cur):
+    r"""Step 3, driven layer: :math:`Bas_i = \alpha \sum_{m=1}^{MEM} \kappa(m) d_i(t - m + 1)`.
+
+    0 for units without drive within the kernel.
+    """
+    for i in range(n):
+        bas[i] = 0.0
+        if t - state.dlast[o0 + i] < MEM:
+            bas[i] = ALPHA * _kdot(state.dhist, o0 + i, layout.kap, cur)
+
+
+@nb.njit(cache=True, inline="always")
+def _forward_basal(bas, t, k, layout, params, state, cur):
+    r"""Step 3, layer ``k >= 1`` not driven: :math:`Bas = \tilde W p`, :math:`p_j = \sum_m \kappa(m) s_j(t - m + 1)`.
+
+    ``p`` runs over the lower layer's units.  Event driven: only lower units that spiked within
+    the kernel contribute; ``W~`` is stored transposed (n_{k-1}, n_k), so unit ``j``'s row is
+    added times ``p_j`` (in ``j`` order).
+    """
+    o0 = layout.offs[k]
+    n = layout.offs[k + 1] - o0
+    ol = layout.offs[k - 1]
+    for i in range(n):
+        bas[i] = 0.0
+    for j in range(o0 - ol):
+        if t - state.last[ol + j] >= MEM:
+            continue  # no spike within the kernel: p_j = 0
+        pj = _kdot(state.hist, ol + j, layout.kap, cur)
+        if pj != 0.0:
+            base = layout.woffs[k] + j * n
+            for i in range(n):
+                bas[i] += params.wflat[base + i] * pj
+
+
+@nb.njit(cache=True, inline="always")
+def _track_windows(o0, n, rdd, state):
+    """Steps 1-2: ``max_u = max(max_u, u)`` in open windows (``w > 0``), ``r = max(r - 1, 0)``.
+
+    Returns whether a window of the layer ends this step (``w == 1``).
+    """
+    ending_any = False
+    for i in range(n):
+        g = o0 + i
+        if rdd:
+            if state.w[g] > 0 and state.u[g] > state.max_u[g]:
+                state.max_u[g] = state.u[g]
+            if state.w[g] == 1:
+                ending_any = True
+        if state.r[g] > 0:
+            state.r[g] -= 1
+    return ending_any
+
+
+@nb.njit(cache=True, inline="always")
+def _window_outcome(y, t, ou, nu, qring):
+    r"""Step 8 (outcome): :math:`y_j = \frac{1}{30} \sum_{b=0}^{29} q_j(t - b)`.
+
+    This is ``R_ij / 30`` of the reference, summed oldest first.
+    """
+    for j in range(nu):
+        acc = 0.0
+        for back in range(RDD_WINDOW - 1, -1, -1):
+            acc += qring[(t - back) % QRING, ou + j]
+        y[j] = acc / RDD_WINDOW
+
+
+@nb.njit(cache=True, inline="always")
+def _membrane(g, bas_i, rdd, state):
+    r"""Step 5: :math:`v \mathrel{+}= dt(-g_L v + g_D (Bas - v))`; the same for ``u`` (rows with an upper layer)."""
+    v, u = state.v, state.u
+    v[g] += DT * (-G_L * v[g] + G_D * (bas_i - v[g]))
+    if rdd:
+        u[g] += DT * (-G_L * u[g] + G_D * (bas_i - u[g]))
+
+
+@nb.njit(cache=True, inline="always")
+def _spike(g, t, state):
+    """Step 7: a spike where ``v >= 1`` and ``r == 0``: ``v = -1``, ``r = 3``; records it in the history; returns it."""
+    fire = state.v[g] >= THRESHOLD and state.r[g] == 0
+    if fire:
+        state.v[g] = V_RESET
+        state.r[g] = REFRACTORY
+        state.spike_count[g] += 1
+        state.last[g] = t
+    state.hist[t % MEM, g] = 1 if fire else 0
+    return fire
+
+
+@nb.njit(cache=True, inline="always")
+def _sgd_line(a, c, base, y, rpre, mu):
+    r"""One SGD step of the line ``a max_u + c`` towards ``y_j - R_{pre,j}``.
+
+    :math:`e = a\,max_u + c - (y_j - R_{pre,j})`, ``a -= eta e max_u``, ``c -= eta e``.
+    """
+    for j in range(y.shape[0]):
+        e = a[base + j] * mu + c[base + j] - (y[j] - rpre[base + j])
+        a[base + j] -= ETA * e * mu
+        c[base + j] -= ETA * e
+
+
+@nb.njit(cache=True, inline="always")
+def _regression_update(params, base, y, rpre, mu, above):
+    r"""Step 8: SGD on the line above threshold (``a1, c1``; the neuron spiked in its window) or below it (``a0, c0``).
+
+    Then :math:`\beta_{ij} = (a_1 \theta + c_1) - (a_0 \theta + c_0)` with :math:`\theta = 1`, for the
+    ``y.shape[0]`` synapses starting at ``base``.
+    """
+    a1, c1, a0, c0, beta = params.a1, params.c1, params.a0, params.c0, params.beta
+    if above:
+        _sgd_line(a1, c1, base, y, rpre, mu)
+    else:
+        _sgd_line(a0, c0, base, y, rpre, mu)
+    for j in range(y.shape[0]):
+        beta[base + j] = a1[base + j] * THRESHOLD + c1[base + j] - (a0[base + j] * THRESHOLD + c0[base + j])
+
+
+@nb.njit(cache=True, inline="always")
+def _advance_window(g, fire, ending, t, base, ou, nu, state):
+    """Steps 9-11: ``w = max(w - 1, 0)``; ``u = v`` where ``w == 0``; a window opens where ``|1 - u| <= 0.1``.
+
+    The window lasts 30 steps.  A window opening after a step outside one copies ``R_pre = q(t)``
+    (step 6 ran with ``w == 0``); spikes inside a window are counted; an ending window resets the
+    count and ``max_u``.
+    """
+    w, u = state.w, state.u
+    w_start = w[g]
+    if w[g] > 0:
+        w[g] -= 1
+    if w[g] == 0:
+        u[g] = state.v[g]
+    if abs(THRESHOLD - u[g]) <= INIT_WINDOW and w[g] == 0:
+        w[g] = RDD_WINDOW
+        if w_start == 0:
+            qpos = t % QRING
+            for j in range(nu):
+                state.rpre[base + j] = state.qring[qpos, ou + j]
+    if w[g] > 0 and fire:
+        state.n_spk[g] += 1
+    if ending:
+        state.n_spk[g] = 0
+        state.max_u[g] = 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def _layer_step(t, k, driven, learn, layout, params, state, scratch):
+    """Steps 1-11 of layer ``k`` at step ``t`` (module docstring); ``driven``: this layer gets the drive."""
+    offs = layout.offs
+    o0 = offs[k]
+    n = offs[k + 1] - o0
+    rdd = k < offs.shape[0] - 2
+    ou = offs[k + 1]
+    nu = offs[k + 2] - ou if rdd else 0
+    if rdd:
+        _apical_input(t, ou, nu, layout, state, scratch.prev)
+    bas = scratch.bas
+    if driven:
+        _driven_basal(bas, t, o0, n, layout, state, scratch.cur)
+    elif k >= 1:
+        _forward_basal(bas, t, k, layout, params, state, scratch.cur)
+    else:
+        for i in range(n):
+            bas[i] = 0.0
+    ending_any = _track_windows(o0, n, rdd, state)
+    regress = rdd and driven and learn and ending_any
+    y = scratch.y[:nu]
+    if regress:
+        _window_outcome(y, t, ou, nu, state.qring)
+    for i in range(n):
+        g = o0 + i
+        ending = rdd and state.w[g] == 1
+        _membrane(g, bas[i], rdd, state)
+        fire = _spike(g, t, state)
+        if not rdd:
+            continue
+        base = layout.moffs[k] + i * nu
+        if ending and regress and abs(state.max_u[g] - THRESHOLD) <= U_WINDOW:
+            _regression_update(params, base, y, state.rpre, state.max_u[g], state.n_spk[g] >= 1)
+        _advance_window(g, fire, ending, t, base, ou, nu, state)
+
+
+# no allocation inside, so no reference counting (_nrt=False): the named steps pass whole state tuples
+# around, which with counting would cost an atomic increment and decrement per array and step
+@nb.njit(cache=True, nogil=True, _nrt=False)  # type: ignore[call-overload]  # numba's stubs omit _nrt
+def _rdd_loop(n_steps, t0, driven, drive, layout, params, state, learn, scratch):
+    """The time loop of :func:`_rdd_steps` over preallocated ``scratch``."""
+    n_layers = layout.offs.shape[0] - 1
+    for s in range(n_steps):
+        t = t0 + s
+        _lag_slots(t, scratch.cur, scratch.prev)
+        if driven >= 0:
+            _record_drive(drive[s], t, layout.offs[driven], state)
+        for k in range(n_layers):
+            _layer_step(t, k, driven == k, learn, layout, params, state, scratch)
+
+
 @nb.njit(cache=True)
 def _rdd_steps(n_steps, t0, driven, drive, layout, params, state, learn):
     """Advance ``n_steps`` steps from global step ``t0``; layer ``driven`` gets ``drive[s, :]``."""
-    offs, woffs, moffs, kap = layout.offs, layout.woffs, layout.moffs, layout.kap
-    wflat, a1, c1, a0, c0, beta = params.wflat, params.a1, params.c1, params.a0, params.c0, params.beta
-    v, u, r, w, max_u, n_spk = state.v, state.u, state.r, state.w, state.max_u, state.n_spk
-    hist, dhist, qring, rpre = state.hist, state.dhist, state.qring, state.rpre
-    spike_count, last, dlast = state.spike_count, state.last, state.dlast
-    L = offs.shape[0] - 1
-    cur = np.empty(MEM, dtype=np.int64)  # lags 1..MEM counting the current step as lag 1
-    prev = np.empty(MEM, dtype=np.int64)  # lags 1..MEM before the current step
-    for s in range(n_steps):
-        t = t0 + s
-        pos = t % MEM
-        qpos = t % QRING
-        for m in range(1, MEM + 1):
-            cur[m - 1] = (pos - m + 1) % MEM
-            prev[m - 1] = (pos - m) % MEM
-        # drive history of the driven layer (appended before the network update)
-        if driven >= 0:
-            o = offs[driven]
-            for i in range(offs[driven + 1] - o):
-                dhist[pos, o + i] = drive[s, i]
-                if drive[s, i] != 0:
-                    dlast[o + i] = t
-        for k in range(L):
-            o0 = offs[k]
-            n = offs[k + 1] - o0
-            rdd = k < L - 1
-            # (4) apical input of this layer: kappa . upper spikes up to t-1, stored in the q ring
-            if rdd:
-                ou = offs[k + 1]
-                for j in range(offs[k + 2] - ou):
-                    g = ou + j
-                    qring[qpos, g] = _kdot(hist, g, kap, prev) if t - last[g] <= MEM else 0.0
-            # (3) basal input
-            bas = np.zeros(n)
-            if driven == k:
-                for i in range(n):
-                    if t - dlast[o0 + i] < MEM:
-                        bas[i] = ALPHA * _kdot(dhist, o0 + i, kap, cur)
-            elif k >= 1:
-                ol = offs[k - 1]
-                nl = o0 - ol
-                # W~ stored transposed (n_{k-1}, n_k): add the rows of lower units with p != 0
-                for j in range(nl):
-                    if t - last[ol + j] >= MEM:
-                        continue  # no spike within the kernel: p_j = 0
-                    pj = _kdot(hist, ol + j, kap, cur)
-                    if pj != 0.0:
-                        base = woffs[k] + j * n
-                        for i in range(n):
-                            bas[i] += wflat[base + i] * pj
-            ending_any = False
-            for i in range(n):
-                g = o0 + i
-                if rdd:
-                    if w[g] > 0 and u[g] > max_u[g]:
-                        max_u[g] = u[g]
-                    if w[g] == 1:
-                        ending_any = True
-                if r[g] > 0:
-                    r[g] -= 1
-            # (8) regression for ending rows of the driven layer: outcome shared by all rows
-            y = np.zeros(0)
-            if rdd and driven == k and ending_any and learn:
-                ou = offs[k + 1]
-                nu = offs[k + 2] - ou
-                y = np.empty(nu)
-                for j in range(nu):
-                    acc = 0.0
-                    for back in range(RDD_WINDOW - 1, -1, -1):
-                        acc += qring[(t - back) % QRING, ou + j]
-                    y[j] = acc / RDD_WINDOW
-            for i in range(n):
-                g = o0 + i
-                ending = rdd and w[g] == 1
-                # (5) membrane and input drive
-                v[g] += DT * (-G_L * v[g] + G_D * (bas[i] - v[g]))
-                if rdd:
-                    u[g] += DT * (-G_L * u[g] + G_D * (bas[i] - u[g]))
-                # (7) spikes
-                fire = v[g] >= THRESHOLD and r[g] == 0
-                if fire:
-                    v[g] = V_RESET
-                    r[g] = REFRACTORY
-                    spike_count[g] += 1
-                    last[g] = t
-                hist[pos, g] = 1 if fire else 0
-                if not rdd:
-                    continue
-                if ending and driven == k and learn and abs(max_u[g] - THRESHOLD) <= U_WINDOW:
-                    nu = y.shape[0]
-                    base = moffs[k] + i * nu
-                    mu = max_u[g]
-                    if n_spk[g] >= 1:
-                        for j in range(nu):
-                            e = a1[base + j] * mu + c1[base + j] - (y[j] - rpre[base + j])
-                            a1[base + j] -= ETA * e * mu
-                            c1[base + j] -= ETA * e
-                    else:
-                        for j in range(nu):
-                            e = a0[base + j] * mu + c0[base + j] - (y[j] - rpre[base + j])
-                            a0[base + j] -= ETA * e * mu
-                            c0[base + j] -= ETA * e
-                    for j in range(nu):
-                        beta[base + j] = (
-                            a1[base + j] * THRESHOLD + c1[base + j] - (a0[base + j] * THRESHOLD + c0[base + j])
-                        )
-                # (9)-(11)
-                w_start = w[g]
-                if w[g] > 0:
-                    w[g] -= 1
-                if w[g] == 0:
-                    u[g] = v[g]
-                if abs(THRESHOLD - u[g]) <= INIT_WINDOW and w[g] == 0:
-                    w[g] = RDD_WINDOW
-                    if w_start == 0:
-                        # R_pre = q of the last step outside a window (step 6 ran with w == 0)
-                        ou = offs[k + 1]
-                        nu = offs[k + 2] - ou
-                        base = moffs[k] + i * nu
-                        for j in range(nu):
-                            rpre[base + j] = qring[qpos, ou + j]
-                if w[g] > 0 and fire:
-                    n_spk[g] += 1
-                if ending:
-                    n_spk[g] = 0
-                    max_u[g] = 0.0
+    n_units = layout.offs[-1]
+    scratch = RDDScratch(
+        np.empty(MEM, dtype=np.int64), np.empty(MEM, dtype=np.int64), np.zeros(n_units), np.zeros(n_units)
+    )
+    _rdd_loop(n_steps, t0, driven, drive, layout, params, state, learn, scratch)
 
 
 class RDDNet:

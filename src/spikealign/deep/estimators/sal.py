@@ -78,8 +78,11 @@ gives the same numbers.)
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -232,8 +235,12 @@ def _decide(xr, cr, Ur, c, t_ref, log_t_ref, margin, fired):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _tick_replica(r, t, xi, state, pos, consts, work, offsets, t_ref, margin, sv):
-    """Tick ``t`` of replica ``r``: spikes (and where each layer's start in ``fired``), traces."""
+def _tick_replica(r, t, xi, state, pos, consts, work, offsets, t_ref, scratch):
+    """Tick ``t`` of replica ``r``: spikes (and where each layer's start in ``fired``), traces.
+
+    ``scratch`` = (margin (N,) float32, sv (N,) zeros in the trace dtype): work space.
+    """
+    margin, sv = scratch
     counter, ring, trace = state
     c, decay, decay_k, snap, log_t_ref = consts
     U, X, fired, n_fired, lptr = work[1:]
@@ -310,12 +317,11 @@ def _simulate_replicas(r0, r1, xi, state, pos, params, consts, work, t_ref, tick
     """Run ``xi.shape[0]`` ticks of the replicas ``r0 .. r1 - 1`` (see :func:`_simulate_chunk`)."""
     P, U = work[0], work[1]
     k, b, n = xi.shape
-    margin = np.empty(n, dtype=np.float32)
-    sv = np.zeros(n, dtype=state[2].dtype)
+    scratch = (np.empty(n, dtype=np.float32), np.zeros(n, dtype=state[2].dtype))
     acc = np.empty(TILE)
     for t in range(k):
         for r in range(r0, r1):
-            _tick_replica(r, t, xi, state, pos, consts, work, params[0], t_ref, margin, sv)
+            _tick_replica(r, t, xi, state, pos, consts, work, params[0], t_ref, scratch)
         _update_inputs(P[(tick0 + t) % t_ref], U, work, t * b, r0, r1, params, acc)
 
 
@@ -405,9 +411,43 @@ def _accumulate_block(X, ptr, rows, offsets, D, DT):
             _accumulate_row(X, ptr, rows, q, offsets[l], offsets[l + 1] - offsets[l], DT[l][j], 1)
 
 
+@dataclass(frozen=True)
+class SALRuntime:
+    """Where and how a :class:`SALNet` simulates (none of it changes the model).
+
+    ``device``, ``dtype``: where and in which precision; ``chunk``: ticks per block of uniforms and
+    per accumulation pass (performance only; it changes the random stream, not the statistics);
+    ``threads``: CPU threads (see :class:`SALNet`); ``engine``: ``"numba"``, ``"torch"``, ``"fast"``
+    or ``None`` (numba on the CPU, torch elsewhere).
+    """
+
+    device: str | torch.device = "cpu"
+    dtype: torch.dtype = torch.float32
+    chunk: int = 50
+    threads: int = 1
+    engine: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], device: str | torch.device | None = None) -> SALRuntime:
+        """From validated SAL estimator settings (``dtype`` named, ``chunk``, ``threads``, ``engine``)."""
+        return cls(device if device is not None else "cpu", getattr(torch, settings["dtype"]), settings["chunk"],
+                   settings["threads"], settings.get("engine"))  # fmt: skip
+
+
+def _sal_update_feedback(B: torch.Tensor, delta: torch.Tensor, lr: float, K: int, batch: int) -> torch.Tensor:
+    r"""The SAL update of one feedback matrix: :math:`B \leftarrow B + \frac{\eta}{K}\,\frac{1}{batch}\,\Delta`.
+
+    Then :math:`\Delta \leftarrow 0`.  In place on ``B`` and ``delta``; returns the increment ``dB``.
+    """
+    dB = delta * (lr / (K * batch))
+    B += dB
+    delta.zero_()
+    return dB
+
+
 def numba_threads(threads: int) -> int:
     """The numba engine's thread count for the ``threads`` setting: ``0`` = all cores numba may use."""
-    most = nb.config.NUMBA_NUM_THREADS
+    most = int(getattr(nb.config, "NUMBA_NUM_THREADS"))  # noqa: B009  (set at run time: invisible to mypy)
     return most if threads <= 0 else min(int(threads), most)
 
 
@@ -422,6 +462,8 @@ class SALNet:
     batch_size : number of independent replicas.
     buffer_length : trace length in units of ``t_ref`` (2 in the reference).
     seed : seed of the torch generator used for the escape-noise uniforms.
+    runtime : :class:`SALRuntime` (device, dtype, chunk, threads, engine); its fields may also be
+        given as keywords (``device="cuda", dtype=torch.float64``), replacing those of ``runtime``.
     device, dtype : where and in which precision to simulate.
     chunk : ticks per block of uniforms and per accumulation pass (performance only; it changes
         the random stream, not the statistics).
@@ -450,13 +492,12 @@ class SALNet:
         batch_size: int = 32,
         buffer_length: int = 2,
         seed: int = 0,
-        device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32,
-        chunk: int = 50,
         init_rng: np.random.Generator | None = None,
-        threads: int = 1,
-        engine: str | None = None,
+        runtime: SALRuntime | None = None,
+        **runtime_options: Any,
     ):
+        runtime = dataclasses.replace(runtime or SALRuntime(), **runtime_options)
+        device, dtype, engine = runtime.device, runtime.dtype, runtime.engine
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"SALNet needs at least two layers of positive size, got {sizes}")
@@ -474,7 +515,7 @@ class SALNet:
         self.batch = int(batch_size)
         self.device = torch.device(device)
         self.dtype = dtype
-        self.chunk = max(1, int(chunk))
+        self.chunk = max(1, int(runtime.chunk))
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.N = int(self.offsets[-1])
         self.decay = math.exp(-1.0 / self.t_ref)
@@ -483,18 +524,21 @@ class SALNet:
         self.snap = 0.5 * math.exp(-(self.K - 1) / self.t_ref)
 
         rng = init_rng if init_rng is not None else np.random.default_rng(seed)
-        kw = {"device": self.device, "dtype": dtype}
+
+        def tensor(values: np.ndarray) -> torch.Tensor:
+            return torch.as_tensor(values, device=self.device, dtype=dtype)
+
         self.W: list[torch.Tensor | None] = [None]
         for l in range(1, self.L):
             bound = 1.0 / math.sqrt(sizes[l - 1])
-            self.W.append(torch.as_tensor(rng.uniform(-bound, bound, (sizes[l], sizes[l - 1])), **kw))
+            self.W.append(tensor(rng.uniform(-bound, bound, (sizes[l], sizes[l - 1]))))
         self.B: list[torch.Tensor] = []
         for l in range(self.L - 1):
             bound = 1.0 / math.sqrt(sizes[l + 1])
-            self.B.append(torch.as_tensor(rng.uniform(-bound, bound, (sizes[l], sizes[l + 1])), **kw))
-        self.c = [torch.as_tensor(rng.uniform(-(n**-0.5), n**-0.5, n), **kw) for n in sizes]
+            self.B.append(tensor(rng.uniform(-bound, bound, (sizes[l], sizes[l + 1]))))
+        self.c = [tensor(rng.uniform(-(n**-0.5), n**-0.5, n)) for n in sizes]
 
-        self.threads = int(threads)
+        self.threads = int(runtime.threads)
         self.engine = engine if engine is not None else ("numba" if self.device.type == "cpu" else "torch")
         if self.engine not in ENGINES:
             raise ValueError(f"SALNet engine {self.engine!r} is not one of {ENGINES}")
@@ -557,6 +601,13 @@ class SALNet:
         self.ticks_total = int(d["ticks_total"])
         self.generator.set_state(d["generator"])
 
+    def forward_matrix(self, l: int) -> torch.Tensor:
+        """``W_l`` (n_l, n_{l-1}) of layer ``l >= 1`` (layer 0 has none)."""
+        w = self.W[l]
+        if w is None:
+            raise ValueError(f"layer {l} of a SALNet has no forward matrix (layers 1 .. {self.L - 1} do)")
+        return w
+
     def _sl(self, l: int) -> slice:
         return slice(int(self.offsets[l]), int(self.offsets[l + 1]))
 
@@ -596,7 +647,7 @@ class SALNet:
     def _kernel_params(self) -> tuple:
         """The weights as the numba kernels read them: rows of every ``W_l^T`` and ``B_l^T``, concatenated."""
         np_t = lambda t: t.detach().to(self.dtype).cpu().contiguous().numpy()  # noqa: E731
-        wts = [np_t(self.W[l].T).ravel() for l in range(1, self.L)]
+        wts = [np_t(self.forward_matrix(l).T).ravel() for l in range(1, self.L)]
         bts = [np_t(self.B[l].T).ravel() for l in range(self.L - 1)]
         # W_l^T starts at w_start[l] (l >= 1), B_l^T at b_start[l]
         w_start = np.concatenate([[0, 0], np.cumsum([w.size for w in wts])[:-1]]).astype(np.int64)
@@ -685,7 +736,7 @@ class SALNet:
                 ul = u[:, self._sl(l)]
                 ul.copy_(self.c[l].expand(b, -1))
                 if l >= 1:
-                    ul.addmm_(z[:, self._sl(l - 1)], self.W[l].T)
+                    ul.addmm_(z[:, self._sl(l - 1)], self.forward_matrix(l).T)
                 if l <= self.L - 2:
                     ul.addmm_(z[:, self._sl(l + 1)], self.B[l].T)
             p = torch.sigmoid(u - self.log_t_ref)
@@ -723,12 +774,9 @@ class SALNet:
     @torch.no_grad()
     def apply_update(self) -> list[torch.Tensor]:
         """``B_l += eta_l / K * Delta_l / batch``; zero ``Delta``; return the applied increments."""
-        steps = []
-        for l in range(self.L - 1):
-            dB = self.delta[l] * (self.lr[l] / (self.K * self.batch))
-            self.B[l] += dB
-            self.delta[l].zero_()
-            steps.append(dB)
+        steps = [
+            _sal_update_feedback(self.B[l], self.delta[l], self.lr[l], self.K, self.batch) for l in range(self.L - 1)
+        ]
         self.ticks_accumulated = 0
         return steps
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import torch
@@ -50,7 +51,7 @@ from ... import seeding
 from ..layers import FeedbackConv, FeedbackLinear, as_tuple
 from .base import Estimator
 from .common import torch_seed
-from .sal import SALNet
+from .sal import SALNet, SALRuntime
 from .settings import SALConvSettings
 
 
@@ -187,7 +188,7 @@ class SALConvNet:
     layers : the feedback layers in forward order (``.weight``/``.feedback`` of the same shape;
         conv layers also ``stride``, ``padding``, ``dilation``, ``groups``); shapes only are read here.
     map_size : output map side of a last conv layer that no FC layer follows.
-    Other parameters as :class:`~.sal.SALNet` (one ``lr`` or one per layer).
+    Other parameters as :class:`~.sal.SALNet` (one ``lr`` or one per layer; ``runtime`` and its keywords).
 
     Attributes
     ----------
@@ -204,13 +205,10 @@ class SALConvNet:
         batch_size: int = 32,
         buffer_length: int = 2,
         seed: int = 0,
-        device: str | torch.device = "cpu",
-        dtype: torch.dtype = torch.float32,
-        chunk: int = 50,
         init_rng: np.random.Generator | None = None,
-        threads: int = 1,
         map_size: int = 4,
-        engine: str | None = None,
+        runtime: SALRuntime | None = None,
+        **runtime_options: Any,
     ):
         if not layers:
             raise ValueError("SALConvNet needs at least one feedback layer")
@@ -221,24 +219,23 @@ class SALConvNet:
         self.conv = [_is_conv(layer) for layer in layers]
         self.conv_args = [_conv_args(layer) if c else None for layer, c in zip(layers, self.conv, strict=True)]
         sizes = [math.prod(s) for s in self.shapes]
-        self.net = SALNet(
-            sizes, t_ref=t_ref, lr=lr, batch_size=batch_size, buffer_length=buffer_length, seed=seed,
-            device=device, dtype=dtype, chunk=chunk, init_rng=init_rng, threads=threads, engine=engine,
-        )  # fmt: skip
-        self.shared = [
-            _SharedConnection(tuple(layer.weight.shape), self.shapes[k], self.conv_args[k]) if self.conv[k] else None
-            for k, layer in enumerate(layers)
-        ]
-        kw = {"device": self.net.device, "dtype": dtype}
+        self.net = SALNet(sizes, t_ref=t_ref, lr=lr, batch_size=batch_size, buffer_length=buffer_length, seed=seed,
+                          init_rng=init_rng, runtime=runtime, **runtime_options)  # fmt: skip
+        self.shared: list[_SharedConnection | None] = []  # None: an FC layer
+        for k, layer in enumerate(layers):
+            args, shape = self.conv_args[k], tuple(layer.weight.shape)
+            self.shared.append(None if args is None else _SharedConnection(shape, self.shapes[k], args))
+        kw = {"device": self.net.device, "dtype": self.net.dtype}
         self.W = [layer.weight.detach().to(**kw).clone() for layer in layers]
         self.B = [layer.feedback.detach().to(**kw).clone() for layer in layers]
         self._sync()
 
     # ------------------------------------------------------------------ parameters
     def _matrix(self, k: int, kernel: torch.Tensor) -> torch.Tensor:
-        if not self.conv[k]:
+        shared = self.shared[k]
+        if shared is None:
             return kernel.clone()
-        return self.shared[k].unroll(kernel)
+        return shared.unroll(kernel)
 
     def _sync(self) -> None:
         """Write ``W`` and ``B`` (unrolled, B top-down) into the spiking net."""
@@ -274,8 +271,9 @@ class SALConvNet:
         net, steps = self.net, []
         for k in range(len(self.B)):
             scale = net.lr[k] / (net.K * net.batch)
-            if self.conv[k]:
-                dB = self.shared[k].fold_mean(net.delta[k]).to(self.B[k].dtype) * scale
+            shared = self.shared[k]
+            if shared is not None:
+                dB = shared.fold_mean(net.delta[k]).to(self.B[k].dtype) * scale
             else:
                 dB = (net.delta[k] * scale).T  # as SALNet.apply_update, in (out, in) orientation
             self.B[k] += dB
@@ -337,9 +335,8 @@ class SALConvEstimator(Estimator):
             raise ValueError(f"estimator 'sal_conv' settings: sal_lr needs {len(self.layers)} values, got {len(lr)}")
         self.sal = SALConvNet(
             self.layers, t_ref=s["t_ref"], lr=lr, batch_size=s["batch_size"], buffer_length=s["buffer_length"],
-            seed=torch_seed(seed, "sal_conv", "noise"), device=self.device, dtype=getattr(torch, s["dtype"]),
-            chunk=s["chunk"], init_rng=seeding.rng(seed, "sal_conv", "init"), threads=s["threads"],
-            map_size=s["map_size"], engine=s.get("engine"),
+            seed=torch_seed(seed, "sal_conv", "noise"), init_rng=seeding.rng(seed, "sal_conv", "init"),
+            map_size=s["map_size"], runtime=SALRuntime.from_settings(s, self.device),
         )  # fmt: skip
 
     def before_epoch(self, epoch: int) -> dict[str, float]:

@@ -13,7 +13,7 @@ import torch
 from ... import seeding
 from .base import Estimator
 from .common import torch_seed
-from .sal import SALNet
+from .sal import SALNet, SALRuntime
 from .settings import SALSettings
 
 
@@ -35,11 +35,8 @@ def make_sal_net(sizes: list[int], s: dict, seed: int, device=None) -> SALNet:
         batch_size=s["batch_size"],
         buffer_length=s["buffer_length"],
         seed=torch_seed(seed, "sal", "noise"),
-        device=device if device is not None else "cpu",
-        dtype=getattr(torch, s["dtype"]),
-        chunk=s["chunk"],
         init_rng=seeding.rng(seed, "sal", "init"),
-        threads=s["threads"],
+        runtime=SALRuntime.from_settings(s, device),
         engine=s.get("engine") or default_engine(device),
     )
 

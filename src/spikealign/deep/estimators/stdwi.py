@@ -30,8 +30,11 @@ sequence of per-spike row updates, so the event-driven form here is the same com
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import NamedTuple
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numba as nb
 import numpy as np
@@ -211,6 +214,44 @@ def stdwi_from_spikes(
     return out
 
 
+@dataclass(frozen=True)
+class STDWIParams:
+    """The parameters of one STDWI connection (times in ms; the reference notebook's values by default)."""
+
+    dt: float = 0.25
+    stim_rate: float = 0.2  # stimulus spikes per ms of an active input
+    stim_ratio: float = 0.2  # fraction of active inputs
+    stim_duration: float = 100.0  # ms per stimulus segment
+    stim_weight_scale: float = 10.0
+    weight_scale: float = 75.0
+    tau_fast: float = 10.0
+    tau_slow: float = 200.0
+    lr: float = 0.02
+    decay_weighting: float = 0.1
+    tau_lif: float = 20.0
+    psp_tau_slow: float = 10.0
+    psp_tau_fast: float = 3.0
+    weight_normalization: str = "none"
+
+    @classmethod
+    def from_settings(cls, s: Mapping[str, Any]) -> STDWIParams:
+        """From validated STDWI estimator settings (``*_ms`` and ``*_hz`` names of the settings)."""
+        return cls(dt=s["dt_ms"], stim_rate=s["stim_rate_hz"] * 1e-3, stim_ratio=s["stim_ratio"],
+                   stim_duration=s["stim_duration_ms"], stim_weight_scale=s["stim_weight_scale"],
+                   weight_scale=s["weight_scale"], tau_fast=s["tau_fast"], tau_slow=s["tau_slow"], lr=s["lr"],
+                   decay_weighting=s["decay_weighting"], weight_normalization=s["weight_normalization"])  # fmt: skip
+
+    def constants(self, m: int) -> Constants:
+        """The kernel's :class:`Constants` for a PSP window of ``m`` steps."""
+        dt = float(self.dt)
+        a_s, a_f = math.exp(-dt / self.psp_tau_slow), math.exp(-dt / self.psp_tau_fast)
+        return Constants(
+            a_s, a_f, a_s**m, a_f**m, dt / self.tau_lif, float(self.stim_weight_scale),
+            1.0 / (self.psp_tau_slow - self.psp_tau_fast), float(self.lr), float(self.decay_weighting),
+            math.exp(-dt / self.tau_fast), math.exp(-dt / self.tau_slow), self.tau_fast / self.tau_slow,
+        )  # fmt: skip
+
+
 class STDWINet:
     """One STDWI connection: stimulus -> input LIF population -> output LIF population.
 
@@ -219,57 +260,37 @@ class STDWINet:
     W : forward matrix (n_out, n_in), (post, pre).
     B : initial estimate (n_out, n_in).
     seed : seed of the stimulus stream.
-    weight_normalization : ``"none"`` (the reference: output current ``weight_scale W psp``) or
+    weight_normalization (in ``params``) : ``"none"`` (the reference: output current ``weight_scale W psp``) or
         ``"fan_in"`` (``weight_scale W / (std(W) sqrt(n_in))``, which equals the reference's
         scale for its 50x50 U(+-sqrt(3/50)) matrix and keeps the output drive comparable for
         any layer size; used for deep networks).
-    The remaining parameters are those of the reference notebook (docs/deep.md, 'STDWI estimator').
+    params : :class:`STDWIParams`, the reference notebook's values by default (docs/deep.md,
+        'STDWI estimator'); its fields may also be given as keywords, replacing those of ``params``.
     """
 
     def __init__(
-        self,
-        W: np.ndarray,
-        B: np.ndarray,
-        seed: int = 0,
-        dt: float = 0.25,
-        stim_rate: float = 0.2,
-        stim_ratio: float = 0.2,
-        stim_duration: float = 100.0,
-        stim_weight_scale: float = 10.0,
-        weight_scale: float = 75.0,
-        tau_fast: float = 10.0,
-        tau_slow: float = 200.0,
-        lr: float = 0.02,
-        decay_weighting: float = 0.1,
-        tau_lif: float = 20.0,
-        psp_tau_slow: float = 10.0,
-        psp_tau_fast: float = 3.0,
-        weight_normalization: str = "none",
+        self, W: np.ndarray, B: np.ndarray, seed: int = 0, params: STDWIParams | None = None, **param_options: Any
     ):
+        p = dataclasses.replace(params or STDWIParams(), **param_options)
         W = np.asarray(W, dtype=np.float64)
         B = np.asarray(B, dtype=np.float64)
         if W.shape != B.shape or W.ndim != 2:
             raise ValueError(f"W and B must be 2-D of the same shape, got {W.shape} and {B.shape}")
-        if weight_normalization not in ("none", "fan_in"):
-            raise ValueError(f"weight_normalization must be 'none' or 'fan_in', got {weight_normalization!r}")
+        if p.weight_normalization not in ("none", "fan_in"):
+            raise ValueError(f"weight_normalization must be 'none' or 'fan_in', got {p.weight_normalization!r}")
         self.n_out, self.n_in = W.shape
-        self.dt = float(dt)
-        scale = weight_scale * math.sqrt(0.2 / stim_ratio)
-        if weight_normalization == "fan_in":
+        self.dt = float(p.dt)
+        scale = p.weight_scale * math.sqrt(0.2 / p.stim_ratio)
+        if p.weight_normalization == "fan_in":
             sd = float(W.std())
             scale = scale / (sd * math.sqrt(self.n_in)) if sd > 0 else 0.0
         self.wt = np.ascontiguousarray((scale * W).T)
         self.B = B.copy()
-        self.M = int(7 * psp_tau_slow / self.dt)
-        a_s, a_f = math.exp(-self.dt / psp_tau_slow), math.exp(-self.dt / psp_tau_fast)
-        self.constants = Constants(
-            a_s, a_f, a_s**self.M, a_f**self.M, self.dt / tau_lif, float(stim_weight_scale),
-            1.0 / (psp_tau_slow - psp_tau_fast), float(lr), float(decay_weighting),
-            math.exp(-self.dt / tau_fast), math.exp(-self.dt / tau_slow), tau_fast / tau_slow,
-        )  # fmt: skip
-        self.p_stim = stim_rate * self.dt
-        self.n_active = int(stim_ratio * self.n_in)
-        self.period = int(stim_duration / self.dt)
+        self.M = int(7 * p.psp_tau_slow / self.dt)
+        self.constants = p.constants(self.M)
+        self.p_stim = p.stim_rate * self.dt
+        self.n_active = int(p.stim_ratio * self.n_in)
+        self.period = int(p.stim_duration / self.dt)
         self.rng = np.random.default_rng(seed)
         self.reset()
 

@@ -8,24 +8,7 @@ from ... import seeding
 from .base import Estimator
 from .common import to_numpy
 from .settings import STDWISettings
-from .stdwi import STDWINet
-
-
-def stdwi_net_kwargs(s: dict) -> dict:
-    """:class:`STDWINet` keyword arguments from validated STDWI settings ``s``."""
-    return {
-        "dt": s["dt_ms"],
-        "stim_rate": s["stim_rate_hz"] * 1e-3,
-        "stim_ratio": s["stim_ratio"],
-        "stim_duration": s["stim_duration_ms"],
-        "stim_weight_scale": s["stim_weight_scale"],
-        "weight_scale": s["weight_scale"],
-        "tau_fast": s["tau_fast"],
-        "tau_slow": s["tau_slow"],
-        "lr": s["lr"],
-        "decay_weighting": s["decay_weighting"],
-        "weight_normalization": s["weight_normalization"],
-    }
+from .stdwi import STDWINet, STDWIParams
 
 
 def stdwi_seed(seed: int, k: int) -> int:
@@ -54,7 +37,7 @@ class STDWIEstimator(Estimator):
         for k, layer in enumerate(self.fc_layers):
             W, B = to_numpy(layer.weight), to_numpy(layer.feedback)
             self.init_std.append(float(B.std()))
-            self.nets.append(STDWINet(W, B, seed=stdwi_seed(seed, k), **stdwi_net_kwargs(self.settings)))
+            self.nets.append(STDWINet(W, B, seed=stdwi_seed(seed, k), params=STDWIParams.from_settings(self.settings)))
 
     def before_epoch(self, epoch: int) -> dict[str, float]:
         s = self.settings
