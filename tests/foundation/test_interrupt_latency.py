@@ -102,3 +102,26 @@ def test_an_interrupt_inside_a_long_call_is_answered_within_seconds(tmp_path, ki
     assert sorted(got) == sorted(want)
     for key in keys or sorted(want):
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception
+def test_a_sigterm_whose_exception_is_dropped_stops_the_run_at_its_next_progress_report():
+    """The JIT compiler runs Python callbacks through ctypes, which print and drop an exception raised
+    in them: a SIGTERM that lands there must still stop the run (it once ran on to 'completed')."""
+    import ctypes
+
+    from spikealign.cli import _sigterm_as_interrupt
+    from spikealign.errors import Terminated
+    from spikealign.progress import Progress
+
+    def callback() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)  # the handler runs here, inside the callback: ctypes drops its exception
+
+    bar = Progress(total=3, enabled=False)
+    with pytest.raises(Terminated), _sigterm_as_interrupt():
+        ctypes.CFUNCTYPE(None)(callback)()  # prints "Exception ignored on calling ctypes callback"
+        bar.update(1)
+    assert bar.n == 0
+    bar.update(1)  # outside the command the request is forgotten
+    assert bar.n == 1
