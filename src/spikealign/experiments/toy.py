@@ -75,7 +75,12 @@ EXPERIMENT = register_experiment(
 
 def _unfit(state: dict, config: ToyConfig) -> str | None:
     """What does not fit ``config`` in a checkpoint of the earlier format (no stamp), else ``None``."""
-    layout = {"x": (config.n_walkers,), "trace": (config.n_steps, config.n_walkers), "step": int, "rng": dict}
+    layout: dict[str, tuple[int, ...] | type] = {
+        "x": (config.n_walkers,),
+        "trace": (config.n_steps, config.n_walkers),
+        "step": int,
+        "rng": dict,
+    }
     problem = layout_problem(state, layout)
     if problem is None and not 0 <= state["step"] <= config.n_steps:
         problem = f"'step' is {state['step']}, outside 0..{config.n_steps}"
