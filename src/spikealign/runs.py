@@ -267,6 +267,34 @@ def layout_problem(state: dict[str, Any], layout: dict[str, tuple[int, ...] | ty
     return None
 
 
+def structure_problem(got: Any, want: Any, where: str = "state") -> str | None:
+    """Where ``got`` differs in structure from ``want`` (a state of the same kind built for this
+    config): mappings with other keys, sequences of another length, arrays or tensors of another
+    shape or dtype, values of another type; ``None`` when they match.  For unstamped checkpoints."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            return f"'{where}' does not hold the keys {', '.join(sorted(map(str, want)))}"
+        parts = [(got[k], want[k], f"{where}.{k}") for k in want]
+    elif isinstance(want, list | tuple):
+        if not isinstance(got, list | tuple) or len(got) != len(want):
+            return f"'{where}' is not a sequence of {len(want)}"
+        parts = [(g, w, f"{where}[{i}]") for i, (g, w) in enumerate(zip(got, want, strict=True))]
+    elif hasattr(want, "shape") and hasattr(want, "dtype"):
+        if type(got) is not type(want) or tuple(got.shape) != tuple(want.shape) or got.dtype != want.dtype:
+            needs = f"{type(want).__name__} {tuple(want.shape)} of {want.dtype}"
+            return f"'{where}' is {type(got).__name__} {tuple(getattr(got, 'shape', ()))}, this config needs {needs}"
+        return None
+    elif want is not None and not isinstance(got, type(want)):
+        return f"'{where}' is a {type(got).__name__}, not a {type(want).__name__}"
+    else:
+        return None
+    for g, w, at in parts:
+        problem = structure_problem(g, w, at)
+        if problem:
+            return problem
+    return None
+
+
 def config_digest(resolved: str) -> str:
     """12 hex digits identifying a resolved config (stamped on checkpoints)."""
 
