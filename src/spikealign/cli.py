@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .errors import Terminated, UserError
+from .errors import Terminated, UserError, clear_stop_request, request_stop
 
 DEFAULT_RESULTS = Path("results")
 
@@ -627,6 +627,7 @@ def _sigterm_as_interrupt():
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
+        request_stop()  # asked again by the run loops' progress reports, should this raise be dropped
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -634,6 +635,7 @@ def _sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        clear_stop_request()
 
 
 def entry_point() -> NoReturn:

@@ -51,3 +51,57 @@ def test_interrupted_run_resumes_bit_identically(tmp_path, monkeypatch):
     assert set(a.files) == set(b.files)
     for k in a.files:
         np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_checkpoint_of_the_earlier_format_resumes_bit_identically(tmp_path, monkeypatch):
+    """A checkpoint written before the kind/config stamp (the state alone) is checked against the
+    student built for the config, refused in one line when it does not fit, and resumes when it does."""
+    import pickle
+
+    from spikealign.errors import UserError
+    from spikealign.runs import CHECKPOINT_HEADER
+
+    config = small_config()
+    execute_run(E.MICROCIRCUIT, config, tmp_path / "full", show_progress=False)
+    original = RunContext.save_checkpoint
+
+    def save_then_die(self, state):
+        original(self, state)
+        if state["student"]["p"] >= 12:
+            raise Interrupt
+
+    monkeypatch.setattr(RunContext, "save_checkpoint", save_then_die)
+    with pytest.raises(Interrupt):
+        execute_run(E.MICROCIRCUIT, config, tmp_path / "cut", show_progress=False)
+    monkeypatch.setattr(RunContext, "save_checkpoint", original)
+    path = tmp_path / "cut" / "checkpoints" / "latest.pkl"
+    stamped = pickle.loads(path.read_bytes())
+    assert CHECKPOINT_HEADER in stamped
+    state = stamped["state"]
+    st = state["student"]
+    arrays = st["net"]["arrays"]
+    key = next(k for k, v in arrays.items() if v.ndim == 2)
+    out = st["out"]
+
+    def student(**change):
+        return {"student": {**st, **change}}
+
+    changes = {
+        f"'student.net.arrays.{key}'": student(
+            net={**st["net"], "arrays": {**arrays, key: np.vstack([arrays[key]] * 2)}}
+        ),
+        "'student.out.u_out' is not a sequence of 12": student(out={**out, "u_out": out["u_out"][:-1]}),
+        "'student.out.w10[0]'": student(out={**out, "w10": [np.vstack([w, w]) for w in out["w10"]]}),
+        "no pattern count in 0..18": student(p=99),
+        "no 'student' state": {"p": 12},
+    }
+    for expected, changed in changes.items():
+        path.write_bytes(pickle.dumps(changed))
+        with pytest.raises(UserError, match="earlier format") as info:
+            execute_run(E.MICROCIRCUIT, config, tmp_path / "cut", resume=True, show_progress=False)
+        assert expected in str(info.value), (expected, str(info.value))
+    path.write_bytes(pickle.dumps(state))  # the earlier format: the state alone
+    execute_run(E.MICROCIRCUIT, config, tmp_path / "cut", resume=True, show_progress=False)
+    a, b = np.load(tmp_path / "full" / "student.npz"), np.load(tmp_path / "cut" / "student.npz")
+    for k in a.files:
+        np.testing.assert_array_equal(a[k], b[k])

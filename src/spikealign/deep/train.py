@@ -46,7 +46,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from ..config import RunConfig
 from ..errors import UserError
 from ..guards import NonFiniteError, check_finite
-from ..runs import RunContext
+from ..runs import RunContext, structure_problem
 from . import data as datamod
 from .methods import get_method
 from .metrics import layer_alignment
@@ -297,13 +297,54 @@ def _train_and_test(config: DeepConfig, epoch: int, setup: TrainingRun, overall:
     }
 
 
+def unstamped_problem(state: dict[str, Any], config: DeepConfig, model, optimizer, data_gen, estimator) -> str | None:
+    """What does not fit in a deep checkpoint of the earlier format (no stamp), else ``None``: the
+    model, data stream and estimator states must have the structure of those built for this config,
+    the optimizer's buffers the shapes of the parameters, and one record per epoch done."""
+    keys = {"epoch", "model", "optimizer", "data_generator", "estimator", "epochs", "initial"}
+    if set(state) != keys:
+        return f"keys {', '.join(sorted(map(str, state)))}, not {', '.join(sorted(keys))}"
+    epoch = state["epoch"]
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or not 1 <= epoch <= config.n_epochs:
+        return f"'epoch' is {epoch!r}, not a number of epochs in 1..{config.n_epochs}"
+    if (state["estimator"] is None) != (estimator is None):
+        return "'estimator' does not match this config's method" + (" (it has none)" if estimator is None else "")
+    if not isinstance(state["epochs"], list) or len(state["epochs"]) != epoch:
+        return f"'epochs' does not hold the records of {epoch} epochs"
+    fresh = {
+        "model": model.state_dict(),
+        "data_generator": data_gen.get_state(),
+        "estimator": estimator.state_dict() if estimator is not None else None,
+        "initial": layer_alignment(model.feedback_layers()),
+    }
+    problem = next((p for key, want in fresh.items() if (p := structure_problem(state[key], want, key))), None)
+    if problem:
+        return problem
+    opt = state["optimizer"]
+    problem = structure_problem(opt.get("param_groups") if isinstance(opt, dict) else None,
+                                optimizer.state_dict()["param_groups"], "optimizer.param_groups")  # fmt: skip
+    if problem:
+        return problem
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for index, buffers in opt.get("state", {}).items():
+        if not isinstance(index, int) or not 0 <= index < len(params) or not isinstance(buffers, dict):
+            return f"'optimizer.state' holds an entry {index!r} for no parameter"
+        for name, value in buffers.items():
+            if isinstance(value, torch.Tensor) and value.ndim and value.shape != params[index].shape:
+                shapes = f"{tuple(value.shape)}, its parameter {tuple(params[index].shape)}"
+                return f"'optimizer.state.{index}.{name}' has shape {shapes}"
+    return None
+
+
 def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
     """Train for ``n_epochs``; write ``metrics.json`` after every epoch; return the final summary."""
     setup = _setup(config, ctx)
     ds, train, test, model, optimizer, data_gen, estimator = setup[1:]
     epochs: list[dict[str, float]] = []
     start = 0
-    state = ctx.load_checkpoint()
+    state = ctx.load_checkpoint(
+        check_unstamped=lambda state: unstamped_problem(state, config, model, optimizer, data_gen, estimator)
+    )
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import seeding
+from ..runs import structure_problem
 from .config import MicrocircuitConfig
 from .model import NetworkParams
 from .protocol import Student, StudentSettings, draw_student_weights, feedback_angle, make_schedule, run_teacher
@@ -107,7 +108,7 @@ def run(config: MicrocircuitConfig, ctx) -> dict[str, Any]:
     params = network_params(config)
     teacher = _run_teacher(config, params, ctx)
     student = _make_student(config, params, teacher, ctx)
-    state = ctx.load_checkpoint()
+    state = ctx.load_checkpoint(check_unstamped=lambda state: unstamped_problem(state, student))
     if state is not None:
         student.load_state(state["student"])
     res = _train(student, config, ctx)
@@ -120,6 +121,32 @@ def run(config: MicrocircuitConfig, ctx) -> dict[str, Any]:
 
         draw_run_figures(teacher, res, e, ctx.figures_dir, angles)
     return summarize(res, e, angles)
+
+
+def unstamped_problem(state: dict[str, Any], student: Student) -> str | None:
+    """What does not fit in a microcircuit checkpoint of the earlier format (no stamp), else ``None``:
+    the network state must have the structure of ``student``'s (built for this config), and every
+    per-pattern record one entry of the shape it has now for each pattern done."""
+    fresh = student.state()
+    if set(state) != {"student"} or not isinstance(state["student"], dict):
+        return "it holds no 'student' state"
+    got = state["student"]
+    p = got.get("p")
+    if set(got) != set(fresh) or not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= student.n_patterns:
+        return f"'student' holds no pattern count in 0..{student.n_patterns} with keys {', '.join(sorted(fresh))}"
+    problem = structure_problem(got["net"], fresh["net"], "student.net")
+    if problem or not isinstance(got["out"], dict) or set(got["out"]) != set(fresh["out"]):
+        return problem or f"'student.out' does not hold the records {', '.join(sorted(fresh['out']))}"
+    n0, n1, n2 = student.net.dims
+    s = student.net.s
+    entry = {"u_out": np.zeros(n2), "u_free": np.zeros(n2), "w10": s["w10"], "b": s["b"], "w21": s["w21"],
+             "r_input": np.zeros(n0), "r_hidden": np.zeros(n1), "r_interneuron": np.zeros(n2),
+             "r_output": np.zeros(n2)}  # fmt: skip
+    for key, like in entry.items():
+        problem = structure_problem(got["out"][key], [like] * p, f"student.out.{key}")
+        if problem:
+            return problem
+    return structure_problem(got["out"]["acc"], [0.0, 0.0], "student.out.acc")
 
 
 def _run_teacher(config: MicrocircuitConfig, params: NetworkParams, ctx):

@@ -28,7 +28,7 @@ from ...config import RunConfig, StrictModel
 from ...figures.style import styled
 from ...guards import check_finite
 from ...registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
-from ...runs import RunContext
+from ...runs import RunContext, structure_problem
 from ...sweep import SweepResult, SweepSpec
 from ..metrics import alignment_metrics
 from .common import torch_seed
@@ -144,13 +144,28 @@ def _evo_point(net: SALNet) -> tuple[list[float], list[float]]:
     return angles, corrs
 
 
+def _unfit_evolution(state: dict, net: SALNet, config: SALEvolutionConfig) -> str | None:
+    """What does not fit in a sal-evolution checkpoint of the earlier format (no stamp), else ``None``:
+    its net must have the structure of ``net`` (built for this config), one point per epoch done."""
+    if set(state) != {"net", "angles", "corrs", "epoch"}:
+        return f"keys {', '.join(sorted(map(str, state)))}, not angles, corrs, epoch, net"
+    epoch = state["epoch"]
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= config.n_epochs:
+        return f"'epoch' is {epoch!r}, not a number of epochs in 0..{config.n_epochs}"
+    layers = len(config.sizes) - 1
+    point = [[0.0] * layers] * (epoch + 1)  # an angle (a correlation) per layer after every epoch done
+    return structure_problem(state["net"], net.state_dict(), "net") or next(
+        (p for key in ("angles", "corrs") if (p := structure_problem(state[key], point, key))), None
+    )
+
+
 def run_sal_evolution(config: SALEvolutionConfig, ctx: RunContext) -> dict[str, float]:
     net = SALNet(
         config.sizes, t_ref=config.t_ref, lr=config.sal_lr, batch_size=config.batch_size,
         seed=torch_seed(config.seed, "sal", "noise"), chunk=config.chunk,
         init_rng=seeding.rng(config.seed, "sal", "init"),
     )  # fmt: skip
-    state = ctx.load_checkpoint()
+    state = ctx.load_checkpoint(check_unstamped=lambda state: _unfit_evolution(state, net, config))
     if state is None:
         a, c = _evo_point(net)
         angles, corrs, epoch = [a], [c], 0
