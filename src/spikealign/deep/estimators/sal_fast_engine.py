@@ -32,11 +32,13 @@ so ``state_dict``/``load_state_dict``, ``rates`` and ``apply_update`` work uncha
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 import torch
 
-from ...spiking.counter_rng import EXP_RANGE, exp32, tick_key, uniform
+from ...spiking.counter_rng import EXP_RANGE, exp32_vec, tick_key, uniform
 from .sal import _rows_by_neuron
 
 BIG_COUNTER = 1 << 30  # "never spiked", as in the exact engines
@@ -44,6 +46,52 @@ BIG_COUNTER = 1 << 30  # "never spiked", as in the exact engines
 BLOCK_TICKS = 10
 #: neurons handed to a thread at a time in the accumulation (speed only)
 ACC_TASK_CHUNK = 16
+#: targets per accumulation task (speed only: a block's traces of one tile stay in the cache)
+ACC_TILE = 512
+
+
+class FastModel(NamedTuple):
+    """What a run reads and never writes: the outgoing rows, their layout and the neuron constants.
+
+    Neuron ``q``'s outgoing row starts at ``out_start[q]`` in ``rows``: ``fwd_len[q]`` weights onto
+    the inputs ``fwd_dst[q] ..`` (its column of ``W_{l+1}``), then ``bwd_len[q]`` onto
+    ``bwd_dst[q] ..`` (its column of ``B_{l-1}``).
+    """
+
+    out_start: np.ndarray
+    fwd_len: np.ndarray
+    fwd_dst: np.ndarray
+    bwd_len: np.ndarray
+    bwd_dst: np.ndarray
+    rows: np.ndarray  # float32
+    c: np.ndarray  # biases, float32
+    t_ref: np.int64
+    log_t_ref: np.float32
+    decay: np.floating  # e^{-1/t_ref}, e^{-K/t_ref}, the snap threshold: in the traces' dtype
+    decay_k: np.floating
+    snap: np.floating
+
+
+class FastState(NamedTuple):
+    """The net's own state arrays (written in place): ticks since the last spike, spike memory, traces."""
+
+    counter: np.ndarray
+    ring: np.ndarray
+    trace: np.ndarray
+
+
+class FastWork(NamedTuple):
+    """Work arrays of a run.  ``P[r, slot]``: the inputs caused by replica ``r``'s spikes of one of
+    the last ``t_ref`` ticks; ``U[r]`` their sum.  Row ``i * batch + r`` of ``X`` (traces),
+    ``fired``/``n_fired`` (spiking neurons, ascending) is tick ``i`` of the block for replica ``r``;
+    ``spiked[r]`` is a scratch row."""
+
+    P: np.ndarray
+    U: np.ndarray
+    X: np.ndarray
+    fired: np.ndarray
+    n_fired: np.ndarray
+    spiked: np.ndarray
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -61,70 +109,94 @@ def _sub(dst, src):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _tick(r, t, key, counter, ring_row, trace, P, U, layout, rows, consts, x_row, sv, fired):
-    """Tick ``t`` of the run for replica ``r``: spikes, traces, inputs.  Returns the number of spikes.
+def _add_outgoing_row(model, q, P_r):
+    """Add neuron ``q``'s outgoing row to one replica's inputs ``P_r`` (forward part, then feedback)."""
+    a, n_fwd, n_bwd = model.out_start[q], model.fwd_len[q], model.bwd_len[q]
+    d = model.fwd_dst[q]
+    _add(P_r[d : d + n_fwd], model.rows[a : a + n_fwd])
+    d = model.bwd_dst[q]
+    _add(P_r[d : d + n_bwd], model.rows[a + n_fwd : a + n_fwd + n_bwd])
 
-    ``ring_row`` holds the replica's spikes of ``K`` ticks ago (replaced by this tick's), ``x_row``
-    receives the traces, ``fired`` the spiking neurons in ascending order.
+
+@nb.njit(cache=True, error_model="numpy")
+def _decide(model, tkey, counter_r, trace_r, ring_row, U_r, x_row, spiked_r):
+    r"""Spike decision and traces of one replica at one tick.
+
+    ``s = [\xi (1 + e^{\ln t_ref - u}) < 1]`` outside the refractory period (the sigmoid without a
+    division), ``x <- e^{-1/t_ref} x + s - e^{-K/t_ref} s(t - K)`` (``ring_row`` holds ``s(t - K)``
+    and receives ``s``).  Separate passes that each write one or two arrays, so that every pass
+    compiles to SIMD instructions (a pass writing many arrays needs more aliasing checks than the
+    compiler makes, and stays scalar).
     """
-    out_start, fwd_len, fwd_dst, bwd_len, bwd_dst = layout
-    c, t_ref, log_t_ref, decay, decay_k, snap = consts
+    c, t_ref, log_t_ref = model.c, model.t_ref, model.log_t_ref
+    decay, decay_k, snap = model.decay, model.decay_k, model.snap
     n = c.shape[0]
-    cr, tr, Ur = counter[r], trace[r], U[r]
-    tkey = tick_key(key, t, r, counter.shape[0])
+    ft = trace_r.dtype.type
     lim = np.float32(EXP_RANGE - 1)
-    ft = tr.dtype.type
-    # spike decision and traces (vectorisable: no branch, no call)
     for q in range(n):
-        x = min(max(log_t_ref - (c[q] + Ur[q]), -lim), lim)
-        s = (cr[q] > t_ref) & (uniform(tkey, q) * (np.float32(1.0) + exp32(x)) < np.float32(1.0))
-        cr[q] = 1 if s else min(cr[q] + 1, BIG_COUNTER)
-        sq = ft(1.0) if s else ft(0.0)
-        v = tr[q] * decay + sq - decay_k * ring_row[q]
-        v = v if v >= snap else ft(0.0)
-        tr[q] = v
-        x_row[q] = v
+        x = min(max(log_t_ref - (c[q] + U_r[q]), -lim), lim)
+        spiked_r[q] = (counter_r[q] > t_ref) & (uniform(tkey, q) * (np.float32(1.0) + exp32_vec(x)) < np.float32(1.0))
+    for q in range(n):
+        counter_r[q] = 1 if spiked_r[q] else min(counter_r[q] + 1, BIG_COUNTER)
+    for q in range(n):
+        sq = ft(spiked_r[q])
+        v = trace_r[q] * decay + sq - decay_k * ring_row[q]
+        trace_r[q] = v if v >= snap else ft(0.0)
         ring_row[q] = sq
-        sv[q] = s
+    for q in range(n):
+        x_row[q] = trace_r[q]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _tick(r, t, row, key, ring_row, model, state, work):
+    """Tick ``t`` of the run for replica ``r``, written to row ``row`` of the block: spikes, traces, inputs.
+
+    ``ring_row`` holds the replica's spikes of ``K`` ticks ago (replaced by this tick's).
+    """
+    n = model.c.shape[0]
+    b = state.counter.shape[0]
+    spiked_r, fired_r = work.spiked[r], work.fired[row]
+    _decide(model, tick_key(key, t, r, b), state.counter[r], state.trace[r], ring_row, work.U[r], work.X[row], spiked_r)
     nf = 0
     for q in range(n):  # compaction, branch-free
-        fired[nf] = q
-        nf += sv[q]
+        fired_r[nf] = q
+        nf += spiked_r[q]
+    work.n_fired[row] = nf
     # inputs: the slot of t_ref ticks ago leaves, this tick's spikes enter
-    Pr = P[r, t % t_ref]
+    P_r, U_r = work.P[r, t % model.t_ref], work.U[r]
     for k in range(n):
-        Ur[k] -= Pr[k]
-        Pr[k] = 0.0
+        U_r[k] -= P_r[k]
+        P_r[k] = 0.0
     for m in range(nf):
-        q = fired[m]
-        a, nf_, nb_ = out_start[q], fwd_len[q], bwd_len[q]
-        _add(Pr[fwd_dst[q] : fwd_dst[q] + nf_], rows[a : a + nf_])
-        _add(Pr[bwd_dst[q] : bwd_dst[q] + nb_], rows[a + nf_ : a + nf_ + nb_])
-    for k in range(n):
-        Ur[k] += Pr[k]
-    return nf
+        _add_outgoing_row(model, fired_r[m], P_r)
+    _add(U_r, P_r)
 
 
 @nb.njit(cache=True, error_model="numpy", parallel=True)
-def _simulate_block(t0, n_ticks, key, state, pos, P, U, layout, rows, consts, X, fired, n_fired, sv):
-    """Ticks ``t0 .. t0 + n_ticks - 1`` of the run, one task per replica; row ``i * b + r`` of ``X``,
-    ``fired`` and ``n_fired`` is tick ``t0 + i`` of replica ``r``."""
-    counter, ring, trace = state
-    b = counter.shape[0]
-    K = ring.shape[0]
+def _simulate_block(t0, n_ticks, key, pos, model, state, work):
+    """Ticks ``t0 .. t0 + n_ticks - 1`` of the run, one task per replica; row ``i * b + r`` of the
+    work arrays is tick ``t0 + i`` of replica ``r``."""
+    b = state.counter.shape[0]
+    K = state.ring.shape[0]
     for r in nb.prange(b):
         for i in range(n_ticks):
             t = t0 + i
-            row = i * b + r
-            n_fired[row] = _tick(
-                r, t, key, counter, ring[(pos + t) % K, r], trace, P, U, layout, rows, consts, X[row], sv[r], fired[row]
-            )
+            _tick(r, t, i * b + r, key, state.ring[(pos + t) % K, r], model, state, work)
 
 
 @nb.njit(cache=True, error_model="numpy", parallel=True)
-def _accumulate(X, ptr, rows_of, tasks, acc):
-    """Pair terms of a block: task ``(q, a, x0, length, sign)`` adds ``sign * X[row, x0:x0 + length]``
-    to ``acc[a:a + length]`` for every row in which neuron ``q`` spiked (see :func:`accumulation_tasks`)."""
+def _sal_accumulate(X, ptr, rows_of, tasks, acc):
+    r"""The SAL pair terms of a block, event-driven and grouped by neuron:
+
+    .. math:: \Delta_l[i, j] \mathrel{+}= \sum_{t, b} \big(-s_i^b(t)\,x_j^b(t) + x_i^b(t)\,s_j^b(t)\big)
+
+    as, for every spike of a neuron ``q`` (tick and replica: a row of ``X``), ``-x`` of its forward
+    targets (the row ``i = q`` of ``Delta_l``) and ``+x`` of its feedback targets (the column
+    ``j = q`` of ``Delta_{l-1}``) added to an accumulator ``acc`` with the layout of the outgoing
+    rows (:func:`pair_terms` reads ``Delta`` from it).  Task ``(q, a, x0, length, sign)`` adds
+    ``sign * X[row, x0:x0 + length]`` to ``acc[a:a + length]`` for every row ``rows_of[ptr[q]:ptr[q + 1]]``
+    in which ``q`` spiked (see :func:`accumulation_tasks`).
+    """
     for i in nb.prange(tasks.shape[0]):
         q, a, x0, m, sign = tasks[i]
         d = acc[a : a + m]
@@ -135,7 +207,7 @@ def _accumulate(X, ptr, rows_of, tasks, acc):
                 _sub(d, X[rows_of[p], x0 : x0 + m])
 
 
-def accumulation_tasks(layout: tuple[np.ndarray, ...], tile: int = 512) -> np.ndarray:
+def accumulation_tasks(layout: tuple[np.ndarray, ...], tile: int = ACC_TILE) -> np.ndarray:
     """The accumulation's tasks ``(q, a, x0, length, sign)``, one per neuron and tile of its targets.
 
     Neuron ``q`` subtracts the traces of its forward targets (``D_l`` rows) and adds those of its
@@ -160,22 +232,19 @@ def accumulation_tasks(layout: tuple[np.ndarray, ...], tile: int = 512) -> np.nd
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _initial_inputs(ring, pos, t_ref, layout, rows, P, U):
+def _initial_inputs(ring, pos, model, P, U):
     """``P[r, (-m) mod t_ref]``: the inputs caused by the spikes ``m = 1 .. t_ref`` ticks ago; ``U`` their sum."""
-    out_start, fwd_len, fwd_dst, bwd_len, bwd_dst = layout
     K, b, n = ring.shape
+    t_ref = model.t_ref
     P[:] = 0.0
     U[:] = 0.0
     for r in range(b):
         for m in range(1, t_ref + 1):
-            old, Pr = ring[(pos - m) % K, r], P[r, (-m) % t_ref]
+            old, P_r = ring[(pos - m) % K, r], P[r, (-m) % t_ref]
             for q in range(n):
                 if old[q] != 0:
-                    a, nf, nb_ = out_start[q], fwd_len[q], bwd_len[q]
-                    _add(Pr[fwd_dst[q] : fwd_dst[q] + nf], rows[a : a + nf])
-                    _add(Pr[bwd_dst[q] : bwd_dst[q] + nb_], rows[a + nf : a + nf + nb_])
-            for k in range(n):
-                U[r, k] += Pr[k]
+                    _add_outgoing_row(model, q, P_r)
+            _add(U[r], P_r)
 
 
 def outgoing_layout(sizes: list[int]) -> tuple[np.ndarray, ...]:
@@ -219,44 +288,71 @@ def pair_terms(net, acc: np.ndarray, layout: tuple[np.ndarray, ...]) -> list[np.
     return deltas
 
 
+def _model(net, layout: tuple[np.ndarray, ...]) -> FastModel:
+    """The run's :class:`FastModel`: the current weights as outgoing rows, biases and constants."""
+    c = np.concatenate([cl.detach().to(torch.float32).cpu().numpy() for cl in net.c])
+    ft = net.trace.numpy().dtype.type
+    f32 = np.float32
+    return FastModel(
+        *layout,
+        outgoing_rows(net),
+        c,
+        np.int64(net.t_ref),
+        f32(net.log_t_ref),
+        ft(net.decay),
+        ft(net.decay_k),
+        ft(net.snap),
+    )
+
+
+def _work(net, block: int) -> tuple[FastWork, dict]:
+    """The work arrays for blocks of ``block`` ticks, kept on the net between runs (fresh ones cost page faults)."""
+    b, n = net.batch, net.N
+    key = (b, n, net.t_ref, block)
+    cached = getattr(net, "_fast_work", None)
+    if cached is None or cached[0] != key:
+        rows = block * b
+        work = FastWork(
+            P=np.empty((b, net.t_ref, n), dtype=np.float32),
+            U=np.empty((b, n), dtype=np.float32),
+            X=np.empty((rows, n), dtype=np.float32),
+            fired=np.empty((rows, n), dtype=np.int32),
+            n_fired=np.zeros(rows, dtype=np.int64),
+            spiked=np.empty((b, n), dtype=np.int32),
+        )
+        groups = {"ptr": np.empty(n + 1, dtype=np.int64), "rows_of": np.empty(rows * n, dtype=np.int64)}
+        layout = outgoing_layout(net.sizes)
+        groups.update(layout=layout, tasks=accumulation_tasks(layout))
+        net._fast_work = (key, work, groups)
+    return net._fast_work[1], net._fast_work[2]
+
+
 def run_fast(net, n_ticks: int) -> None:
     """Simulate ``n_ticks`` ticks of ``net`` (a :class:`~.sal.SALNet` on the CPU) with the fast engine.
 
     Adds the pair terms to ``net.delta`` and the spikes to ``net.spike_count``; the weights must not
     change during the call.  The caller sets numba's thread count.
     """
-    b, n, t_ref = net.batch, net.N, net.t_ref
-    layout = outgoing_layout(net.sizes)
-    rows = outgoing_rows(net)
-    f32 = np.float32
-    c = np.concatenate([cl.detach().to(torch.float32).cpu().numpy() for cl in net.c])
-    ft = net.trace.numpy().dtype.type
-    consts = (c, np.int32(t_ref), f32(net.log_t_ref), ft(net.decay), ft(net.decay_k), ft(net.snap))
-    key = np.uint64(int(torch.randint(0, 2**62, (1,), generator=net.generator)))
+    b, n = net.batch, net.N
     block = min(BLOCK_TICKS, max(1, n_ticks))
-    P = np.empty((b, t_ref, n), dtype=np.float32)
-    U = np.empty((b, n), dtype=np.float32)
-    X = np.empty((block * b, n), dtype=np.float32)
-    fired = np.empty((block * b, n), dtype=np.int32)
-    n_fired = np.zeros(block * b, dtype=np.int64)
-    sv = np.empty((b, n), dtype=np.int32)
-    ptr = np.empty(n + 1, dtype=np.int64)
-    rows_of = np.empty(block * b * n, dtype=np.int64)
-    acc = np.zeros(rows.shape[0], dtype=np.float32)
-    tasks = accumulation_tasks(layout)
+    work, groups = _work(net, block)
+    layout, ptr, rows_of, tasks = groups["layout"], groups["ptr"], groups["rows_of"], groups["tasks"]
+    model = _model(net, layout)
+    key = np.uint64(int(torch.randint(0, 2**62, (1,), generator=net.generator)))
+    acc = np.zeros(model.rows.shape[0], dtype=np.float32)
     counts = np.zeros(n, dtype=np.int64)
-    state = (net.counter.numpy(), net.ring.numpy(), net.trace.numpy())
-    _initial_inputs(state[1], net.pos, t_ref, layout, rows, P, U)
+    state = FastState(net.counter.numpy(), net.ring.numpy(), net.trace.numpy())
+    _initial_inputs(state.ring, net.pos, model, work.P, work.U)
     parallel = nb.get_num_threads() > 1
     for t0 in range(0, n_ticks, block):
         k = min(block, n_ticks - t0)
         if parallel:
             nb.set_parallel_chunksize(1)
-        _simulate_block(t0, k, key, state, net.pos, P, U, layout, rows, consts, X, fired, n_fired[: k * b], sv)
-        _rows_by_neuron(fired, n_fired[: k * b], ptr, rows_of, counts)  # the exact engine's grouping
+        _simulate_block(t0, k, key, net.pos, model, state, work)
+        _rows_by_neuron(work.fired, work.n_fired[: k * b], ptr, rows_of, counts)  # the exact engine's grouping
         if parallel:
             nb.set_parallel_chunksize(ACC_TASK_CHUNK)
-        _accumulate(X, ptr, rows_of, tasks, acc)
+        _sal_accumulate(work.X, ptr, rows_of, tasks, acc)
     net.pos = (net.pos + n_ticks) % net.K
     for l, d in enumerate(pair_terms(net, acc, layout)):
         net.delta[l] += torch.from_numpy(d).to(net.delta[l].dtype)
