@@ -191,9 +191,12 @@ def _tick(r, t, g, row, key, ring_row, model, state, work):
     tkey = tick_key(key, t, r, b)
     _decide(model, tkey, state.counter[r], state.trace[r], ring_row, work.U[r], work.X[g, row], spiked_r)
     nf = 0
-    for q in range(n):  # compaction, branch-free
-        fired_r[nf] = q
-        nf += spiked_r[q]
+    words = spiked_r.view(np.uint64)  # 8 neurons at a time: most words hold no spike
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for q in range(8 * w, 8 * w + 8):  # compaction, branch-free
+                fired_r[nf] = q
+                nf += spiked_r[q]
     work.n_fired[g, row] = nf
     # inputs: the slot of t_ref ticks ago leaves, this tick's spikes enter
     P_r, U_r = work.P[r, t % model.t_ref], work.U[r]
@@ -366,14 +369,15 @@ def _work(net, block: int) -> tuple[FastWork, np.ndarray, tuple[np.ndarray, ...]
     if cached is None or cached[0] != key:
         groups = -(-b // REPLICAS_PER_GROUP)
         rows = block * min(b, REPLICAS_PER_GROUP)
+        n8 = -(-n // 8) * 8
         layout = outgoing_layout(net.sizes)
         n_acc = int(layout[0][-1] + layout[1][-1] + layout[3][-1])
         work = FastWork(
             P=np.empty((b, net.t_ref, n), dtype=np.float32),
             U=np.empty((b, n), dtype=np.float32),
-            spiked=np.empty((b, n), dtype=np.int32),
+            spiked=np.zeros((b, n8), dtype=np.uint8),  # padded to whole 64-bit words (zeros)
             X=np.empty((groups, rows, n), dtype=np.float32),
-            fired=np.empty((groups, rows, n), dtype=np.int32),
+            fired=np.empty((groups, rows, n8), dtype=np.int32),
             n_fired=np.zeros((groups, rows), dtype=np.int64),
             ptr=np.empty((groups, n + 1), dtype=np.int64),
             rows_of=np.empty((groups, rows * n), dtype=np.int64),
