@@ -141,6 +141,37 @@ def _sub(dst, src):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
+def _add4(dst, a, b, c, d):
+    """``dst += ((a + b) + (c + d))`` (same length): one pass over ``dst`` for four rows."""
+    for k in range(dst.shape[0]):
+        dst[k] += (a[k] + b[k]) + (c[k] + d[k])
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _sub4(dst, a, b, c, d):
+    """``dst -= ((a + b) + (c + d))`` (same length): one pass over ``dst`` for four rows."""
+    for k in range(dst.shape[0]):
+        dst[k] -= (a[k] + b[k]) + (c[k] + d[k])
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _add_outgoing_rows4(model, q0, q1, q2, q3, P_r):
+    """Add the outgoing rows of four neurons of one layer to one replica's inputs ``P_r`` in one pass."""
+    rows = model.rows
+    a0, a1, a2, a3 = model.out_start[q0], model.out_start[q1], model.out_start[q2], model.out_start[q3]
+    n_fwd, n_bwd = model.fwd_len[q0], model.bwd_len[q0]
+    d = model.fwd_dst[q0]
+    _add4(
+        P_r[d : d + n_fwd], rows[a0 : a0 + n_fwd], rows[a1 : a1 + n_fwd], rows[a2 : a2 + n_fwd], rows[a3 : a3 + n_fwd]
+    )
+    d = model.bwd_dst[q0]
+    a0, a1, a2, a3 = a0 + n_fwd, a1 + n_fwd, a2 + n_fwd, a3 + n_fwd
+    _add4(
+        P_r[d : d + n_bwd], rows[a0 : a0 + n_bwd], rows[a1 : a1 + n_bwd], rows[a2 : a2 + n_bwd], rows[a3 : a3 + n_bwd]
+    )
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _add_outgoing_row(model, q, P_r):
     """Add neuron ``q``'s outgoing row to one replica's inputs ``P_r`` (forward part, then feedback)."""
     a, n_fwd, n_bwd = model.out_start[q], model.fwd_len[q], model.bwd_len[q]
@@ -203,8 +234,19 @@ def _tick(r, t, g, row, key, ring_row, model, state, work):
     for k in range(n):
         U_r[k] -= P_r[k]
         P_r[k] = 0.0
-    for m in range(nf):
-        _add_outgoing_row(model, fired_r[m], P_r)
+    m = 0
+    while m < nf:  # four rows at a time while four consecutive spikes share a layer (same targets)
+        q = fired_r[m]
+        if (
+            m + 3 < nf
+            and model.fwd_dst[q] == model.fwd_dst[fired_r[m + 3]]
+            and model.bwd_dst[q] == model.bwd_dst[fired_r[m + 3]]
+        ):
+            _add_outgoing_rows4(model, q, fired_r[m + 1], fired_r[m + 2], fired_r[m + 3], P_r)
+            m += 4
+        else:
+            _add_outgoing_row(model, q, P_r)
+            m += 1
     _add(U_r, P_r)
 
 
@@ -224,11 +266,20 @@ def _sal_accumulate(X, ptr, rows_of, tasks, acc):
     for i in range(tasks.shape[0]):
         q, a, x0, m, sign = tasks[i]
         d = acc[a : a + m]
-        for p in range(ptr[q], ptr[q + 1]):
+        p, p1 = ptr[q], ptr[q + 1]
+        while p + 3 < p1:  # four rows per pass over d
+            x_0, x_1 = X[rows_of[p], x0 : x0 + m], X[rows_of[p + 1], x0 : x0 + m]
+            x_2, x_3 = X[rows_of[p + 2], x0 : x0 + m], X[rows_of[p + 3], x0 : x0 + m]
             if sign > 0:
-                _add(d, X[rows_of[p], x0 : x0 + m])
+                _add4(d, x_0, x_1, x_2, x_3)
             else:
-                _sub(d, X[rows_of[p], x0 : x0 + m])
+                _sub4(d, x_0, x_1, x_2, x_3)
+            p += 4
+        for rest in range(p, p1):
+            if sign > 0:
+                _add(d, X[rows_of[rest], x0 : x0 + m])
+            else:
+                _sub(d, X[rows_of[rest], x0 : x0 + m])
 
 
 @nb.njit(cache=True, error_model="numpy")
