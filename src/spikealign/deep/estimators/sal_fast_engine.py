@@ -155,6 +155,41 @@ def _sub4(dst, a, b, c, d):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
+def _add8(dst, a, b, c, d, e, f, g, h):
+    """``dst += ((a + b) + (c + d)) + ((e + f) + (g + h))`` (same length): one pass for eight rows."""
+    for k in range(dst.shape[0]):
+        dst[k] += ((a[k] + b[k]) + (c[k] + d[k])) + ((e[k] + f[k]) + (g[k] + h[k]))
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _sub8(dst, a, b, c, d, e, f, g, h):
+    """``dst -= ((a + b) + (c + d)) + ((e + f) + (g + h))`` (same length): one pass for eight rows."""
+    for k in range(dst.shape[0]):
+        dst[k] -= ((a[k] + b[k]) + (c[k] + d[k])) + ((e[k] + f[k]) + (g[k] + h[k]))
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _add_outgoing_rows8(model, qs, P_r):
+    """Add the outgoing rows of the eight neurons ``qs`` of one layer to ``P_r`` in one pass."""
+    rows, st = model.rows, model.out_start
+    n_fwd, n_bwd = model.fwd_len[qs[0]], model.bwd_len[qs[0]]
+    for part in range(2):
+        d, o, n_p = (model.fwd_dst[qs[0]], 0, n_fwd) if part == 0 else (model.bwd_dst[qs[0]], n_fwd, n_bwd)
+        if n_p > 0:
+            _add8(
+                P_r[d : d + n_p],
+                rows[st[qs[0]] + o : st[qs[0]] + o + n_p],
+                rows[st[qs[1]] + o : st[qs[1]] + o + n_p],
+                rows[st[qs[2]] + o : st[qs[2]] + o + n_p],
+                rows[st[qs[3]] + o : st[qs[3]] + o + n_p],
+                rows[st[qs[4]] + o : st[qs[4]] + o + n_p],
+                rows[st[qs[5]] + o : st[qs[5]] + o + n_p],
+                rows[st[qs[6]] + o : st[qs[6]] + o + n_p],
+                rows[st[qs[7]] + o : st[qs[7]] + o + n_p],
+            )
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def _add_outgoing_rows4(model, q0, q1, q2, q3, P_r):
     """Add the outgoing rows of four neurons of one layer to one replica's inputs ``P_r`` in one pass."""
     rows = model.rows
@@ -235,9 +270,16 @@ def _tick(r, t, g, row, key, ring_row, model, state, work):
         U_r[k] -= P_r[k]
         P_r[k] = 0.0
     m = 0
-    while m < nf:  # four rows at a time while four consecutive spikes share a layer (same targets)
+    while m < nf:  # eight or four rows at a time while consecutive spikes share a layer (same targets)
         q = fired_r[m]
         if (
+            m + 7 < nf
+            and model.fwd_dst[q] == model.fwd_dst[fired_r[m + 7]]
+            and model.bwd_dst[q] == model.bwd_dst[fired_r[m + 7]]
+        ):
+            _add_outgoing_rows8(model, fired_r[m : m + 8], P_r)
+            m += 8
+        elif (
             m + 3 < nf
             and model.fwd_dst[q] == model.fwd_dst[fired_r[m + 3]]
             and model.bwd_dst[q] == model.bwd_dst[fired_r[m + 3]]
@@ -267,6 +309,17 @@ def _sal_accumulate(X, ptr, rows_of, tasks, acc):
         q, a, x0, m, sign = tasks[i]
         d = acc[a : a + m]
         p, p1 = ptr[q], ptr[q + 1]
+        while p + 7 < p1:  # eight rows per pass over d
+            r8 = rows_of[p : p + 8]
+            x_0, x_1 = X[r8[0], x0 : x0 + m], X[r8[1], x0 : x0 + m]
+            x_2, x_3 = X[r8[2], x0 : x0 + m], X[r8[3], x0 : x0 + m]
+            x_4, x_5 = X[r8[4], x0 : x0 + m], X[r8[5], x0 : x0 + m]
+            x_6, x_7 = X[r8[6], x0 : x0 + m], X[r8[7], x0 : x0 + m]
+            if sign > 0:
+                _add8(d, x_0, x_1, x_2, x_3, x_4, x_5, x_6, x_7)
+            else:
+                _sub8(d, x_0, x_1, x_2, x_3, x_4, x_5, x_6, x_7)
+            p += 8
         while p + 3 < p1:  # four rows per pass over d
             x_0, x_1 = X[rows_of[p], x0 : x0 + m], X[rows_of[p + 1], x0 : x0 + m]
             x_2, x_3 = X[rows_of[p + 2], x0 : x0 + m], X[rows_of[p + 3], x0 : x0 + m]
