@@ -20,11 +20,14 @@ the W-B angles and spike rates over seeds).
   contribution slot ``P[r, t mod t_ref]``; the input is ``U = \sum_{slots} P`` kept up to date
   as ``U \leftarrow U - P_{old} + P_{new}`` (the slot's previous spikes stop acting after
   ``t_ref`` ticks).  ``U`` is recomputed from the spike memory at the start of every run, so
-  the float32 rounding of the running sum never grows beyond one run.
+  the float32 rounding of the running sum never grows beyond one run.  Eight (else four)
+  consecutive spikes of one layer share their targets, so their rows are added in one pass over
+  the slot: one load and store of the destination for eight rows.
 * **Pair terms grouped by neuron** (:func:`_sal_accumulate`).  After every block of
   ``BLOCK_TICKS`` ticks, every neuron ``q`` adds, for each row (tick, replica) in which it
   spiked, ``-x`` of layer ``l + 1`` and ``+x`` of layer ``l - 1`` to an accumulator with the
-  layout of its outgoing row, target tile by target tile.  After the run
+  layout of its outgoing row, target tile by target tile, eight (else four) of its rows per pass
+  over the accumulator.  After the run
   ``\Delta_l = A^{fwd}_l + (A^{bwd}_{l+1})^T``.
 * **Replica groups in parallel, no synchronisation within a run.**  The replicas are split into
   groups of ``REPLICAS_PER_GROUP``; a group is one task that runs the whole run (its blocks and
