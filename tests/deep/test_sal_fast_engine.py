@@ -13,6 +13,7 @@ from torch import nn
 from spikealign.deep import convert, make_estimator
 from spikealign.deep.estimators.sal import SALNet, sal_pair_accumulation
 from spikealign.deep.estimators.sal_estimator import SALEstimator, default_engine
+from spikealign.deep.estimators.sal_fast_engine import BLOCK_TICKS, REPLICAS_PER_GROUP
 from spikealign.spiking.counter_rng import uniforms
 
 SEEDS = range(10)
@@ -57,6 +58,20 @@ def test_same_seed_same_bits_any_thread_count_and_resume():
     other = SALNet([30, 20, 8], **{**kw, "seed": 4})
     other.iterate(2, 150)
     assert not torch.equal(a.counter, other.counter)
+
+
+def test_replica_groups_sum_to_the_same_bits_on_any_thread_count():
+    # several replica groups (the last one partial) and several blocks (the last one partial)
+    kw = {"batch_size": 2 * REPLICAS_PER_GROUP + 3, "seed": 5, "engine": "fast"}
+    a, b = SALNet([30, 20, 8], threads=1, **kw), SALNet([30, 20, 8], threads=2, **kw)
+    ticks = 2 * BLOCK_TICKS + 7
+    a.run(ticks)
+    b.run(ticks)
+    assert a.spike_count.sum() > 100
+    assert torch.equal(a.spike_count, b.spike_count) and torch.equal(a.counter, b.counter)
+    assert all(torch.equal(x, y) for x, y in zip(a.delta, b.delta, strict=True))
+    # every group's spikes are in the counts: the total equals the spikes the replicas' counters saw
+    assert a.spike_count.sum() >= (a.counter <= ticks).sum()
 
 
 def test_counter_based_uniforms_are_uniform_and_independent():
