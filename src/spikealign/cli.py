@@ -13,10 +13,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .errors import Terminated, UserError
+
+if TYPE_CHECKING:
+    from .registry import Experiment
 
 DEFAULT_RESULTS = Path("results")
 
@@ -345,6 +348,7 @@ def _from_reference_format(raw: dict[str, Any], path: Path, options: dict[str, A
     from .registry import EXPERIMENTS, get_experiment, known_kinds
 
     found = recognise(raw)
+    experiment: Experiment | None
     if found is not None:
         experiment = get_experiment(found.kind)
     else:  # formats of experiments registered by the user
@@ -504,8 +508,8 @@ def cmd_figure(args: argparse.Namespace) -> int:
         check_output_dir(args.results_dir, "results folder")
     rec = redraw(args.figure, args.results_dir)
     fig_dir = args.results_dir / args.figure if (args.results_dir / args.figure).is_dir() else args.results_dir
-    for f in rec.files:  # relative to the reproduce folder
-        print(_shown_path(fig_dir.parent / f))
+    for name in rec.files:  # relative to the reproduce folder
+        print(_shown_path(fig_dir.parent / name))
     return 0
 
 

@@ -27,7 +27,7 @@ A figure names the sweeps it needs for each profile and draws from their results
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,7 +72,7 @@ class Experiment:
     config_model: type
     run: Callable[[Any, RunContext], dict[str, Any] | None]
     summary: str = ""
-    run_batch: Callable[[list[Any], list[RunContext]], list[dict[str, Any] | None]] | None = None
+    run_batch: Callable[[list[Any], list[RunContext]], Sequence[dict[str, Any] | None]] | None = None
     max_batch: int = 1
     detect_reference: Callable[[dict[str, Any]], bool] | None = None
     from_reference: Callable[[dict[str, Any], Path, dict[str, Any]], dict[str, Any]] | None = None

@@ -98,7 +98,8 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
 
 def atomic_save_npz(path: str | Path, **arrays: Any) -> None:
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    as_arrays: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    np.savez_compressed(buf, **as_arrays)
     atomic_write_bytes(path, buf.getvalue())
 
 

@@ -145,6 +145,7 @@ def _estimator_settings(method: str, profile: str) -> dict[str, Any]:
 def fig8_sweeps(profile: str) -> list[SweepSpec]:
     """One sweep per dataset over all registered methods (zipped with their estimator settings)."""
     methods = fig8_methods()
+    datasets: tuple[str, ...]
     if profile == "quick":
         datasets, n_epochs = ("mnist5k",), QUICK_EPOCHS
     elif profile == "paper":

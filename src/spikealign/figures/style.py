@@ -11,10 +11,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
+from cycler import cycler
 
 from . import save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 #: one colour per role; colour-blind-safe (Okabe-Ito)
 COLORS = {
@@ -42,7 +47,7 @@ WIDTH = {"single": 8.5 * CM, "onehalf": 12.5 * CM, "double": 17.5 * CM}
 #: keyword arguments of ``plt.subplots`` that go to ``Figure.subplots`` (all others make the figure)
 _SUBPLOTS_KEYS = ("sharex", "sharey", "squeeze", "width_ratios", "height_ratios", "subplot_kw", "gridspec_kw")
 
-RC = {
+RC: dict[RcKeyType, Any] = {
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,
@@ -57,7 +62,7 @@ RC = {
     "lines.markersize": 4,
     "xtick.major.width": 0.6,
     "ytick.major.width": 0.6,
-    "axes.prop_cycle": matplotlib.cycler(color=CYCLE),
+    "axes.prop_cycle": cycler(color=CYCLE),
     "image.cmap": SEQUENTIAL,
     "savefig.dpi": 200,
 }

@@ -80,16 +80,20 @@ class RandomTeacher(StrictModel):
     seed: int = Field(ge=0)
 
 
+def _default_bias() -> list[Vector]:
+    return [-1.0, -1.0]
+
+
 class TeacherSection(StrictModel):
     weights: WeightsSection | None = Field(None, description="fixed teacher weights; unset: W10 = W21 = 2.0")
     random_weights: RandomTeacher | None = Field(None, description="random teacher weights instead of fixed ones")
-    bias: list[Vector] = Field(default_factory=lambda: [-1.0, -1.0], description="[hidden, output]")
+    bias: list[Vector] = Field(default_factory=_default_bias, description="[hidden, output]")
     t_pattern: int = Field(2000, ge=1, description="pattern length in units of t_ref")
     poisson_seed: int | None = Field(None, ge=0, description="spike-noise seed; unset: derived from `seed`")
 
 
 class StudentSection(StrictModel):
-    bias: list[Vector] = Field(default_factory=lambda: [-1.0, -1.0], description="[hidden, output]")
+    bias: list[Vector] = Field(default_factory=_default_bias, description="[hidden, output]")
     init_limits_up: list[float] = Field(default_factory=lambda: [-3.0, 3.0])
     init_limits_down: list[float] = Field(default_factory=lambda: [-3.0, 3.0])
     weights: WeightsSection | None = Field(None, description="explicit initial weights instead of random ones")

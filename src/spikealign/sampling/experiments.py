@@ -217,6 +217,7 @@ def _collect(result: SweepResult, noise_key: str, max_level: float | None = None
             clipped.append(bool(np.any(np.abs(rec["all_weights"]) >= max_w)))
             x = rec["iterations"]
         n = min(len(a) for a in asym)
+        assert x is not None  # every group has a run
         out[float(level)] = {"x": x[:n], "asym": np.stack([a[:n] for a in asym]), "dkl": np.stack([d[:n] for d in dkl]),
                              "clipped": np.array(clipped)}  # fmt: skip
     return out

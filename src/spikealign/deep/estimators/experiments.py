@@ -138,7 +138,9 @@ class SALEvolutionConfig(RunConfig):
 def _evo_point(net: SALNet) -> tuple[list[float], list[float]]:
     angles, corrs = [], []
     for l in range(net.L - 1):
-        m = alignment_metrics(net.W[l + 1].cpu().numpy(), net.B[l].T.cpu().numpy())
+        weight = net.W[l + 1]  # W[0] is None (no weights into the input layer)
+        assert weight is not None
+        m = alignment_metrics(weight.cpu().numpy(), net.B[l].T.cpu().numpy())
         angles.append(m["angle"])
         corrs.append(m["corr"])
     return angles, corrs
