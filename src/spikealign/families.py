@@ -118,3 +118,10 @@ def recognise(raw: dict[str, Any]) -> Recogniser | None:
 def named_config_path(name: str) -> Path:
     """The file of the packaged config ``name`` (see :data:`NAMED_CONFIGS`)."""
     return Path(__file__).resolve().parent / NAMED_CONFIGS[name]
+
+
+def resolve_config_path(path: Path) -> Path:
+    """``path`` itself, or, when no such file exists, the packaged config of that name (e.g. ``mc-wide``)."""
+    if not path.exists() and str(path) in NAMED_CONFIGS:
+        return named_config_path(str(path))
+    return path

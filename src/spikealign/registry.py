@@ -208,6 +208,22 @@ def get_figure(figure_id: str) -> Figure:
     return _lookup(FIGURES, figure_id, families.FIGURE_MODULES.get(figure_id), "figure", registered_figures)
 
 
+def reference_to_config(raw: dict[str, Any], path: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """Our config mapping for a reference-implementation YAML ``raw`` (told apart by its keys): the
+    package's formats (:data:`spikealign.families.RECOGNISERS`), then those of experiments registered
+    by the user (``detect_reference``).  ``options``: the CLI's reference choices (``section``, ...).
+    """
+    found = families.recognise(raw)
+    experiment: Experiment | None
+    if found is not None:
+        experiment = get_experiment(found.kind)
+    else:  # formats of experiments registered by the user
+        experiment = next((e for e in EXPERIMENTS.values() if e.detect_reference and e.detect_reference(raw)), None)
+    if experiment is None or experiment.from_reference is None:
+        raise UserError(f"{path}: no 'kind' key and not a known reference format (kinds: {', '.join(known_kinds())})")
+    return experiment.from_reference(raw, path, options)
+
+
 def registered_figures() -> list[str]:
     """Every figure id (without importing the families), in the paper order, then any others."""
     return list(dict.fromkeys([*FIGURE_IDS, *FIGURES]))

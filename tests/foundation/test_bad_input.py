@@ -226,7 +226,7 @@ def test_non_finite_inside_untyped_mapping(tmp_path, capsys):
     ],
 )
 def test_negative_learning_rate_rejected(tmp_path, kind, overrides, key):
-    from spikealign.cli import load_run_config
+    from spikealign.runs import load_run_config
 
     cfg = _write(tmp_path, f"kind: {kind}\n")
     with pytest.raises(UserError, match=re.escape(key)):  # validation only: an accepted config never runs here

@@ -53,7 +53,7 @@ def test_run_imports_only_the_family_of_its_kind(tmp_path):
 
 def test_microcircuit_config_loads_no_other_family(tmp_path):
     code = (
-        "from pathlib import Path\nfrom spikealign.cli import load_run_config\n"
+        "from pathlib import Path\nfrom spikealign.runs import load_run_config\n"
         f"load_run_config(Path({str(_example('microcircuit'))!r}), [])"
     )
     loaded = _modules_after(code, tmp_path)
@@ -270,11 +270,11 @@ def test_default_run_folders_do_not_collide(tmp_path, monkeypatch, capsys):
 
 
 def test_named_config_runs_by_name(monkeypatch):
-    from spikealign.cli import resolve_config_path
+    from spikealign.families import resolve_config_path
 
     assert resolve_config_path(Path("mc-wide")) == families.named_config_path("mc-wide")
     assert resolve_config_path(Path("mc-wide")).is_file()
     with pytest.raises(UserError, match="config file not found"):
-        from spikealign.cli import load_run_config
+        from spikealign.runs import load_run_config
 
         load_run_config(Path("no-such-config.yaml"), [])
