@@ -24,7 +24,7 @@ def _toy(tmp_path, **kw):
 # --------------------------------------------------------------------------- errors inside a run
 def test_error_inside_a_run_is_one_line_and_a_log(tmp_path, capsys):
     out = tmp_path / "o"
-    assert main(["run", str(_toy(tmp_path, fail=True)), "--out", str(out), "--quiet"]) == 1
+    assert main(["run", str(_toy(tmp_path, kind="toy-faults", fail=True)), "--out", str(out), "--quiet"]) == 1
     captured = capsys.readouterr()
     err = captured.err.strip()
     assert err == (
@@ -39,8 +39,9 @@ def test_error_inside_a_run_is_one_line_and_a_log(tmp_path, capsys):
 
 
 def test_debug_shows_the_traceback(tmp_path):
+    cfg = _toy(tmp_path, kind="toy-faults", fail=True)
     with pytest.raises(RuntimeError, match="asked to fail"):
-        main(["run", str(_toy(tmp_path, fail=True)), "--out", str(tmp_path / "o"), "--quiet", "--debug"])
+        main(["run", str(cfg), "--out", str(tmp_path / "o"), "--quiet", "--debug"])
     assert "RuntimeError" in (tmp_path / "o" / "run.log").read_text()
 
 
