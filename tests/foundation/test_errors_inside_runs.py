@@ -13,6 +13,7 @@ import yaml
 
 from spikealign import _numba_cache
 from spikealign.cli import main
+from user_errors import assert_user_error
 
 
 def _toy(tmp_path, **kw):
@@ -46,10 +47,11 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_user_errors_inside_a_run_write_no_log(tmp_path, capsys):
-    # a diverging run is the user's to fix: its one line is the message, no log is needed
+    # a config the user must fix: its one line is the message, no log is needed
     path = tmp_path / "c.yaml"
     path.write_text("kind: theory-stdd\nb_1: 31\n")
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert_user_error(capsys.readouterr().err, key="'b_1'", category="invalid value")
     assert not (tmp_path / "o").exists()
 
 

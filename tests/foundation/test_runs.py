@@ -13,6 +13,7 @@ import yaml
 import toy_faults
 from spikealign import runs
 from spikealign.cli import main
+from user_errors import assert_user_error
 
 
 def _toy(tmp_path, **kw):
@@ -80,7 +81,7 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["data.json"]
 
 
-def test_resume_killed_run_equals_uninterrupted(tmp_path):
+def test_resume_killed_run_equals_uninterrupted(tmp_path, capsys):
     cfg = _toy(tmp_path, kind="toy-faults")
     full, killed = tmp_path / "full", tmp_path / "killed"
     assert main(["run", str(cfg), "--out", str(full), "--quiet"]) == 0
@@ -93,6 +94,7 @@ def test_resume_killed_run_equals_uninterrupted(tmp_path):
     assert not (killed / "trace.npz").exists()
     # the last checkpoint is at step 30: the run continues from there
     assert main(["run", str(cfg), "--out", str(killed), "--quiet"]) == 2  # refuses without --resume
+    assert_user_error(capsys.readouterr().err, key="--resume", category="interrupted run")
     assert main(["run", str(cfg), "--out", str(killed), "--quiet", "--resume"]) == 0
     np.testing.assert_array_equal(np.load(full / "trace.npz")["trace"], np.load(killed / "trace.npz")["trace"])
     meta = json.loads((killed / "meta.json").read_text())
@@ -103,8 +105,9 @@ def test_resume_refuses_changed_config(tmp_path, capsys):
     out = tmp_path / "r"
     cfg = _toy(tmp_path)
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
     assert main(["run", str(cfg), "--out", str(out), "--quiet", "--resume", "--set", "drift=1"]) == 2
-    assert "differs" in capsys.readouterr().err
+    assert_user_error(capsys.readouterr().err, key="drift", category="changed config")
 
 
 def test_seed_streams_are_stable_across_processes():
