@@ -244,8 +244,8 @@ def _add_config_parser(sub) -> None:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from .families import EXPERIMENT_KINDS, NAMED_CONFIGS, named_config_path
-    from .registry import known_kinds
+    from .families import NAMED_CONFIGS, named_config_path
+    from .registry import kind_summary, known_kinds
 
     if args.list and args.name is not None:
         raise UserError(f"give a KIND|NAME or --list, not both (got {args.name!r} and --list)")
@@ -257,7 +257,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     if args.list:
         print("experiment kinds (spikealign config KIND):")
         for kind in known_kinds():
-            print(f"  {kind:<22} {EXPERIMENT_KINDS.get(kind, ('', ''))[1]}")
+            print(f"  {kind:<22} {kind_summary(kind)}")
         print("packaged configs (spikealign config NAME; also spikealign run NAME):")
         for name, rel in NAMED_CONFIGS.items():
             print(f"  {name:<22} {rel}")

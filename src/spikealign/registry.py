@@ -26,6 +26,7 @@ A figure names the sweeps it needs for each profile and draws from their results
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -126,7 +127,20 @@ _loading: str | None = None
 
 
 def register_experiment(experiment: Experiment) -> Experiment:
-    """Make ``experiment`` runnable by every command (call it when your module is imported)."""
+    """Make ``experiment`` runnable by every command (call it when your module is imported).
+
+    A kind that ships with the package takes its ``summary`` from :data:`spikealign.families.EXPERIMENT_KINDS`
+    (the one place it is written, read by ``config --list`` without importing the family); the
+    registered object, with that summary, is returned.
+    """
+    shipped = families.EXPERIMENT_KINDS.get(experiment.kind)
+    if shipped is not None and experiment.summary != shipped[1]:
+        if experiment.summary:
+            raise ValueError(
+                f"experiment kind {experiment.kind!r}: its summary is written in spikealign.families.EXPERIMENT_KINDS; "
+                "leave summary unset"
+            )
+        experiment = dataclasses.replace(experiment, summary=shipped[1])
     if experiment.kind in EXPERIMENTS and EXPERIMENTS[experiment.kind] is not experiment:
         raise ValueError(f"experiment kind {experiment.kind!r} registered twice")
     EXPERIMENTS[experiment.kind] = experiment
@@ -179,6 +193,13 @@ def load_all(*, skip_missing_extras: bool = False) -> list[str]:
                 raise
             skipped.append(str(exc))
     return skipped
+
+
+def kind_summary(kind: str) -> str:
+    """The one-line summary of ``kind`` without importing its family ("" for an unknown kind)."""
+    if kind in families.EXPERIMENT_KINDS:
+        return families.EXPERIMENT_KINDS[kind][1]
+    return EXPERIMENTS[kind].summary if kind in EXPERIMENTS else ""
 
 
 def known_kinds() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -89,6 +90,17 @@ def test_reference_formats_are_recognised_by_their_keys():
     assert [families.recognise(r).kind for r in (mc, ssn, deep)] == ["microcircuit", "ssn", "deep"]
     assert families.recognise({"kind": "toy", **ssn}) is None
     assert families.recognise({"name": "x", "grid": {"a": [1]}}) is None
+    # one source for the keys: each family recognises its format exactly as the table does
+    samples = {"microcircuit": mc, "ssn": ssn, "deep": deep, "none": {"name": "x"}, "toy": {"kind": "toy", **ssn}}
+    for recogniser in families.RECOGNISERS:
+        if recogniser.kind == "deep":
+            pytest.importorskip("torch")
+        detect = registry.get_experiment(recogniser.kind).detect_reference
+        assert detect is not None
+        for sample in samples.values():
+            assert detect(sample) == recogniser.matches(sample), (recogniser.kind, sample)
+        for key in recogniser.keys if not recogniser.in_sections else ():
+            assert not detect({k: v for k, v in samples[recogniser.kind].items() if k != key}), key
 
 
 def test_unknown_format_names_the_known_kinds(tmp_path, capsys):
@@ -110,6 +122,15 @@ def test_table_matches_what_each_module_registers(module):
     assert registered_here == kinds  # nothing registered that the table does not list
     drawn_here = {f for f, fig in registry.FIGURES.items() if fig.sweeps.__module__ == module}
     assert drawn_here <= figures
+    # one summary per kind: the table's, which `config --list` prints without importing the family
+    assert {k: registry.EXPERIMENTS[k].summary for k in kinds} == {k: families.EXPERIMENT_KINDS[k][1] for k in kinds}
+
+
+def test_a_shipped_kind_cannot_bring_a_summary_of_its_own():
+    toy = registry.get_experiment("toy")
+    with pytest.raises(ValueError, match="EXPERIMENT_KINDS"):
+        registry.register_experiment(dataclasses.replace(toy, summary="another summary"))
+    assert registry.EXPERIMENTS["toy"] is toy and toy.summary == families.EXPERIMENT_KINDS["toy"][1]
 
 
 # --------------------------------------------------------------------------- broken families

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import families
 from ..errors import UserError
 from ..figures.style import styled
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
@@ -35,18 +36,13 @@ QUICK_EPOCHS = 6
 PAPER_EPOCHS = 100
 PAPER_DATASETS = ("mnist", "fmnist", "cifar10", "svhn")
 FC_LAYERS = ("fc1", "fc2", "fc3")
-_REFERENCE_FLAGS = ("use_backprop", "use_kp", "use_fa_conv_layers", "use_scfa")
 
 
 # --------------------------------------------------------------------------- reference format
 def detect_reference(raw: dict[str, Any]) -> bool:
-    """Is ``raw`` the reference's ``exp_settings.yaml`` (sections holding a ``params`` mapping)?"""
-    if "kind" in raw:
-        return False
-    sections = [v for v in raw.values() if isinstance(v, dict)]
-    return bool(sections) and any(
-        isinstance(s.get("params"), dict) and any(f in s["params"] for f in _REFERENCE_FLAGS) for s in sections
-    )
+    """Is ``raw`` the reference's ``exp_settings.yaml`` (sections holding a ``params`` mapping)?  Its keys:
+    :data:`spikealign.families.RECOGNISERS`."""
+    return families.recogniser("deep").matches(raw)
 
 
 def reference_method(section: dict[str, Any], where: str = "section") -> str:
@@ -118,7 +114,6 @@ EXPERIMENT = register_experiment(
         kind="deep",
         config_model=DeepConfig,
         run=run,
-        summary="ConvNet trained with BP, FA, KP, SCFA or a spiking estimator of the feedback (Fig. 8)",
         detect_reference=detect_reference,
         from_reference=from_reference,
         draw_run="spikealign.figures.run_plots:draw_deep_run",

@@ -53,7 +53,6 @@ EXPERIMENT = register_experiment(
         kind="toy",
         config_model=ToyConfig,
         run=run,
-        summary="diagnostic random walks (tests, tutorials)",
         draw_run="spikealign.figures.run_plots:draw_toy_run",
     )
 )

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
+from .. import families
 from ..config import NonNegFloat, RunConfig, StrictModel, validate
 from ..errors import UserError
 
@@ -269,12 +270,10 @@ class _RefFile(StrictModel):
     u_input: _RefInputs
 
 
-REFERENCE_KEYS = ("network_properties", "student_simulation_settings", "teacher_simulation_settings", "u_input")
-
-
 def detect_reference(raw: dict[str, Any]) -> bool:
-    """Is ``raw`` a microcircuit YAML of the reference implementation?"""
-    return isinstance(raw, dict) and "kind" not in raw and all(k in raw for k in REFERENCE_KEYS)
+    """Is ``raw`` a microcircuit YAML of the reference implementation?  Its keys:
+    :data:`spikealign.families.RECOGNISERS`."""
+    return families.recogniser("microcircuit").matches(raw)
 
 
 def from_reference(raw: dict[str, Any], path: Path | str | None = None, options: dict[str, Any] | None = None) -> dict:
@@ -362,5 +361,6 @@ def load_reference(path: str | Path, options: dict[str, Any] | None = None) -> M
 
     raw = load_yaml(path)
     if not detect_reference(raw):
-        raise UserError(f"{path}: not a reference microcircuit config (needs keys {', '.join(REFERENCE_KEYS)})")
+        keys = ", ".join(families.recogniser("microcircuit").keys)
+        raise UserError(f"{path}: not a reference microcircuit config (needs keys {keys})")
     return validate(MicrocircuitConfig, from_reference(raw, path, options), source=str(path))

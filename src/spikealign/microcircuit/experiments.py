@@ -187,7 +187,6 @@ MICROCIRCUIT = register_experiment(
         config_model=MicrocircuitConfig,
         run=run,
         draw_run="spikealign.figures.run_plots:draw_microcircuit_run",
-        summary="spiking dendritic microcircuit, teacher-student with SAL / FA / BP feedback (Fig. 6)",
         detect_reference=mc_config.detect_reference,
         from_reference=_from_reference,
     )

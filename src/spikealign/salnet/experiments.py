@@ -219,7 +219,6 @@ def draw_run_dir(run_dir: Path) -> list[Path]:
 
 EXPERIMENT = register_experiment(
     Experiment(kind="sal-network", config_model=SALNetworkConfig, run=run_sal_network,
-               summary="SAL in a recurrent LIF network, simulated by spikealign, NEST, Brian2 or torch",
                draw_run=draw_run_dir)
 )  # fmt: skip
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from .. import families
 from ..config import RunConfig, StrictModel, validate
 from ..errors import UserError
 from .boltzmann import MAX_EXACT_DIM
@@ -170,12 +171,9 @@ class ReferenceSSNConfig(StrictModel):
     stdp: _RefStdp
 
 
-_REF_KEYS = {"dim", "sim_params", "stdp", "num_epochs", "val_factor"}
-
-
 def detect_reference(raw: dict[str, Any]) -> bool:
-    """Is ``raw`` a reference SSN YAML (``scripts/ssn/*.yaml``)?"""
-    return isinstance(raw, dict) and "kind" not in raw and _REF_KEYS <= set(raw)
+    """Is ``raw`` a reference SSN YAML (``scripts/ssn/*.yaml``)?  Its keys: :data:`spikealign.families.RECOGNISERS`."""
+    return families.recogniser("ssn").matches(raw)
 
 
 def from_reference(raw: dict[str, Any], path: Path | str = "config", options: dict[str, Any] | None = None) -> dict:

@@ -185,7 +185,6 @@ register_experiment(
         config_model=SSNConfig,
         run=run,
         draw_run="spikealign.figures.run_plots:draw_ssn_run",
-        summary="spiking sampling network: wake-sleep learning of a Boltzmann target with optional SAL",
         run_batch=run_batch,
         max_batch=MAX_BATCH,
         detect_reference=detect_reference,

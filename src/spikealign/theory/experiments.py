@@ -225,19 +225,16 @@ def run_spiking_sal(config: SpikingSalConfig, ctx: RunContext) -> dict[str, floa
 # --------------------------------------------------------------------------- registration
 _PLOTS = "spikealign.figures.run_plots"
 STDD = register_experiment(
-    Experiment(kind="theory-stdd", config_model=StddConfig, run=run_stdd, draw_run=f"{_PLOTS}:draw_stdd_run",
-               summary="analytic spike-timing-difference distribution of two neurons and its SAL signal")
+    Experiment(kind="theory-stdd", config_model=StddConfig, run=run_stdd, draw_run=f"{_PLOTS}:draw_stdd_run")
 )  # fmt: skip
 PHASE_PLANE = register_experiment(
     Experiment(kind="theory-phase-plane", config_model=PhasePlaneConfig, run=run_phase_plane,
                draw_run=f"{_PLOTS}:draw_phase_plane_run",
-               run_batch=run_phase_plane_batch, max_batch=32,
-               summary="SAL flow on a (W_12, W_21) grid, its zero set and deviation from the diagonal")
+               run_batch=run_phase_plane_batch, max_batch=32)
 )  # fmt: skip
 SPIKING_SAL = register_experiment(
     Experiment(kind="theory-spiking-sal", config_model=SpikingSalConfig, run=run_spiking_sal,
-               draw_run=f"{_PLOTS}:draw_spiking_sal_run",
-               summary="spiking two-neuron simulation with pair-based SAL (Fig. 2d weight evolution)")
+               draw_run=f"{_PLOTS}:draw_spiking_sal_run")
 )  # fmt: skip
 
 for _id, (_module, _summary) in figures.FIGURES.items():

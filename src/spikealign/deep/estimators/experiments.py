@@ -109,7 +109,6 @@ register_experiment(
         config_model=ConnectionConfig,
         run=run_connection,
         draw_run="spikealign.figures.run_plots:draw_connection_run",
-        summary="SAL, RDD or STDWI on one connection (W, B) for a simulated duration (Fig. 7)",
     )
 )
 
@@ -184,7 +183,6 @@ register_experiment(
         config_model=SALEvolutionConfig,
         run=run_sal_evolution,
         draw_run="spikealign.figures.run_plots:draw_evolution_run",
-        summary="pure SAL in an FC-shaped spiking net: angle and correlation per layer over epochs",
     )
 )
 

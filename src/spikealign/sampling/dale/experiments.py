@@ -167,7 +167,6 @@ register_experiment(
         config_model=DaleSALConfig,
         run=run_sal_grid,
         draw_run="spikealign.figures.run_plots:draw_dale_sal_run",
-        summary="Dale's-law E/I circuit: SAL update of the E->E synapses on a grid of raw weights",
     )
 )
 register_experiment(
@@ -176,6 +175,5 @@ register_experiment(
         config_model=DaleRateConfig,
         run=run_rate_check,
         draw_run="spikealign.figures.run_plots:draw_dale_rate_run",
-        summary="Dale's-law E/I circuit: e2's on-fraction, E-I vs direct circuit with the effective weight",
     )
 )
