@@ -63,8 +63,16 @@ DEEP_METHODS: tuple[str, ...] = (
     "bp", "fa", "bp_w_fa", "kp", "scfa", "dfa", "usf", "brsf", "frsf", "sal", "rdd", "stdwi", "sal_conv",
 )  # fmt: skip
 
-# a missing third-party module -> the optional extra that installs it
-OPTIONAL_EXTRAS: dict[str, str] = {"torch": "deep", "torchvision": "deep", "dask_jobqueue": "cluster"}
+# a missing third-party module -> the optional extra that installs it (the one table: a family that fails
+# to import and :func:`spikealign._optional.require` both name the extra from here)
+OPTIONAL_EXTRAS: dict[str, str] = {
+    "torch": "deep",
+    "torchvision": "deep",
+    "dask_jobqueue": "cluster",
+    "nest": "nest",
+    "brian2": "brian2",
+    "snntorch": "dev",
+}
 
 # named configs shipped as package data: name -> path below the spikealign package
 NAMED_CONFIGS: dict[str, str] = {

@@ -6,6 +6,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -157,6 +158,25 @@ def test_a_missing_optional_library_names_the_extra(tmp_path, monkeypatch, capsy
     monkeypatch.delitem(families.OPTIONAL_EXTRAS, "sa_absent_lib")
     with pytest.raises(ModuleNotFoundError, match="sa_absent_lib"):
         registry.get_experiment("broken")
+
+
+def test_one_table_of_optional_extras(monkeypatch):
+    """require() and a family that fails to import name the extra from families.OPTIONAL_EXTRAS alone."""
+    import tomllib
+
+    from spikealign._optional import MissingExtraError, require
+
+    pyproject = tomllib.loads((SRC.parent / "pyproject.toml").read_text())
+    assert set(families.OPTIONAL_EXTRAS.values()) <= set(pyproject["project"]["optional-dependencies"])
+    monkeypatch.setitem(families.OPTIONAL_EXTRAS, "sa_absent_lib", "cluster")
+    with pytest.raises(MissingExtraError, match=r"sa_absent_lib is not installed.*pip install 'spikealign\[cluster\]'"):
+        require("sa_absent_lib")
+    with pytest.raises(KeyError):  # a module the table does not list is a bug in the caller
+        require("sa_unlisted_lib")
+    package = SRC / "spikealign"
+    sources = "".join(p.read_text() for p in package.rglob("*.py"))
+    for module in re.findall(r'require\("([\w.]+)"\)', sources):
+        assert module in families.OPTIONAL_EXTRAS, module
 
 
 def test_user_experiments_still_register(tmp_path):

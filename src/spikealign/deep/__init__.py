@@ -33,7 +33,9 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from .. import _needs_deep  # noqa: F401  (one-line error when the [deep] extra, torch, is missing)
+from .._optional import require
+
+require("torch")  # first: a one-line error naming the [deep] extra when torch is missing
 
 _EXPORTS = {
     "convert": ".conversion",
