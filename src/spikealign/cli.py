@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
-from .errors import Terminated, UserError
+from .errors import Terminated, UserError, clear_stop_request, request_stop
 
 
 def _add_executor_options(p: argparse.ArgumentParser) -> None:
@@ -555,6 +555,7 @@ def _sigterm_as_interrupt():
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
+        request_stop()  # asked again by the run loops' progress reports, should this raise be dropped
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -562,6 +563,7 @@ def _sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        clear_stop_request()
 
 
 def entry_point() -> NoReturn:

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
+from .errors import raise_if_stop_requested
+
 LOG_INTERVAL_S = 30.0
 PROJECT_AFTER_S = 5.0  # measure the rate over this long before projecting the duration
 PROJECT_MIN_S = 300.0  # announce the projected duration of tasks with more time left than this
@@ -94,6 +96,7 @@ class Progress:
         return int(self.total or 0)
 
     def update(self, n: float = 1) -> None:
+        raise_if_stop_requested()  # a SIGTERM whose exception was dropped inside a compiled call's callback
         self.n += n
         if self._bar is not None:
             self._bar.update(n)

@@ -34,7 +34,7 @@ import tempfile
 import time
 import traceback
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -295,6 +295,23 @@ def _restart_hint(path: Path) -> str:
     )
 
 
+def layout_problem(state: dict[str, Any], layout: dict[str, tuple[int, ...] | type]) -> str | None:
+    """What in ``state`` does not match ``layout`` (key -> array shape, or the type of a non-array value);
+    ``None`` when its keys are those of ``layout`` and every value fits.  For checks of unstamped checkpoints."""
+    if set(state) != set(layout):
+        missing, extra = sorted(set(layout) - set(state)), sorted(set(state) - set(layout))
+        return f"keys {', '.join(missing) or '-'} missing, {', '.join(extra) or '-'} unexpected"
+    for key, want in layout.items():
+        value = state[key]
+        if isinstance(want, tuple):
+            shape = getattr(value, "shape", None)
+            if not isinstance(value, np.ndarray) or shape != want:
+                return f"'{key}' has shape {shape}, this config needs {want}"
+        elif not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
+            return f"'{key}' is a {type(value).__name__}, not a {want.__name__}"
+    return None
+
+
 def config_digest(resolved: str) -> str:
     """12 hex digits identifying a resolved config (stamped on checkpoints)."""
 
@@ -318,10 +335,14 @@ class RunContext:
         show_progress: bool = True,
         kind: str = "",
         config_digest: str = "",
+        folder_holds_this_config: bool = False,
     ):
         self.out_dir = Path(out_dir)
         self.kind = kind  # the experiment kind and config digest stamped on checkpoints (checked on resume)
         self.config_digest = config_digest
+        # the run folder held this very config (kind included) before the run started: it vouches for
+        # the kind and config of a checkpoint of the earlier format, which has no stamp of its own
+        self.folder_holds_this_config = folder_holds_this_config
         self.seed = int(seed)
         self.resume = resume
         self.show_progress = show_progress
@@ -374,8 +395,16 @@ class RunContext:
                 "with --resume"
             ) from None
 
-    def load_checkpoint(self) -> dict[str, Any] | None:
+    def load_checkpoint(
+        self, check_unstamped: Callable[[dict[str, Any]], str | None] | None = None
+    ) -> dict[str, Any] | None:
         """The latest checkpoint when resuming, else ``None``.
+
+        ``check_unstamped`` accepts checkpoints of the format before 2026-12-03 (the state mapping
+        itself, without the kind, config and keys stamp): it returns what does not fit this run's
+        config in such a state (its keys, the shapes of its arrays), or ``None`` when all fits.  Such
+        a checkpoint is used, with a one-line notice, only when the run folder held this very config
+        before the run started (it then vouches for the kind and config) and the check passes.
 
         Raises
         ------
@@ -394,6 +423,8 @@ class RunContext:
             raise UserError(f"checkpoint {path} is corrupt ({type(exc).__name__}){_restart_hint(path)}") from None
         header = data.get(CHECKPOINT_HEADER) if isinstance(data, dict) else None
         state = data.get("state") if isinstance(data, dict) else None
+        if header is None and isinstance(data, dict) and data and all(isinstance(k, str) for k in data):
+            return self._unstamped_checkpoint(path, data, check_unstamped)
         if not isinstance(header, dict) or not isinstance(state, dict):
             raise UserError(f"checkpoint {path} was not written by a spikealign run{_restart_hint(path)}")
         if self.kind and header.get("kind") != self.kind:
@@ -404,6 +435,22 @@ class RunContext:
             raise UserError(f"checkpoint {path} was written for another config{_restart_hint(path)}")
         if sorted(map(str, state)) != header.get("keys"):
             raise UserError(f"checkpoint {path} is incomplete (its keys do not match its header){_restart_hint(path)}")
+        return state
+
+    def _unstamped_checkpoint(
+        self, path: Path, state: dict[str, Any], check: Callable[[dict[str, Any]], str | None] | None
+    ) -> dict[str, Any]:
+        """A checkpoint of the format before 2026-12-03 (no stamp): used when it fits, else one line."""
+        earlier = f"checkpoint {path} has the earlier format (no kind and config stamp)"
+        if check is None:
+            raise UserError(f"{earlier}, which {self.kind or 'this'} runs cannot check{_restart_hint(path)}")
+        if not self.folder_holds_this_config:
+            raise UserError(f"{earlier} and its folder held no config.yaml of this config{_restart_hint(path)}")
+        problem = check(state)
+        if problem:
+            raise UserError(f"{earlier} and does not fit this run: {problem}{_restart_hint(path)}")
+        print(f"resuming from {path}, a checkpoint of the earlier format (its keys and shapes fit this config)",
+              file=sys.stderr)  # fmt: skip
         return state
 
     def progress(self, iterable: Iterable | None = None, *, total: int | None = None, desc: str = "", **kw: Any):
@@ -466,11 +513,12 @@ def _run_in(
     experiment: Experiment, config: Any, out: Path, resolved: str, *, resume: bool, show_progress: bool
 ) -> dict[str, Any]:
     (out / "figures").mkdir(exist_ok=True)
+    held = resume and (out / "config.yaml").is_file() and (out / "config.yaml").read_text(errors="replace") == resolved
     atomic_write_text(out / "config.yaml", resolved)
     meta = _start_meta(experiment, config, out)
     ctx = RunContext(
         out, meta["seed"], resume=resume, show_progress=show_progress, kind=experiment.kind,
-        config_digest=config_digest(resolved),
+        config_digest=config_digest(resolved), folder_holds_this_config=held,
     )  # fmt: skip
     t0 = time.perf_counter()
     try:

@@ -146,7 +146,8 @@ def test_checkpoint_is_validated_before_use(tmp_path, capsys):
     original = (out / "checkpoints" / "latest.pkl").read_bytes()
     resume = ["run", cfg, "--out", out, "--quiet", "--resume"]
     cases = [
-        ("a pickle without the expected keys", lambda d: {"x": 1}, "not written by a spikealign run"),
+        ("a pickle that is no mapping", lambda d: [1, 2], "not written by a spikealign run"),
+        ("a pickle without the expected keys", lambda d: {"x": 1}, "does not fit this run: keys rng, step, trace"),
         ("a checkpoint of another kind", lambda d: {**d, runs.CHECKPOINT_HEADER: {**d[runs.CHECKPOINT_HEADER],
                                                                                "kind": "ssn"}},
          "'ssn' run, not 'toy-faults'"),
@@ -166,6 +167,49 @@ def test_checkpoint_is_validated_before_use(tmp_path, capsys):
     assert np.array_equal(
         runs.load_npz(out / "trace.npz")["trace"], runs.load_npz(tmp_path / "whole" / "trace.npz")["trace"]
     )
+
+
+def test_checkpoint_of_the_earlier_format_is_used_when_it_fits(tmp_path, capsys):
+    """Checkpoints written before the kind/config stamp (2026-12-03) are the state mapping itself."""
+    cfg, out = _interrupted_toy(tmp_path)
+    resume = ["run", cfg, "--out", out, "--quiet", "--resume"]
+    stamped = (out / "checkpoints" / "latest.pkl").read_bytes()
+    state = pickle.loads(stamped)["state"]
+
+    def earlier(change=lambda st: st):
+        (out / "checkpoints" / "latest.pkl").write_bytes(pickle.dumps(change(dict(state))))
+
+    refused = [
+        ("trace of another length", lambda st: {**st, "trace": st["trace"][:-1]}, "'trace' has shape (39, 3)"),
+        ("a step past the end", lambda st: {**st, "step": 41}, "'step' is 41"),
+        ("a list for an array", lambda st: {**st, "x": st["x"].tolist()}, "'x' has shape None"),
+        ("a key missing", lambda st: {k: v for k, v in st.items() if k != "rng"}, "keys rng missing"),
+        ("another generator", lambda st: {**st, "rng": {**st["rng"], "bit_generator": "MT19937"}}, "PCG64"),
+    ]
+    for what, change, expected in refused:
+        earlier(change)
+        err = _one_line(capsys, resume, 2, "latest.pkl", "earlier format", expected, "to restart")
+        assert "Traceback" not in err, what
+    # the run folder must vouch for its kind and config: without config.yaml the file is refused
+    earlier()
+    config_text = (out / "config.yaml").read_text()
+    (out / "config.yaml").unlink()
+    _one_line(capsys, resume, 2, "earlier format", "no config.yaml of this config")
+    (out / "config.yaml").write_text(config_text)
+    # one that fits resumes, with one line saying so, to the numbers of a run that was never cut
+    earlier()
+    assert main([str(a) for a in resume]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "checkpoint of the earlier format" in err[0], err
+    assert main(["run", str(cfg), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
+    assert np.array_equal(
+        runs.load_npz(out / "trace.npz")["trace"], runs.load_npz(tmp_path / "whole" / "trace.npz")["trace"]
+    )
+    # kinds without a check of unstamped states refuse them in one line
+    ctx = runs.RunContext(out, 0, resume=True, kind="ssn", folder_holds_this_config=True)
+    earlier()
+    with pytest.raises(runs.UserError, match=r"earlier format .* which ssn runs cannot check"):
+        ctx.load_checkpoint()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")

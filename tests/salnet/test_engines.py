@@ -53,6 +53,28 @@ def test_numba_engine_is_reproducible_and_seeded():
     assert not np.array_equal(np.isnan(a.weights[0]), np.isnan(c.weights[0]))
 
 
+def test_numba_engine_cut_into_pieces_changes_no_number(monkeypatch):
+    """The record intervals are simulated in pieces (an interrupt is answered within seconds): any cut,
+    also across a record boundary, gives the bits of one compiled call per record interval."""
+    chunk = 800  # steps per record interval of SHORT (200 ms at 0.25 ms)
+
+    def fixed(size):
+        return lambda start, stop, **kw: ((a, min(stop, a + size)) for a in range(start, stop, size))
+
+    monkeypatch.setattr(engine, "pieces", fixed(chunk))
+    whole = engine.simulate_sal_network(SHORT)
+    for size in (7, 333):
+        monkeypatch.setattr(engine, "pieces", fixed(size))
+        cut = engine.simulate_sal_network(SHORT)
+        np.testing.assert_array_equal(cut.weights, whole.weights)
+        for a, b in zip(cut.spike_times_ms, whole.spike_times_ms, strict=True):
+            np.testing.assert_array_equal(a, b)
+    monkeypatch.undo()
+    monkeypatch.setattr(engine, "PIECE_EVENTS", 20 * 50)  # the time-sized pieces, at most 50 steps a call
+    default = engine.simulate_sal_network(SHORT)
+    np.testing.assert_array_equal(default.weights, whole.weights)
+
+
 def test_without_drive_nothing_fires_and_nothing_learns():
     record = engine.simulate_sal_network(replace(SHORT, drive_rate_hz=0.0))
     assert all(len(t) == 0 for t in record.spike_times_ms)

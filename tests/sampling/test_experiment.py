@@ -105,6 +105,57 @@ def test_run_writes_records_figure_and_resumes_identically(exp, tmp_path, monkey
         np.testing.assert_array_equal(cut[key], full[key])
 
 
+def test_checkpoint_of_the_earlier_format_resumes_identically(exp, tmp_path, monkeypatch):
+    """A checkpoint written before the kind/config stamp (the state mapping itself) is checked
+    against the config (keys, shapes, record counts) and then resumes to the same numbers."""
+    import pickle
+
+    from spikealign.runs import CHECKPOINT_HEADER
+    from spikealign.sampling.experiments import unstamped_problem
+
+    cfg = _tiny(diagnostic_figure=False)
+    execute_run(exp, cfg, tmp_path / "full", show_progress=False)
+    calls = {"n": 0}
+    original = RunContext.save_checkpoint
+
+    def flaky(self, state):
+        original(self, state)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunContext, "save_checkpoint", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(exp, cfg, tmp_path / "cut", show_progress=False)
+    monkeypatch.setattr(RunContext, "save_checkpoint", original)
+    path = tmp_path / "cut" / "checkpoints" / "latest.pkl"
+    stamped = pickle.loads(path.read_bytes())
+    assert CHECKPOINT_HEADER in stamped
+    state = stamped["state"]
+    assert unstamped_problem(state, cfg) is None
+    n = cfg.dim
+    changes = {
+        "'W' has shape (6, 6)": {**state, "W": state["W"][:-1, :-1]},
+        "'iteration' is 99": {**state, "iteration": 99},
+        "'rng' holds float64": {**state, "rng": state["rng"].astype(float)},
+        "does not hold the 2 records": {**state, "records": {**state["records"], "dkls": state["records"]["dkls"][:1]}},
+        f"this config needs ({2**n},)": {
+            **state, "records": {**state["records"], "all_distr": [v[:-1] for v in state["records"]["all_distr"]]}
+        },
+        "keys records missing": {k: v for k, v in state.items() if k != "records"},
+    }  # fmt: skip
+    for expected, changed in changes.items():
+        assert expected in (unstamped_problem(changed, cfg) or ""), expected
+        path.write_bytes(pickle.dumps(changed))
+        with pytest.raises(UserError, match="earlier format"):
+            execute_run(exp, cfg, tmp_path / "cut", resume=True, show_progress=False)
+    path.write_bytes(pickle.dumps(state))  # the earlier format: no header
+    execute_run(exp, cfg, tmp_path / "cut", resume=True, show_progress=False)
+    full, cut = np.load(tmp_path / "full" / "records.npz"), np.load(tmp_path / "cut" / "records.npz")
+    for key in full.files:
+        np.testing.assert_array_equal(cut[key], full[key])
+
+
 def test_batched_runs_equal_single_runs(exp, tmp_path):
     cfgs = [_tiny(diagnostic_figure=False),
             _tiny(diagnostic_figure=False, init={"seed": 9003, "weight": 0.2, "bias": 0.2, "noise": 0.5})]  # fmt: skip

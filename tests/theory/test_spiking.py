@@ -50,11 +50,16 @@ def test_same_seed_same_trajectory_and_bad_input():
         sal_weight_evolution(1.0, 0.2, np.inf, 0.0, seeds=[3])
 
 
-def test_progress_in_chunks_leaves_the_trajectory_unchanged():
+def test_progress_in_chunks_leaves_the_trajectory_unchanged(monkeypatch):
+    from spikealign.theory import spiking
+
     args = dict(w_12=1.0, w_21=0.2, b_1=0.0, b_2=0.0, seeds=[3, 4], n_epochs=23, epoch_steps=300)
-    whole, rates = sal_weight_evolution(**args, chunk_epochs=1000)
     done = []
     chunked, rates_c = sal_weight_evolution(**args, chunk_epochs=5, progress=done.append)
+    # the calls start at one epoch and grow (doubling while fast) up to chunk_epochs
+    assert done[0] == 1 and max(done) == 5 and sum(done) == 2 * 23
+    monkeypatch.setattr(spiking, "pieces", lambda start, stop, **kw: iter([(start, stop)]))
+    whole, rates = sal_weight_evolution(**args, progress=done.append)  # one compiled call per run
+    assert done[-2:] == [23, 23]
     np.testing.assert_array_equal(chunked, whole)
     np.testing.assert_array_equal(rates_c, rates)
-    assert done == [5, 5, 5, 5, 3] * 2

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from ..config import RunConfig
 from ..registry import Experiment, register_experiment
-from ..runs import RunContext
+from ..runs import RunContext, layout_problem
 
 
 class ToyConfig(RunConfig):
@@ -27,7 +27,7 @@ class ToyConfig(RunConfig):
 
 
 def run(config: ToyConfig, ctx: RunContext) -> dict[str, float]:
-    state = ctx.load_checkpoint()
+    state = ctx.load_checkpoint(check_unstamped=lambda state: _unfit(state, config))
     if state is None:
         rng = ctx.rng("walk")
         x = np.zeros(config.n_walkers)
@@ -56,3 +56,19 @@ EXPERIMENT = register_experiment(
         draw_run="spikealign.figures.run_plots:draw_toy_run",
     )
 )
+
+
+def _unfit(state: dict, config: ToyConfig) -> str | None:
+    """What does not fit ``config`` in a checkpoint of the earlier format (no stamp), else ``None``."""
+    layout: dict[str, tuple[int, ...] | type] = {
+        "x": (config.n_walkers,),
+        "trace": (config.n_steps, config.n_walkers),
+        "step": int,
+        "rng": dict,
+    }
+    problem = layout_problem(state, layout)
+    if problem is None and not 0 <= state["step"] <= config.n_steps:
+        problem = f"'step' is {state['step']}, outside 0..{config.n_steps}"
+    if problem is None and state["rng"].get("bit_generator") != "PCG64":
+        problem = "'rng' is not the state of a PCG64 generator"
+    return problem

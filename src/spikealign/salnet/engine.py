@@ -32,6 +32,7 @@ import math
 import numba as nb
 import numpy as np
 
+from ..pieces import pieces
 from .spec import SALNetworkRecord, SALNetworkSpec, checked_spec, steps_of
 
 
@@ -130,6 +131,16 @@ def _run_chunk(k0, n_steps, v, cur, refr, hist, x_pre, y_post, w, has_syn, drive
     return n_ev
 
 
+PIECE_EVENTS = 1 << 20
+"""The most possible spikes (steps x neurons) of one compiled call: 16 MiB of event buffers."""
+
+
+def _cut_at_record(a: int, b: int, chunk: int) -> list[tuple[int, int]]:
+    """Steps ``a..b`` (at most ``chunk`` of them) cut where a record interval of ``chunk`` steps ends."""
+    end = (a // chunk + 1) * chunk
+    return [(a, b)] if b <= end else [(a, end), (end, b)]
+
+
 def simulate_sal_network(spec: SALNetworkSpec, progress=None) -> SALNetworkRecord:
     """Simulate ``spec`` with the numba kernel; weights recorded every ``record_interval_ms``.
 
@@ -156,20 +167,26 @@ def simulate_sal_network(spec: SALNetworkSpec, progress=None) -> SALNetworkRecor
     x_pre, y_post = np.zeros(n), np.zeros(n)
     rng = drive_rng(spec)
     ref_steps = round(lif.t_ref_ms / spec.dt_ms)
-    max_events = chunk * n
-    ev_step, ev_neuron = np.empty(max_events, dtype=np.int64), np.empty(max_events, dtype=np.int64)
+    # a record interval is simulated in pieces of about a second (an interrupt is answered within
+    # seconds) and of at most PIECE_EVENTS possible spikes (they bound the event and drive buffers);
+    # the kernel's state lives in the arrays and the drive is drawn in order, so the cut changes no number
+    most = max(1, min(chunk, PIECE_EVENTS // n))
+    ev_step, ev_neuron = np.empty(most * n, dtype=np.int64), np.empty(most * n, dtype=np.int64)
+    constants = (spec.drive_weight_pa, lif.e_l_mv, lif.v_th_mv, lif.v_reset_mv, ref_steps, p11, p21, p22, d,
+                 math.exp(-spec.dt_ms / sal.tau_plus), math.exp(-spec.dt_ms / sal.tau_minus),
+                 sal.eta * sal.a_plus, sal.eta * sal.a_minus)  # fmt: skip
     weights = [w0]
     steps, neurons = [], []
-    for r in range(n_rec):
-        drive = drive_counts(rng, spec, chunk)
-        n_ev = _run_chunk(r * chunk, chunk, v, cur, refr, hist, x_pre, y_post, w, has_syn, drive,
-                          spec.drive_weight_pa, lif.e_l_mv, lif.v_th_mv, lif.v_reset_mv, ref_steps, p11, p21, p22, d,
-                          math.exp(-spec.dt_ms / sal.tau_plus), math.exp(-spec.dt_ms / sal.tau_minus),
-                          sal.eta * sal.a_plus, sal.eta * sal.a_minus, ev_step, ev_neuron)  # fmt: skip
-        steps.append(ev_step[:n_ev].copy())
-        neurons.append(ev_neuron[:n_ev].copy())
-        weights.append(np.where(has_syn, w, np.nan))
-        if progress is not None:
-            progress(1)
+    for a, b in pieces(0, n_rec * chunk, most=most, first=1024):
+        for k0, k1 in _cut_at_record(a, b, chunk):
+            drive = drive_counts(rng, spec, k1 - k0)
+            n_ev = _run_chunk(k0, k1 - k0, v, cur, refr, hist, x_pre, y_post, w, has_syn, drive, *constants,
+                              ev_step, ev_neuron)  # fmt: skip
+            steps.append(ev_step[:n_ev].copy())
+            neurons.append(ev_neuron[:n_ev].copy())
+            if k1 % chunk == 0:  # the end of a record interval
+                weights.append(np.where(has_syn, w, np.nan))
+                if progress is not None:
+                    progress(1)
     times = np.arange(n_rec + 1) * spec.record_interval_ms
     return SALNetworkRecord(times, np.stack(weights), spike_times(steps, neurons, n, spec.dt_ms))

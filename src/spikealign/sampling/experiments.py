@@ -8,6 +8,8 @@ accepted unchanged.
 
 from __future__ import annotations
 
+import functools
+import numbers
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from .. import seeding
 from ..errors import UserError
 from ..guards import check_finite
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
-from ..runs import RunContext
+from ..runs import RunContext, layout_problem
 from ..sweep import SweepResult, SweepSpec
 from . import presets
 from .config import SSNConfig, detect_reference, from_reference
@@ -86,6 +88,44 @@ def _initial_state(cfg: SSNConfig, problem: Problem) -> dict[str, Any]:
     }
 
 
+RECORD_SHAPES: dict[str, int | str] = {
+    "iterations": 0, "dkls": 0, "all_distr": "q", "all_weights": 2, "all_biases": 1, "all_asym": 0,
+}  # fmt: skip
+"""Dimensions of one validation record per key: 0 a number, 1 (dim,), 2 (dim, dim), "q" (2**dim,)."""
+
+
+def _unstamped_problem_of(cfg: SSNConfig, state: dict[str, Any]) -> str | None:
+    return unstamped_problem(state, cfg)
+
+
+def unstamped_problem(state: dict[str, Any], cfg: SSNConfig) -> str | None:
+    """What does not fit ``cfg`` in an ssn checkpoint of the earlier format (no stamp), else ``None``."""
+    n = cfg.dim
+    problem = layout_problem(
+        state, {"W": (n, n), "b": (n,), "rng": (4,), "iteration": numbers.Integral, "records": dict}
+    )
+    if problem:
+        return problem
+    it, epochs, val_step = int(state["iteration"]), cfg.schedule.num_epochs, cfg.schedule.val_step
+    if not 0 <= it <= epochs:
+        return f"'iteration' is {it}, outside 0..{epochs}"
+    if state["rng"].dtype != np.uint64:
+        return f"'rng' holds {state['rng'].dtype}, not the uint64 state of the spike generator"
+    records = state["records"]
+    if set(records) != set(RECORD_SHAPES):
+        return f"'records' holds {', '.join(sorted(map(str, records)))}, not {', '.join(sorted(RECORD_SHAPES))}"
+    n_records = 0 if val_step == 1 else -(-it // val_step)  # validations at 0, val_step, ... before `it`
+    for key, dims in RECORD_SHAPES.items():
+        shape = (2**n,) if dims == "q" else (n,) * int(dims)
+        values = records[key]
+        if not isinstance(values, list) or len(values) != n_records:
+            return f"'records.{key}' does not hold the {n_records} records of {it} cycles"
+        wrong = [np.shape(v) for v in values if np.shape(v) != shape]
+        if wrong:
+            return f"'records.{key}' holds a record of shape {wrong[0]}, this config needs {shape}"
+    return None
+
+
 def _finish(cfg: SSNConfig, ctx: RunContext, problem: Problem, state: TrainState, r: int) -> dict[str, Any]:
     rec = records_arrays(state, r)
     arrays = dict(rec, target_distr=problem.p_target, W_target=problem.W_target, b_target=problem.b_target,
@@ -113,7 +153,7 @@ def run_batch(configs: list[SSNConfig], ctxs: list[RunContext]) -> list[dict[str
     problems = [problem_of(c) for c in configs]
     states = []
     for cfg, ctx, p in zip(configs, ctxs, problems, strict=True):
-        ck = ctx.load_checkpoint()
+        ck = ctx.load_checkpoint(check_unstamped=functools.partial(_unstamped_problem_of, cfg))
         states.append(ck if ck is not None else _initial_state(cfg, p))
     groups: dict[tuple, list[int]] = defaultdict(list)
     for k, cfg in enumerate(configs):

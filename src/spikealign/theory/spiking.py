@@ -34,6 +34,7 @@ import numba
 import numpy as np
 
 from ..errors import UserError
+from ..pieces import pieces
 from ..spiking.neuron import spike_probability
 from ..spiking.stdp import StdpWindow, window_value
 from .kernels import check_finite
@@ -144,8 +145,10 @@ def sal_weight_evolution(
     w_12, w_21 : initial weights onto neuron 1 from 2 and onto 2 from 1.
     frozen : ``"none"``, ``"w_12"`` or ``"w_21"`` (per run or one for all): the weight kept fixed.
     seeds : one integer seed per run (numba's generator is seeded with ``seed % 2**32``).
-    progress : called with the number of epochs done after every ``chunk_epochs`` epochs of a run
-        (the chunking does not change the results).
+    progress : called with the number of epochs done after every compiled call of a run.
+    chunk_epochs : the most epochs per compiled call; the calls start at one epoch and grow while
+        one takes under a second (:func:`spikealign.pieces.pieces`), so that an interrupt is
+        answered within seconds however long the epochs are.  The cut changes no number.
 
     Returns
     -------
@@ -184,8 +187,7 @@ def sal_weight_evolution(
         _seed(seeds[k])
         w = w0[k].copy()
         traj[k, 0] = w[0, 1], w[1, 0]
-        for e0 in range(0, n_epochs, step):
-            e1 = min(n_epochs, e0 + step)
+        for e0, e1 in pieces(0, n_epochs, most=step):
             _epochs(w, b[k], plastic[k], protocol, e0, e1, traj[k], rates[k])
             if progress is not None:
                 progress(e1 - e0)
