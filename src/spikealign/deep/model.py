@@ -27,6 +27,12 @@ from .methods import Method
 
 N_CHANNELS = 64
 FC_SIZES = (384, 192)
+N_CLASSES = 10
+
+
+def fc_neurons(n_classes: int = N_CLASSES) -> int:
+    """Neurons of the FC layers a spiking estimator simulates (hidden and output; the memory estimate)."""
+    return sum(FC_SIZES) + n_classes
 
 
 def flat_features(image_size: int, n_channels: int = N_CHANNELS) -> int:
@@ -57,7 +63,7 @@ class ConvNet(nn.Module):
         image_size: int,
         method: Method,
         softmax_output: bool = True,
-        n_classes: int = 10,
+        n_classes: int = N_CLASSES,
         generator: torch.Generator | None = None,
         feedback_generator: torch.Generator | None = None,
     ):

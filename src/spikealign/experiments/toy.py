@@ -14,6 +14,7 @@ from pydantic import Field
 
 from ..config import RunConfig
 from ..registry import Experiment, register_experiment
+from ..resources import F64, MemoryEstimate, register_estimate
 from ..runs import RunContext, layout_problem
 
 
@@ -72,3 +73,10 @@ def _unfit(state: dict, config: ToyConfig) -> str | None:
     if problem is None and state["rng"].get("bit_generator") != "PCG64":
         problem = "'rng' is not the state of a PCG64 generator"
     return problem
+
+
+# --------------------------------------------------------------------------- memory estimate
+@register_estimate("toy")
+def memory_estimate(config: ToyConfig) -> list[MemoryEstimate]:
+    # the walk trace, its pickled copy in a checkpoint and the compressed .npz buffer
+    return [MemoryEstimate(3 * F64 * config.n_steps * config.n_walkers, "the walk trace", ("n_steps", "n_walkers"))]

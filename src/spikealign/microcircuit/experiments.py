@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..registry import Experiment, Figure, register_experiment, register_figure
+from ..resources import F64, NP_ARRAY_IN_LIST, PY_TUPLE2_IN_LIST, MemoryEstimate, register_estimate
 from ..sweep import SweepSpec
 from . import config as mc_config
 from .config import MicrocircuitConfig
@@ -209,3 +210,28 @@ register_figure(
         draw=_draw_wide,
     )
 )
+
+
+# --------------------------------------------------------------------------- memory estimate
+@register_estimate("microcircuit")
+def memory_estimate(config: MicrocircuitConfig) -> list[MemoryEstimate]:
+    n0, n1, n2 = config.network.dims
+    weights = F64 * 2 * (n1 * n0 + 2 * n2 * n1)  # teacher and student: W10, W21, B
+    neurons = n0 + n1 + n2
+    averages = F64 * neurons * config.network.size_moving_average
+    st = config.student
+    patterns = st.num_epochs * (st.len_epoch + st.len_validation)
+    # inputs and targets; the (symmetrisation, validation) flags are built as a list of tuples first
+    schedule = patterns * (F64 * (n0 + n2) + PY_TUPLE2_IN_LIST)
+    # after every pattern 9 arrays are appended to lists: outputs, free outputs, 3 weight matrices, 4 rates
+    history = patterns * (9 * NP_ARRAY_IN_LIST + F64 * (2 * n2 + n1 * n0 + 2 * n2 * n1))
+    pattern_keys = ("student.num_epochs", "student.len_epoch", "student.len_validation", "network.dims")
+    t_pattern = max(config.teacher.t_pattern, st.t_pattern) * config.network.t_ref
+    draws = F64 * neurons * t_pattern  # the uniform draws of one pattern
+    return [
+        MemoryEstimate(weights, "the teacher and student weight matrices", ("network.dims",)),
+        MemoryEstimate(averages, "the moving averages", ("network.dims", "network.size_moving_average")),
+        MemoryEstimate(schedule, f"the input and target schedule of {patterns:.3g} patterns", pattern_keys),
+        MemoryEstimate(history, f"the recorded outputs and weights of {patterns:.3g} patterns", pattern_keys),
+        MemoryEstimate(draws, "the random draws of one pattern", ("student.t_pattern", "teacher.t_pattern")),
+    ]

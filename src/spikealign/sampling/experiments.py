@@ -20,6 +20,7 @@ from .. import seeding
 from ..errors import UserError
 from ..guards import check_finite
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
+from ..resources import F64, NP_ARRAY_IN_LIST, MemoryEstimate, register_estimate
 from ..runs import RunContext, layout_problem
 from ..sweep import SweepResult, SweepSpec
 from . import presets
@@ -382,3 +383,18 @@ def _noise_figure(figure_id: str, noise: str) -> Figure:
 
 register_figure(_noise_figure("fig4", "synaptic (initialisation)"))
 register_figure(_noise_figure("fig5", "plasticity"))
+
+
+# --------------------------------------------------------------------------- memory estimate
+@register_estimate("ssn")
+def memory_estimate(config: SSNConfig) -> list[MemoryEstimate]:
+    n = config.dim
+    s = config.schedule
+    records = 0 if s.val_step == 1 else -(-s.num_epochs // s.val_step)  # val_step 1: no validation
+    # per record: q (2^n), W (n^2), b, asym, D_KL; kept in the state, copied and pickled into every checkpoint
+    per_record = 3 * F64 * (2**n + n * n + n + 3) + 5 * NP_ARRAY_IN_LIST
+    keys = ("dim", "schedule.num_epochs", "schedule.val_step")
+    return [
+        MemoryEstimate(F64 * 2**n * 4, "the sampled state histogram over 2^dim states", ("dim",)),
+        MemoryEstimate(per_record * records, f"the records of {records} validations", keys),
+    ]
