@@ -283,7 +283,8 @@ def _conv_checks(ds: str, data: dict[str, dict[str, np.ndarray]]) -> list[Check]
 def fig8_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     """Test accuracy and fc1-3 and conv2 angles against epoch, one row per dataset, one line per method."""
     from ..figures import save_figure
-    from ..figures.style import WIDTH, figure, method_style
+    from ..figures.style import WIDTH, figure
+    from .methods import method_style
 
     names = sorted(results)
     angle_layers = (*FC_LAYERS, "conv2")

@@ -21,17 +21,19 @@ from . import save_figure
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
 
-#: one colour per role; colour-blind-safe (Okabe-Ito)
+#: one colour per role, then the rest of the palette by name; colour-blind-safe (Okabe-Ito).  A family
+#: that draws more series (the deep-net methods) names its own roles in these colours.
 COLORS = {
     "sal": "#0072B2",  # blue: SAL, aligned feedback
     "no_sal": "#D55E00",  # vermilion: without SAL / misaligned
     "bp": "#000000",  # black: exact backprop / theory
     "fa": "#E69F00",  # orange: feedback alignment
-    "kp": "#009E73",  # green: Kolen-Pollack
-    "scfa": "#CC79A7",  # purple: sign-concordant
-    "rdd": "#56B4E9",  # sky blue
-    "stdwi": "#F0E442",  # yellow
     "neutral": "#7F7F7F",  # grey: references, zero lines
+    "green": "#009E73",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "dark_yellow": "#B8860B",  # the palette's yellow is too light for thin lines
 }
 #: ordered palette for series that have no role
 CYCLE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -68,29 +70,9 @@ RC: dict[RcKeyType, Any] = {
 }
 
 
-#: (colour, line style) of every deep-net method: related methods share a colour, variants differ by line
-#: (a data table: its rows look alike by design)
-METHOD_STYLES = {
-    "bp": (COLORS["bp"], "-"),
-    "bp_w_fa": (COLORS["neutral"], "-"),
-    "fa": (COLORS["fa"], "-"),
-    "dfa": (COLORS["fa"], "--"),
-    "kp": (COLORS["kp"], "-"),
-    "scfa": (COLORS["scfa"], "-"),
-    "usf": (COLORS["scfa"], "--"),
-    "frsf": (COLORS["scfa"], ":"),
-    "brsf": (COLORS["scfa"], "-."),
-    "sal": (COLORS["sal"], "-"),
-    "sal_conv": (COLORS["sal"], "--"),
-    "rdd": (COLORS["rdd"], "-"),
-    "stdwi": ("#B8860B", "-"),  # dark yellow: the palette's yellow is too light for thin lines
-}
-
-
-def method_style(name: str) -> dict[str, str]:
-    """``plot`` keywords (colour, line style) of a method; grey dash-dot for unknown names."""
-    color, ls = METHOD_STYLES.get(name.lower().replace("-", "_"), (COLORS["neutral"], "-."))
-    return {"color": color, "linestyle": ls}
+def line_style(color: str, linestyle: str = "-") -> dict[str, str]:
+    """``plot`` keywords of a series: ``color`` names an entry of :data:`COLORS` (or is a colour itself)."""
+    return {"color": COLORS.get(color, color), "linestyle": linestyle}
 
 
 def method_color(name: str) -> str:

@@ -215,7 +215,8 @@ def _square(ax, w, b) -> None:
 @styled
 def fig7_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     from ...figures import save_figure
-    from ...figures.style import WIDTH, figure, method_style
+    from ...figures.style import WIDTH, figure
+    from ..methods import method_style
 
     res = results["connection"]
     table = res.completed()
