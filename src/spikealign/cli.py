@@ -128,6 +128,8 @@ def _add_info_parser(sub) -> None:
 
 
 def _add_run_parser(sub) -> None:
+    from .families import REFERENCE_OPTIONS
+
     p = sub.add_parser(
         "run",
         help="one run of any experiment from a YAML config",
@@ -143,9 +145,8 @@ def _add_run_parser(sub) -> None:
     )
     _add_set_option(p, "override a config value (repeatable), e.g. --set train.n_iter=100")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
-    p.add_argument("--section", default=None, help="reference deep-net settings: section of exp_settings.yaml")
-    p.add_argument("--dataset", default=None, help="reference deep-net settings: dataset name")
-    p.add_argument("--n-epochs", type=int, default=None, help="reference deep-net settings: number of epochs")
+    for option in REFERENCE_OPTIONS:  # the families' reference-format choices
+        p.add_argument(option.flag, dest=option.dest, type=option.type, default=None, help=option.help)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show the full traceback of an error inside the run")
     _add_figure_format_option(p)
@@ -303,11 +304,14 @@ def _executor(args: argparse.Namespace):
 
 @_with_figure_formats
 def cmd_run(args: argparse.Namespace) -> int:
+    from .families import REFERENCE_OPTIONS
     from .runs import check_output_dir, default_run_dir, execute_run, load_run_config, read_json
 
-    if args.n_epochs is not None and args.n_epochs < 1:
-        raise UserError(f"--n-epochs must be at least 1, got {args.n_epochs}")
-    options = {"section": args.section, "dataset": args.dataset, "n_epochs": args.n_epochs}
+    options = {option.dest: getattr(args, option.dest) for option in REFERENCE_OPTIONS}
+    for option in REFERENCE_OPTIONS:
+        value = options[option.dest]
+        if option.minimum is not None and value is not None and value < option.minimum:
+            raise UserError(f"{option.flag} must be at least {option.minimum}, got {value}")
     experiment, config = load_run_config(args.config, args.overrides, options)
     out = check_output_dir(args.out or default_run_dir(args.config, config, args.resume))
     t0 = time.perf_counter()

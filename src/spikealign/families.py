@@ -119,6 +119,26 @@ RECOGNISERS: tuple[Recogniser, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class ReferenceOption:
+    """A ``spikealign run`` option for reference-format YAML files, handed to the family's converter
+    (``from_reference(raw, path, options)``) as ``options[dest]``; declared here so that ``--help``
+    lists it without importing the family."""
+
+    flag: str
+    dest: str
+    type: type
+    help: str
+    minimum: int | None = None
+
+
+REFERENCE_OPTIONS: tuple[ReferenceOption, ...] = (
+    ReferenceOption("--section", "section", str, "reference deep-net settings: section of exp_settings.yaml"),
+    ReferenceOption("--dataset", "dataset", str, "reference deep-net settings: dataset name"),
+    ReferenceOption("--n-epochs", "n_epochs", int, "reference deep-net settings: number of epochs", minimum=1),
+)
+
+
 def recognise(raw: dict[str, Any]) -> Recogniser | None:
     """The reference format ``raw`` (a YAML mapping without ``kind``) is written in, if any."""
     return next((r for r in RECOGNISERS if r.matches(raw)), None)

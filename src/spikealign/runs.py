@@ -64,7 +64,7 @@ def load_run_config(path: Path, overrides: list[str], options: dict[str, Any] | 
     """Read a run config (ours, a packaged one by name, or a reference YAML), apply overrides, validate it,
     and check its memory estimate against the memory available.
 
-    ``options`` are the reference-format choices (``section``, ``dataset``, ``n_epochs``; ``None`` values
+    ``options`` are the reference-format choices (:data:`spikealign.families.REFERENCE_OPTIONS`; ``None`` values
     are left out); they apply to reference YAML files only.  Only the family of the config's kind is imported.
     """
     from .families import resolve_config_path
@@ -75,7 +75,10 @@ def load_run_config(path: Path, overrides: list[str], options: dict[str, Any] | 
     if "kind" not in raw:
         raw = reference_to_config(raw, path, options)
     elif options:
-        raise UserError(f"--section/--dataset/--n-epochs apply to reference YAML files only, not to {path}")
+        from .families import REFERENCE_OPTIONS
+
+        flags = "/".join(option.flag for option in REFERENCE_OPTIONS)
+        raise UserError(f"{flags} apply to reference YAML files only, not to {path}")
     data = apply_overrides(raw, overrides)
     if not isinstance(data.get("kind"), str):
         raise UserError(f"{path}: 'kind' must name an experiment")

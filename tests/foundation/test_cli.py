@@ -319,3 +319,13 @@ def test_named_config_runs_by_name(monkeypatch):
         from spikealign.runs import load_run_config
 
         load_run_config(Path("no-such-config.yaml"), [])
+
+
+def test_the_core_cli_carries_no_family_flags():
+    """Reference-format options come from families.REFERENCE_OPTIONS; cli.py names none of them itself."""
+    from spikealign import cli
+
+    source = Path(cli.__file__).read_text()
+    run_help = cli.build_parser()._subparsers._group_actions[0].choices["run"].format_help()
+    for option in families.REFERENCE_OPTIONS:
+        assert option.flag not in source and option.flag in run_help
