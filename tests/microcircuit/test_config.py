@@ -10,7 +10,8 @@ from spikealign.cli import main
 from spikealign.config import validate
 from spikealign.errors import UserError
 from spikealign.microcircuit import experiments as E
-from spikealign.microcircuit.config import MicrocircuitConfig, from_reference, load_reference
+from spikealign.microcircuit.config import MicrocircuitConfig
+from spikealign.microcircuit.reference import from_reference, load_reference
 from spikealign.runs import execute_run
 from user_errors import assert_user_error
 

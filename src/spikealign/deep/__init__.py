@@ -24,7 +24,8 @@ Modules
 :mod:`.data`         offline datasets (bundled MNIST 5k, MNIST/F-MNIST IDX, CIFAR-10, SVHN) and augmentation
 :mod:`.metrics`      alignment between W and the feedback
 :mod:`.train`        ``kind: deep`` config and training loop (metrics per epoch, checkpoints, resume)
-:mod:`.experiments`  registration of ``kind: deep``, the reference-YAML converter and Fig. 8
+:mod:`.experiments`  registration of ``kind: deep`` and Fig. 8
+:mod:`.reference`    the reference's ``exp_settings.yaml``, converted to ``kind: deep``
 :mod:`.estimators`   the spiking estimators
 """
 

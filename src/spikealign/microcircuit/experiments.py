@@ -18,7 +18,7 @@ from ..errors import UserError
 from ..registry import Experiment, Figure, register_experiment, register_figure
 from ..resources import F64, NP_ARRAY_IN_LIST, PY_TUPLE2_IN_LIST, MemoryEstimate, register_estimate
 from ..sweep import SweepSpec
-from . import config as mc_config
+from . import reference as mc_reference
 from .config import MicrocircuitConfig
 from .runner import run
 
@@ -167,7 +167,7 @@ def _from_reference(raw: dict[str, Any], path: Path, options: dict[str, Any]) ->
     bad = [k for k in ("section", "dataset") if options.get(k) is not None]
     if bad:
         raise UserError(f"--{bad[0]} does not apply to microcircuit configs (only --n-epochs does)")
-    return mc_config.from_reference(raw, path, options)
+    return mc_reference.from_reference(raw, path, options)
 
 
 def _draw_fig6(results, out_dir):
@@ -188,7 +188,7 @@ MICROCIRCUIT = register_experiment(
         config_model=MicrocircuitConfig,
         run=run,
         draw_run="spikealign.figures.run_plots:draw_microcircuit_run",
-        detect_reference=mc_config.detect_reference,
+        detect_reference=mc_reference.detect_reference,
         from_reference=_from_reference,
     )
 )

@@ -24,7 +24,8 @@ from ..resources import F64, NP_ARRAY_IN_LIST, MemoryEstimate, register_estimate
 from ..runs import RunContext, layout_problem
 from ..sweep import SweepResult, SweepSpec
 from . import presets
-from .config import SSNConfig, detect_reference, from_reference
+from .config import SSNConfig
+from .reference import detect_reference, from_reference
 from .simulator import seed_states
 from .trainer import RECORD_KEYS, Problem, Schedule, TrainState, draw_problem, records_arrays, train
 
