@@ -12,6 +12,8 @@ import os
 import matplotlib
 import pytest
 
+import toy_faults  # noqa: F401  (registers the test-only kind toy-faults)
+
 matplotlib.use("Agg")
 # keep BLAS/torch from oversubscribing the 2-core CI machine when pytest-xdist runs 2 workers
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -57,8 +57,8 @@ def run_benchmark(name: str, *, quick: bool = False, out_dir: Path | None = None
     if not path.is_file():
         raise UserError(f"unknown benchmark {name!r} (available: {', '.join(available()) or 'none'})")
     spec = importlib.util.spec_from_file_location(f"spikealign_bench_{name}", path)
+    assert spec is not None and spec.loader is not None  # a .py file always has a spec and a loader
     module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
     spec.loader.exec_module(module)
     t0 = time.perf_counter()
     result = dict(module.run(quick=quick))

@@ -6,7 +6,6 @@ import argparse
 import atexit
 import contextlib
 import functools
-import hashlib
 import os
 import signal
 import sys
@@ -17,8 +16,6 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .errors import Terminated, UserError, clear_stop_request, request_stop
-
-DEFAULT_RESULTS = Path("results")
 
 
 def _add_executor_options(p: argparse.ArgumentParser) -> None:
@@ -131,6 +128,8 @@ def _add_info_parser(sub) -> None:
 
 
 def _add_run_parser(sub) -> None:
+    from .families import REFERENCE_OPTIONS
+
     p = sub.add_parser(
         "run",
         help="one run of any experiment from a YAML config",
@@ -146,9 +145,8 @@ def _add_run_parser(sub) -> None:
     )
     _add_set_option(p, "override a config value (repeatable), e.g. --set train.n_iter=100")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
-    p.add_argument("--section", default=None, help="reference deep-net settings: section of exp_settings.yaml")
-    p.add_argument("--dataset", default=None, help="reference deep-net settings: dataset name")
-    p.add_argument("--n-epochs", type=int, default=None, help="reference deep-net settings: number of epochs")
+    for option in REFERENCE_OPTIONS:  # the families' reference-format choices
+        p.add_argument(option.flag, dest=option.dest, type=option.type, default=None, help=option.help)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show the full traceback of an error inside the run")
     _add_figure_format_option(p)
@@ -192,7 +190,7 @@ def _add_reproduce_parser(sub) -> None:
         default="quick",
         help="quick: minutes on a laptop; paper: the full grids (use a cluster)",
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_RESULTS, help="output folder (default: results)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
         "--dry-run", action="store_true", help="print the projected CPU hours per figure (paper profile) and stop"
@@ -247,8 +245,8 @@ def _add_config_parser(sub) -> None:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from .families import EXPERIMENT_KINDS, NAMED_CONFIGS, named_config_path
-    from .registry import known_kinds
+    from .families import NAMED_CONFIGS, named_config_path
+    from .registry import kind_summary, known_kinds
 
     if args.list and args.name is not None:
         raise UserError(f"give a KIND|NAME or --list, not both (got {args.name!r} and --list)")
@@ -260,7 +258,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     if args.list:
         print("experiment kinds (spikealign config KIND):")
         for kind in known_kinds():
-            print(f"  {kind:<22} {EXPERIMENT_KINDS.get(kind, ('', ''))[1]}")
+            print(f"  {kind:<22} {kind_summary(kind)}")
         print("packaged configs (spikealign config NAME; also spikealign run NAME):")
         for name, rel in NAMED_CONFIGS.items():
             print(f"  {name:<22} {rel}")
@@ -304,81 +302,16 @@ def _executor(args: argparse.Namespace):
     )
 
 
-def load_run_config(path: Path, overrides: list[str], options: dict[str, Any] | None = None):
-    """Read a run config (ours, a packaged one by name, or a reference YAML), apply overrides, validate it.
-
-    Only the family of the config's kind is imported.
-    """
-    from .config import apply_overrides, load_yaml, validate
-    from .registry import get_experiment
-
-    path = resolve_config_path(path)
-    raw = load_yaml(path)
-    options = {k: v for k, v in (options or {}).items() if v is not None}
-    if "kind" not in raw:
-        raw = _from_reference_format(raw, path, options)
-    elif options:
-        raise UserError(f"--section/--dataset/--n-epochs apply to reference YAML files only, not to {path}")
-    data = apply_overrides(raw, overrides)
-    if not isinstance(data.get("kind"), str):
-        raise UserError(f"{path}: 'kind' must name an experiment")
-    experiment = get_experiment(data["kind"])
-    config = validate(experiment.config_model, data, source=str(path))
-    from .resources import check_run_memory
-
-    check_run_memory(experiment, config, source=str(path))
-    return experiment, config
-
-
-def resolve_config_path(path: Path) -> Path:
-    """``path`` itself, or, when no such file exists, the packaged config of that name (e.g. ``mc-wide``)."""
-    from .families import NAMED_CONFIGS, named_config_path
-
-    if not path.exists() and str(path) in NAMED_CONFIGS:
-        return named_config_path(str(path))
-    return path
-
-
-def _from_reference_format(raw: dict[str, Any], path: Path, options: dict[str, Any]) -> dict[str, Any]:
-    """Our config mapping for a reference-implementation YAML (told apart by its keys)."""
-    from .families import recognise
-    from .registry import EXPERIMENTS, get_experiment, known_kinds
-
-    found = recognise(raw)
-    if found is not None:
-        experiment = get_experiment(found.kind)
-    else:  # formats of experiments registered by the user
-        experiment = next((e for e in EXPERIMENTS.values() if e.detect_reference and e.detect_reference(raw)), None)
-    if experiment is None or experiment.from_reference is None:
-        raise UserError(f"{path}: no 'kind' key and not a known reference format (kinds: {', '.join(known_kinds())})")
-    return experiment.from_reference(raw, path, options)
-
-
-def default_run_dir(config_path: Path, config: Any, resume: bool = False) -> Path:
-    """``results/runs/<config name>-<8 hex digits of the resolved config>``: configs that differ (e.g. by
-    ``--set``) get different folders.  If that folder already holds a run, a fresh ``...-2``, ``-3``, ...
-    is used, or with ``resume`` the newest existing one."""
-    from .config import to_yaml
-
-    digest = hashlib.sha1(to_yaml(config).encode()).hexdigest()[:8]
-    base = DEFAULT_RESULTS / "runs" / f"{config_path.stem}-{digest}"
-
-    def nth(i: int) -> Path:
-        return base if i == 1 else base.with_name(f"{base.name}-{i}")
-
-    i = 1
-    while nth(i).is_dir() and any(nth(i).iterdir()):
-        i += 1
-    return nth(i - 1) if resume and i > 1 else nth(i)
-
-
 @_with_figure_formats
 def cmd_run(args: argparse.Namespace) -> int:
-    from .runs import check_output_dir, execute_run, read_json
+    from .families import REFERENCE_OPTIONS
+    from .runs import check_output_dir, default_run_dir, execute_run, load_run_config, read_json
 
-    if args.n_epochs is not None and args.n_epochs < 1:
-        raise UserError(f"--n-epochs must be at least 1, got {args.n_epochs}")
-    options = {"section": args.section, "dataset": args.dataset, "n_epochs": args.n_epochs}
+    options = {option.dest: getattr(args, option.dest) for option in REFERENCE_OPTIONS}
+    for option in REFERENCE_OPTIONS:
+        value = options[option.dest]
+        if option.minimum is not None and value is not None and value < option.minimum:
+            raise UserError(f"{option.flag} must be at least {option.minimum}, got {value}")
     experiment, config = load_run_config(args.config, args.overrides, options)
     out = check_output_dir(args.out or default_run_dir(args.config, config, args.resume))
     t0 = time.perf_counter()
@@ -425,7 +358,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import expand
 
     expand(spec)  # validate every run config before anything is written
-    from .runs import check_output_dir
+    from .runs import DEFAULT_RESULTS, check_output_dir
 
     out = check_output_dir(args.out or DEFAULT_RESULTS / "sweeps" / spec.name)
     executor = _executor(args)
@@ -445,8 +378,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from .report import write_report
     from .reproduce import overall_line, reproduce_figure, resolve_figures, status_line
-    from .runs import check_output_dir
+    from .runs import DEFAULT_RESULTS, check_output_dir
 
+    out = args.out if args.out is not None else DEFAULT_RESULTS
     skipped: list[str] = []
     figures = resolve_figures(args.figures, skipped)
     if not figures:
@@ -458,7 +392,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             print(f"skipped {reason}")
         print(format_projection(project(figures)))
         return 0
-    check_output_dir(args.out)
+    check_output_dir(out)
     for reason in skipped:
         print(f"skipped {reason}")
     print(f"reproducing {len(figures)} figure(s) with the {args.profile} profile: {' '.join(figures)}")
@@ -469,16 +403,14 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         for fid in figures:
             t0 = time.perf_counter()
             print(f"[{fid}] running ...", flush=True)
-            rec = reproduce_figure(
-                fid, args.profile, args.out, executor, resume=args.resume, show_progress=not args.quiet
-            )
+            rec = reproduce_figure(fid, args.profile, out, executor, resume=args.resume, show_progress=not args.quiet)
             print(status_line(rec, time.perf_counter() - t0), flush=True)
             records.append(rec)
             print(overall_line(len(records), len(figures), time.perf_counter() - start), flush=True)
     finally:
         executor.close()
-    report = write_report(args.out, figures)
-    print(f"figures: {args.out.resolve()}/<figure>/figures/")
+    report = write_report(out, figures)
+    print(f"figures: {out.resolve()}/<figure>/figures/")
     print(f"report:  {report.resolve()}")
     return 0 if all(r.ok for r in records) else 1
 
@@ -504,8 +436,8 @@ def cmd_figure(args: argparse.Namespace) -> int:
         check_output_dir(args.results_dir, "results folder")
     rec = redraw(args.figure, args.results_dir)
     fig_dir = args.results_dir / args.figure if (args.results_dir / args.figure).is_dir() else args.results_dir
-    for f in rec.files:  # relative to the reproduce folder
-        print(_shown_path(fig_dir.parent / f))
+    for name in rec.files:  # relative to the reproduce folder
+        print(_shown_path(fig_dir.parent / name))
     return 0
 
 

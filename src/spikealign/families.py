@@ -10,7 +10,6 @@ line here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,8 +63,16 @@ DEEP_METHODS: tuple[str, ...] = (
     "bp", "fa", "bp_w_fa", "kp", "scfa", "dfa", "usf", "brsf", "frsf", "sal", "rdd", "stdwi", "sal_conv",
 )  # fmt: skip
 
-# a missing third-party module -> the optional extra that installs it
-OPTIONAL_EXTRAS: dict[str, str] = {"torch": "deep", "torchvision": "deep", "dask_jobqueue": "cluster"}
+# a missing third-party module -> the optional extra that installs it (the one table: a family that fails
+# to import and :func:`spikealign._optional.require` both name the extra from here)
+OPTIONAL_EXTRAS: dict[str, str] = {
+    "torch": "deep",
+    "torchvision": "deep",
+    "dask_jobqueue": "cluster",
+    "nest": "nest",
+    "brian2": "brian2",
+    "snntorch": "dev",
+}
 
 # named configs shipped as package data: name -> path below the spikealign package
 NAMED_CONFIGS: dict[str, str] = {
@@ -75,46 +82,80 @@ NAMED_CONFIGS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Recogniser:
-    """A reference-implementation YAML format, told apart by its top-level keys only."""
+    """A reference-implementation YAML format, told apart by its keys only (the one place they are
+    written: each family's ``detect_reference`` is :meth:`matches` of its recogniser).
+
+    ``keys``: the top-level keys the format has, or (``in_sections``) the keys of which a section's
+    ``params`` mapping holds at least one (``exp_settings.yaml``).
+    """
 
     kind: str
     what: str
-    matches: Callable[[dict[str, Any]], bool]
+    keys: tuple[str, ...]
+    in_sections: bool = False
 
-
-def _has_keys(*keys: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda raw: all(k in raw for k in keys)
-
-
-_DEEP_FLAGS = ("use_backprop", "use_kp", "use_fa_conv_layers", "use_scfa")
-
-
-def _deep_sections(raw: dict[str, Any]) -> bool:
-    """``exp_settings.yaml``: sections whose ``params`` mapping holds the method flags."""
-    return any(
-        isinstance(s, dict) and isinstance(s.get("params"), dict) and any(f in s["params"] for f in _DEEP_FLAGS)
-        for s in raw.values()
-    )
+    def matches(self, raw: dict[str, Any]) -> bool:
+        """Is ``raw`` (a YAML mapping without ``kind``) written in this format?"""
+        if not isinstance(raw, dict) or "kind" in raw:
+            return False
+        if not self.in_sections:
+            return all(k in raw for k in self.keys)
+        return any(
+            isinstance(s, dict) and isinstance(s.get("params"), dict) and any(f in s["params"] for f in self.keys)
+            for s in raw.values()
+        )
 
 
 RECOGNISERS: tuple[Recogniser, ...] = (
-    Recogniser("ssn", "reference SSN YAML", _has_keys("dim", "sim_params", "stdp", "num_epochs", "val_factor")),
+    Recogniser("ssn", "reference SSN YAML", ("dim", "sim_params", "stdp", "num_epochs", "val_factor")),
     Recogniser(
         "microcircuit",
         "reference microcircuit YAML",
-        _has_keys("network_properties", "student_simulation_settings", "teacher_simulation_settings", "u_input"),
+        ("network_properties", "student_simulation_settings", "teacher_simulation_settings", "u_input"),
     ),
-    Recogniser("deep", "reference exp_settings.yaml", _deep_sections),
+    Recogniser(
+        "deep", "reference exp_settings.yaml", ("use_backprop", "use_kp", "use_fa_conv_layers", "use_scfa"), True
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ReferenceOption:
+    """A ``spikealign run`` option for reference-format YAML files, handed to the family's converter
+    (``from_reference(raw, path, options)``) as ``options[dest]``; declared here so that ``--help``
+    lists it without importing the family."""
+
+    flag: str
+    dest: str
+    type: type
+    help: str
+    minimum: int | None = None
+
+
+REFERENCE_OPTIONS: tuple[ReferenceOption, ...] = (
+    ReferenceOption("--section", "section", str, "reference deep-net settings: section of exp_settings.yaml"),
+    ReferenceOption("--dataset", "dataset", str, "reference deep-net settings: dataset name"),
+    ReferenceOption("--n-epochs", "n_epochs", int, "reference deep-net settings: number of epochs", minimum=1),
 )
 
 
 def recognise(raw: dict[str, Any]) -> Recogniser | None:
     """The reference format ``raw`` (a YAML mapping without ``kind``) is written in, if any."""
-    if "kind" in raw:
-        return None
     return next((r for r in RECOGNISERS if r.matches(raw)), None)
+
+
+def recogniser(kind: str) -> Recogniser:
+    """The reference format of the package's kind ``kind``."""
+    return next(r for r in RECOGNISERS if r.kind == kind)
 
 
 def named_config_path(name: str) -> Path:
     """The file of the packaged config ``name`` (see :data:`NAMED_CONFIGS`)."""
     return Path(__file__).resolve().parent / NAMED_CONFIGS[name]
+
+
+def resolve_config_path(path: Path) -> Path:
+    """``path`` itself, or, when no such file exists, the packaged config of that name (e.g. ``mc-wide``)."""
+    if not path.exists() and str(path) in NAMED_CONFIGS:
+        return named_config_path(str(path))
+    return path

@@ -127,11 +127,11 @@ class Progress:
     def projection_line(self, now: float | None = None) -> str | None:
         """``'<desc>: projected duration about 3 h 5 min (1200/1500 epoch left at 0.11 epoch/s)'``, or ``None``
         when the time left is unknown or under ``PROJECT_MIN_S``."""
-        now = now if now is not None else self._clock()
-        left = self.seconds_left(now)
-        if not left >= PROJECT_MIN_S:  # also NaN
+        at = now if now is not None else self._clock()
+        left = self.seconds_left(at)
+        if self.total is None or not left >= PROJECT_MIN_S:  # also NaN (an unknown total gives NaN)
             return None
-        rate = (self.n - self.initial) / (now - self._t0)
+        rate = (self.n - self.initial) / (at - self._t0)
         head = f"{self.desc}: " if self.desc else ""
         todo = f"{_num(self.total - self.n)}/{_num(self.total - self.initial)}"
         return (

@@ -26,8 +26,9 @@ A figure names the sweeps it needs for each profile and draws from their results
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,7 @@ class Experiment:
     config_model: type
     run: Callable[[Any, RunContext], dict[str, Any] | None]
     summary: str = ""
-    run_batch: Callable[[list[Any], list[RunContext]], list[dict[str, Any] | None]] | None = None
+    run_batch: Callable[[list[Any], list[RunContext]], Sequence[dict[str, Any] | None]] | None = None
     max_batch: int = 1
     detect_reference: Callable[[dict[str, Any]], bool] | None = None
     from_reference: Callable[[dict[str, Any], Path, dict[str, Any]], dict[str, Any]] | None = None
@@ -126,7 +127,20 @@ _loading: str | None = None
 
 
 def register_experiment(experiment: Experiment) -> Experiment:
-    """Make ``experiment`` runnable by every command (call it when your module is imported)."""
+    """Make ``experiment`` runnable by every command (call it when your module is imported).
+
+    A kind that ships with the package takes its ``summary`` from :data:`spikealign.families.EXPERIMENT_KINDS`
+    (the one place it is written, read by ``config --list`` without importing the family); the
+    registered object, with that summary, is returned.
+    """
+    shipped = families.EXPERIMENT_KINDS.get(experiment.kind)
+    if shipped is not None and experiment.summary != shipped[1]:
+        if experiment.summary:
+            raise ValueError(
+                f"experiment kind {experiment.kind!r}: its summary is written in spikealign.families.EXPERIMENT_KINDS; "
+                "leave summary unset"
+            )
+        experiment = dataclasses.replace(experiment, summary=shipped[1])
     if experiment.kind in EXPERIMENTS and EXPERIMENTS[experiment.kind] is not experiment:
         raise ValueError(f"experiment kind {experiment.kind!r} registered twice")
     EXPERIMENTS[experiment.kind] = experiment
@@ -181,6 +195,13 @@ def load_all(*, skip_missing_extras: bool = False) -> list[str]:
     return skipped
 
 
+def kind_summary(kind: str) -> str:
+    """The one-line summary of ``kind`` without importing its family ("" for an unknown kind)."""
+    if kind in families.EXPERIMENT_KINDS:
+        return families.EXPERIMENT_KINDS[kind][1]
+    return EXPERIMENTS[kind].summary if kind in EXPERIMENTS else ""
+
+
 def known_kinds() -> list[str]:
     """Every experiment kind: the package's (without importing them) and any registered since."""
     return list(dict.fromkeys([*families.EXPERIMENT_KINDS, *EXPERIMENTS]))
@@ -206,6 +227,22 @@ def get_experiment(kind: str) -> Experiment:
 def get_figure(figure_id: str) -> Figure:
     """The figure ``figure_id``, importing its family module on first use."""
     return _lookup(FIGURES, figure_id, families.FIGURE_MODULES.get(figure_id), "figure", registered_figures)
+
+
+def reference_to_config(raw: dict[str, Any], path: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """Our config mapping for a reference-implementation YAML ``raw`` (told apart by its keys): the
+    package's formats (:data:`spikealign.families.RECOGNISERS`), then those of experiments registered
+    by the user (``detect_reference``).  ``options``: the CLI's reference choices (``section``, ...).
+    """
+    found = families.recognise(raw)
+    experiment: Experiment | None
+    if found is not None:
+        experiment = get_experiment(found.kind)
+    else:  # formats of experiments registered by the user
+        experiment = next((e for e in EXPERIMENTS.values() if e.detect_reference and e.detect_reference(raw)), None)
+    if experiment is None or experiment.from_reference is None:
+        raise UserError(f"{path}: no 'kind' key and not a known reference format (kinds: {', '.join(known_kinds())})")
+    return experiment.from_reference(raw, path, options)
 
 
 def registered_figures() -> list[str]:

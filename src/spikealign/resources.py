@@ -5,8 +5,9 @@ the run allocates: a refused config would surely fail, an accepted one may still
 estimate is compared with the memory available now (``MemAvailable``, and the cgroup limit of a
 container or SLURM job when there is one) before anything is written.
 
-Estimates live in one registry, :data:`ESTIMATES` (filled by :mod:`spikealign.memory_estimates`;
-your own kinds register theirs with :func:`register_estimate`).  A test measures the peak memory of
+Estimates live in one registry, :data:`ESTIMATES`: each family registers those of its kinds with
+:func:`register_estimate` when it is imported (next to the kinds, in its ``experiments`` module), as
+your own kinds do.  The core knows no family's config fields.  A test measures the peak memory of
 every built-in kind at two sizes and checks that its estimate stays within a factor 2 of it.
 
 The memory available is the least of ``MemAvailable``, the cgroup's free memory and, under
@@ -22,6 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+
+F64 = 8
+F32 = 4
+PY_FLOAT_IN_LIST = 32  # a float object (24 B) plus its list slot (8 B)
+PY_TUPLE2_IN_LIST = 64  # a pair (56 B) plus its list slot
+NP_ARRAY_IN_LIST = 104  # a small numpy array's header (at least 96 B) plus its list slot
 
 
 @dataclass(frozen=True)
@@ -126,8 +133,6 @@ def run_estimate(experiment: Any, config: Any) -> list[MemoryEstimate]:
     KeyError
         When the experiment's kind has no registered estimate.
     """
-    from . import memory_estimates  # noqa: F401 - registers the built-in estimates
-
     return ESTIMATES[experiment.kind](config)
 
 
@@ -136,8 +141,6 @@ def check_run_memory(experiment: Any, config: Any, source: str = "config") -> No
 
     A kind without an estimate is not checked; an estimate that fails is a bug and propagates.
     """
-    from . import memory_estimates  # noqa: F401 - registers the built-in estimates
-
     if getattr(experiment, "kind", None) not in ESTIMATES:
         return
     for part in run_estimate(experiment, config):

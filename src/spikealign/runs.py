@@ -43,10 +43,10 @@ import numpy as np
 import yaml
 
 from . import __version__, seeding
-from .config import to_yaml
+from .config import apply_overrides, load_yaml, to_yaml, validate
 from .errors import DiskFullError, UserError
 from .progress import Progress
-from .registry import Experiment
+from .registry import Experiment, get_experiment, reference_to_config
 from .resources import check_run_memory
 
 STATUS_RUNNING = "running"
@@ -55,6 +55,53 @@ STATUS_FAILED = "failed"
 STATUS_INTERRUPTED = "interrupted"
 RUN_LOG = "run.log"
 """The run folder's log: the full traceback of every error raised inside the experiment."""
+DEFAULT_RESULTS = Path("results")
+"""Where commands write when no ``--out`` is given: ``runs/<name>-<hash>``, ``sweeps/<name>``, figures."""
+
+
+# --------------------------------------------------------------------------- run configs
+def load_run_config(path: Path, overrides: list[str], options: dict[str, Any] | None = None) -> tuple[Experiment, Any]:
+    """Read a run config (ours, a packaged one by name, or a reference YAML), apply overrides, validate it,
+    and check its memory estimate against the memory available.
+
+    ``options`` are the reference-format choices (:data:`spikealign.families.REFERENCE_OPTIONS`; ``None`` values
+    are left out); they apply to reference YAML files only.  Only the family of the config's kind is imported.
+    """
+    from .families import resolve_config_path
+
+    path = resolve_config_path(path)
+    raw = load_yaml(path)
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    if "kind" not in raw:
+        raw = reference_to_config(raw, path, options)
+    elif options:
+        from .families import REFERENCE_OPTIONS
+
+        flags = "/".join(option.flag for option in REFERENCE_OPTIONS)
+        raise UserError(f"{flags} apply to reference YAML files only, not to {path}")
+    data = apply_overrides(raw, overrides)
+    if not isinstance(data.get("kind"), str):
+        raise UserError(f"{path}: 'kind' must name an experiment")
+    experiment = get_experiment(data["kind"])
+    config = validate(experiment.config_model, data, source=str(path))
+    check_run_memory(experiment, config, source=str(path))
+    return experiment, config
+
+
+def default_run_dir(config_path: Path, config: Any, resume: bool = False) -> Path:
+    """``results/runs/<config name>-<8 hex digits of the resolved config>``: configs that differ (e.g. by
+    ``--set``) get different folders.  If that folder already holds a run, a fresh ``...-2``, ``-3``, ...
+    is used, or with ``resume`` the newest existing one."""
+    digest = hashlib.sha1(to_yaml(config).encode()).hexdigest()[:8]
+    base = DEFAULT_RESULTS / "runs" / f"{config_path.stem}-{digest}"
+
+    def nth(i: int) -> Path:
+        return base if i == 1 else base.with_name(f"{base.name}-{i}")
+
+    i = 1
+    while nth(i).is_dir() and any(nth(i).iterdir()):
+        i += 1
+    return nth(i - 1) if resume and i > 1 else nth(i)
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -98,7 +145,8 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
 
 def atomic_save_npz(path: str | Path, **arrays: Any) -> None:
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    as_arrays: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    np.savez_compressed(buf, **as_arrays)
     atomic_write_bytes(path, buf.getvalue())
 
 

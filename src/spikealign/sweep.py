@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -62,7 +62,10 @@ class _Pandas:
         return getattr(pandas, name)
 
 
-pd = _Pandas()
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = _Pandas()
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -251,7 +254,7 @@ def _limit_threads(n: int) -> None:
     try:
         import numba
 
-        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     except Exception:  # numba missing or threading layer unavailable
         pass
     import sys
@@ -281,7 +284,7 @@ class Executor:
 
 
 class SerialExecutor(Executor):
-    def map(self, fn, tasks, progress):
+    def map(self, fn: Callable, tasks: list[tuple], progress: Callable[[int], None]) -> list[Any]:
         out = []
         for t in tasks:
             out.append(fn(*t))
@@ -314,7 +317,7 @@ class LocalExecutor(Executor):
             )
         return self._pool
 
-    def map(self, fn, tasks, progress):
+    def map(self, fn: Callable, tasks: list[tuple], progress: Callable[[int], None]) -> list[Any]:
         if self.workers == 1 or len(tasks) == 1:
             return SerialExecutor().map(fn, tasks, progress)
         from concurrent.futures import as_completed
@@ -425,7 +428,7 @@ class DaskExecutor(Executor):
         from dask.distributed import Client, LocalCluster
 
         self.workers = workers or os.cpu_count() or 1
-        self.cluster = None
+        self.cluster: Any = None  # LocalCluster or dask-jobqueue's SLURMCluster, None with a scheduler
         if scheduler:
             self.client = _connect(Client, scheduler)
         elif slurm:
@@ -438,7 +441,7 @@ class DaskExecutor(Executor):
             check_slurm_options(slurm_options or {})
             if shutil.which("sbatch") is None:
                 raise UserError("--slurm needs SLURM's sbatch command, which is not on PATH (is this a SLURM cluster?)")
-            opts = {"cores": 1, "memory": "4GB", "walltime": "12:00:00", "processes": 1}
+            opts: dict[str, Any] = {"cores": 1, "memory": "4GB", "walltime": "12:00:00", "processes": 1}
             opts.update(slurm_options or {})
             self.cluster = SLURMCluster(**opts)
             self.cluster.scale(jobs=self.workers)
@@ -449,7 +452,7 @@ class DaskExecutor(Executor):
             )
             self.client = Client(self.cluster)
 
-    def map(self, fn, tasks, progress):
+    def map(self, fn: Callable, tasks: list[tuple], progress: Callable[[int], None]) -> list[Any]:
         from dask.distributed import as_completed
 
         futures = [self.client.submit(fn, *t, pure=False) for t in tasks]

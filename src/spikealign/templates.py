@@ -19,7 +19,6 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .config import _unwrap_model, validate
-from .families import EXPERIMENT_KINDS
 from .registry import get_experiment
 
 # kind -> values that replace the model's defaults in the printed config (a run of seconds)
@@ -87,9 +86,8 @@ def starter_mapping(kind: str) -> dict[str, Any]:
 def config_template(kind: str) -> str:
     """The complete commented YAML config of experiment ``kind`` (see the module docstring)."""
     experiment = get_experiment(kind)
-    summary = experiment.summary or EXPERIMENT_KINDS.get(kind, ("", ""))[1]
     header = [
-        f"# spikealign config of experiment kind '{kind}': {summary}",
+        f"# spikealign config of experiment kind '{kind}': {experiment.summary}",
         f"# Written by `spikealign config {kind}`; run it with `spikealign run <this file>`.",
         "# Every key is listed; the comment above a key says what it means and what is allowed.",
         *(f"# {line}" for line in SHOWS.get(kind, [])),

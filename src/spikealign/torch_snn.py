@@ -38,7 +38,7 @@ from ._optional import require
 from .plasticity import SALParams, SALState, sal_step
 from .salnet.torch_engine import one_thread
 
-require("torch", "deep")
+require("torch")
 import torch  # noqa: E402
 
 #: SAL window of the feedback weights (times in steps)
@@ -78,7 +78,7 @@ class FeedbackSNN(torch.nn.Module):
     """
 
     def __init__(self, n_in: int, n_hidden: int, n_out: int, *, beta: float = 0.8, seed: int = 0):
-        require("snntorch", "dev")
+        require("snntorch")
         import snntorch as snn
 
         super().__init__()

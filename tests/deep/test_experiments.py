@@ -131,3 +131,14 @@ def test_fig8_checks_of_the_new_methods():
     assert checks["mnist5k: usf learns (final test accuracy above 50 %, chance 10 %)"] is True
     assert checks["mnist5k: usf's FC angles are below FA's"] is True
     assert not any("dfa's FC angles" in d for d in checks)  # dfa's hidden layers have no W-B angle
+
+
+def test_every_method_has_its_own_plot_style():
+    """The deep family styles its methods (the core palette knows no method); each style is distinct."""
+    from spikealign.figures.style import COLORS
+
+    assert set(methods.PLOT_STYLES) == {m.name for m in methods.METHODS}
+    assert all(color in COLORS for color, _ in methods.PLOT_STYLES.values())
+    assert len(set(methods.PLOT_STYLES.values())) == len(methods.PLOT_STYLES)
+    assert methods.method_style("STDWI") == {"color": COLORS["dark_yellow"], "linestyle": "-"}
+    assert methods.method_style("nonsense") == {"color": COLORS["neutral"], "linestyle": "-."}

@@ -5,7 +5,8 @@
 Each case must exit 2 (or the code it names: 1 for a run that diverged or failed inside) with one
 line on stderr (containing the text it names, if any), no traceback, and leave its output path
 unwritten (where it names one and expects exit 2).  A case's files may hold ``ENV`` (``KEY=VALUE``
-set for it).  Not collected by pytest (it takes a few minutes); the same cases are unit tests in
+set for it) and ``FAULTS`` (run the command with the test-only kind ``toy-faults`` registered:
+``tests/toy_faults_cli.py``).  Not collected by pytest (it takes a few minutes); the same cases are unit tests in
 ``test_bad_input.py``, ``test_executor_faults.py``, ``test_no_silent_wrong_numbers.py``,
 ``test_no_lost_work.py``, ``test_errors_inside_runs.py``, ``test_memory_estimates.py`` and
 ``test_messages.py``.
@@ -162,8 +163,10 @@ for kind, sets, key in [
     case("lower bounds", f"{kind} {' '.join(sets)}", run_argv(sets), {"c.yaml": f"kind: {kind}\n"}, expect=key)
 
 # strict types
-for sets, key in [(["n_steps=true"], "n_steps"), (['n_steps="5"'], "n_steps"), (['fail="no"'], "fail")]:
+for sets, key in [(["n_steps=true"], "n_steps"), (['n_steps="5"'], "n_steps")]:
     case("strict types", f"toy {' '.join(sets)}", run_argv(sets), {"c.yaml": TOY}, expect=key)
+case("strict types", 'ssn diagnostic_figure="no"', run_argv(['diagnostic_figure="no"']), {"c.yaml": "kind: ssn\n"},
+     expect="diagnostic_figure")  # fmt: skip
 
 # no lost work
 case("lost work", "interrupted run rerun without --resume", ["run", "c.yaml", "--out", "r"],
@@ -177,9 +180,8 @@ case("lost work", "checkpoint of another kind + --resume", ["run", "c.yaml", "--
      expect="'ssn' run, not 'toy'")  # fmt: skip
 
 # errors from inside a run, environment variables
-case(
-    "inside a run", "toy fail=true", run_argv(["fail=true"]), {"c.yaml": TOY}, code=1, expect="run failed: RuntimeError"
-)
+case("inside a run", "toy-faults fail=true", run_argv(["fail=true"]), {"c.yaml": "kind: toy-faults\n", "FAULTS": ""},
+     code=1, expect="run failed: RuntimeError")  # fmt: skip
 case("environment", "SPIKEALIGN_FIGURE_FORMATS=gif", run_argv([]),
      {"c.yaml": TOY, "ENV": "SPIKEALIGN_FIGURE_FORMATS=gif"}, expect="SPIKEALIGN_FIGURE_FORMATS")  # fmt: skip
 case("environment", "SPIKEALIGN_DATA pointing at nothing", run_argv(["dataset=mnist"]),
@@ -212,11 +214,13 @@ def run_case(
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         cmd = [sys.executable, "-m", "spikealign.cli"]
+        if "FAULTS" in files:
+            cmd = [sys.executable, str(Path(__file__).resolve().parents[1] / "toy_faults_cli.py")]
         if "ENV" in files:
             key, _, value = str(files["ENV"]).partition("=")
             env = {**env, key: value}
         for name, content in files.items():
-            if name in ("PREP", "ENV") or name.startswith("CORRUPT:"):
+            if name in ("PREP", "ENV", "FAULTS") or name.startswith("CORRUPT:"):
                 continue
             p = root / name
             p.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+import toy_faults
 from spikealign import runs
 from spikealign.cli import main
 from spikealign.config import StrictModel, validate
@@ -226,7 +227,7 @@ def test_non_finite_inside_untyped_mapping(tmp_path, capsys):
     ],
 )
 def test_negative_learning_rate_rejected(tmp_path, kind, overrides, key):
-    from spikealign.cli import load_run_config
+    from spikealign.runs import load_run_config
 
     cfg = _write(tmp_path, f"kind: {kind}\n")
     with pytest.raises(UserError, match=re.escape(key)):  # validation only: an accepted config never runs here
@@ -349,7 +350,7 @@ def test_out_not_writable(tmp_path, capsys, monkeypatch, command):
 # --------------------------------------------------------------------------- rerun, resume
 def test_failed_run_is_replaced_by_a_corrected_rerun(tmp_path, capsys):
     out = tmp_path / "o"
-    assert main(["run", str(_toy(tmp_path, fail=True)), "--out", str(out), "--quiet"]) == 1
+    assert main(["run", str(_toy(tmp_path, kind="toy-faults", fail=True)), "--out", str(out), "--quiet"]) == 1
     assert json.loads((out / "meta.json").read_text())["status"] == "failed"
     capsys.readouterr()
     assert main(["run", str(_toy(tmp_path)), "--out", str(out), "--quiet"]) == 0
@@ -406,7 +407,7 @@ def test_corrupt_npz_and_meta(tmp_path, capsys):
 
 def test_broken_checkpoint_offers_restart(tmp_path, capsys):
     out = tmp_path / "o"
-    env_key = "SPIKEALIGN_TOY_CRASH_AFTER"
+    env_key = toy_faults.CRASH_AFTER_ENV
     cfg = _toy(tmp_path, n_steps=50)
     # a run that stopped while running leaves a checkpoint; make it garbage
     (out / "checkpoints").mkdir(parents=True)

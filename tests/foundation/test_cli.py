@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +55,7 @@ def test_run_imports_only_the_family_of_its_kind(tmp_path):
 
 def test_microcircuit_config_loads_no_other_family(tmp_path):
     code = (
-        "from pathlib import Path\nfrom spikealign.cli import load_run_config\n"
+        "from pathlib import Path\nfrom spikealign.runs import load_run_config\n"
         f"load_run_config(Path({str(_example('microcircuit'))!r}), [])"
     )
     loaded = _modules_after(code, tmp_path)
@@ -89,6 +91,17 @@ def test_reference_formats_are_recognised_by_their_keys():
     assert [families.recognise(r).kind for r in (mc, ssn, deep)] == ["microcircuit", "ssn", "deep"]
     assert families.recognise({"kind": "toy", **ssn}) is None
     assert families.recognise({"name": "x", "grid": {"a": [1]}}) is None
+    # one source for the keys: each family recognises its format exactly as the table does
+    samples = {"microcircuit": mc, "ssn": ssn, "deep": deep, "none": {"name": "x"}, "toy": {"kind": "toy", **ssn}}
+    for recogniser in families.RECOGNISERS:
+        if recogniser.kind == "deep":
+            pytest.importorskip("torch")
+        detect = registry.get_experiment(recogniser.kind).detect_reference
+        assert detect is not None
+        for sample in samples.values():
+            assert detect(sample) == recogniser.matches(sample), (recogniser.kind, sample)
+        for key in recogniser.keys if not recogniser.in_sections else ():
+            assert not detect({k: v for k, v in samples[recogniser.kind].items() if k != key}), key
 
 
 def test_unknown_format_names_the_known_kinds(tmp_path, capsys):
@@ -110,6 +123,15 @@ def test_table_matches_what_each_module_registers(module):
     assert registered_here == kinds  # nothing registered that the table does not list
     drawn_here = {f for f, fig in registry.FIGURES.items() if fig.sweeps.__module__ == module}
     assert drawn_here <= figures
+    # one summary per kind: the table's, which `config --list` prints without importing the family
+    assert {k: registry.EXPERIMENTS[k].summary for k in kinds} == {k: families.EXPERIMENT_KINDS[k][1] for k in kinds}
+
+
+def test_a_shipped_kind_cannot_bring_a_summary_of_its_own():
+    toy = registry.get_experiment("toy")
+    with pytest.raises(ValueError, match="EXPERIMENT_KINDS"):
+        registry.register_experiment(dataclasses.replace(toy, summary="another summary"))
+    assert registry.EXPERIMENTS["toy"] is toy and toy.summary == families.EXPERIMENT_KINDS["toy"][1]
 
 
 # --------------------------------------------------------------------------- broken families
@@ -136,6 +158,25 @@ def test_a_missing_optional_library_names_the_extra(tmp_path, monkeypatch, capsy
     monkeypatch.delitem(families.OPTIONAL_EXTRAS, "sa_absent_lib")
     with pytest.raises(ModuleNotFoundError, match="sa_absent_lib"):
         registry.get_experiment("broken")
+
+
+def test_one_table_of_optional_extras(monkeypatch):
+    """require() and a family that fails to import name the extra from families.OPTIONAL_EXTRAS alone."""
+    import tomllib
+
+    from spikealign._optional import MissingExtraError, require
+
+    pyproject = tomllib.loads((SRC.parent / "pyproject.toml").read_text())
+    assert set(families.OPTIONAL_EXTRAS.values()) <= set(pyproject["project"]["optional-dependencies"])
+    monkeypatch.setitem(families.OPTIONAL_EXTRAS, "sa_absent_lib", "cluster")
+    with pytest.raises(MissingExtraError, match=r"sa_absent_lib is not installed.*pip install 'spikealign\[cluster\]'"):
+        require("sa_absent_lib")
+    with pytest.raises(KeyError):  # a module the table does not list is a bug in the caller
+        require("sa_unlisted_lib")
+    package = SRC / "spikealign"
+    sources = "".join(p.read_text() for p in package.rglob("*.py"))
+    for module in re.findall(r'require\("([\w.]+)"\)', sources):
+        assert module in families.OPTIONAL_EXTRAS, module
 
 
 def test_user_experiments_still_register(tmp_path):
@@ -270,11 +311,21 @@ def test_default_run_folders_do_not_collide(tmp_path, monkeypatch, capsys):
 
 
 def test_named_config_runs_by_name(monkeypatch):
-    from spikealign.cli import resolve_config_path
+    from spikealign.families import resolve_config_path
 
     assert resolve_config_path(Path("mc-wide")) == families.named_config_path("mc-wide")
     assert resolve_config_path(Path("mc-wide")).is_file()
     with pytest.raises(UserError, match="config file not found"):
-        from spikealign.cli import load_run_config
+        from spikealign.runs import load_run_config
 
         load_run_config(Path("no-such-config.yaml"), [])
+
+
+def test_the_core_cli_carries_no_family_flags():
+    """Reference-format options come from families.REFERENCE_OPTIONS; cli.py names none of them itself."""
+    from spikealign import cli
+
+    source = Path(cli.__file__).read_text()
+    run_help = cli.build_parser()._subparsers._group_actions[0].choices["run"].format_help()
+    for option in families.REFERENCE_OPTIONS:
+        assert option.flag not in source and option.flag in run_help

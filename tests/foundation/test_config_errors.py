@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from spikealign.cli import main
+from user_errors import assert_user_error
 
 
 def _write(tmp_path, text, name="cfg.yaml"):
@@ -67,6 +68,7 @@ def test_unknown_figure_and_profile(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["reproduce", "--profile", "huge"])
     assert exc.value.code == 2
+    assert_user_error(capsys.readouterr().err, key="'huge'", category="invalid choice", command="reproduce")
 
 
 def test_set_overrides_are_typed_and_nested(tmp_path, capsys):

@@ -13,6 +13,7 @@ import yaml
 
 from spikealign import _numba_cache
 from spikealign.cli import main
+from user_errors import assert_user_error
 
 
 def _toy(tmp_path, **kw):
@@ -24,7 +25,7 @@ def _toy(tmp_path, **kw):
 # --------------------------------------------------------------------------- errors inside a run
 def test_error_inside_a_run_is_one_line_and_a_log(tmp_path, capsys):
     out = tmp_path / "o"
-    assert main(["run", str(_toy(tmp_path, fail=True)), "--out", str(out), "--quiet"]) == 1
+    assert main(["run", str(_toy(tmp_path, kind="toy-faults", fail=True)), "--out", str(out), "--quiet"]) == 1
     captured = capsys.readouterr()
     err = captured.err.strip()
     assert err == (
@@ -39,16 +40,18 @@ def test_error_inside_a_run_is_one_line_and_a_log(tmp_path, capsys):
 
 
 def test_debug_shows_the_traceback(tmp_path):
+    cfg = _toy(tmp_path, kind="toy-faults", fail=True)
     with pytest.raises(RuntimeError, match="asked to fail"):
-        main(["run", str(_toy(tmp_path, fail=True)), "--out", str(tmp_path / "o"), "--quiet", "--debug"])
+        main(["run", str(cfg), "--out", str(tmp_path / "o"), "--quiet", "--debug"])
     assert "RuntimeError" in (tmp_path / "o" / "run.log").read_text()
 
 
 def test_user_errors_inside_a_run_write_no_log(tmp_path, capsys):
-    # a diverging run is the user's to fix: its one line is the message, no log is needed
+    # a config the user must fix: its one line is the message, no log is needed
     path = tmp_path / "c.yaml"
     path.write_text("kind: theory-stdd\nb_1: 31\n")
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert_user_error(capsys.readouterr().err, key="'b_1'", category="invalid value")
     assert not (tmp_path / "o").exists()
 
 

@@ -31,7 +31,7 @@ def test_dask_killed_worker_is_a_failed_run(tmp_path):
     from spikealign.sweep import DaskExecutor, load_sweep_file, run_sweep
 
     spec = load_sweep_file(
-        _sweep_file(tmp_path, "name: s\nexperiment: toy\nbase: {n_steps: 5}\ngrid: {crash: [false, true]}\n")
+        _sweep_file(tmp_path, "name: s\nexperiment: toy-faults\nbase: {n_steps: 5}\ngrid: {crash: [false, true]}\n")
     )
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         executor = DaskExecutor(workers=2)

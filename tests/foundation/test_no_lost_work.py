@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
+import toy_faults
 from spikealign import runs
 from spikealign.cli import main
 
@@ -121,11 +122,13 @@ def test_disk_full_at_the_start(tmp_path, capsys, monkeypatch, command):
 # --------------------------------------------------------------------------- checkpoints
 def _interrupted_toy(tmp_path, **kw) -> tuple[Path, Path]:
     """A toy run cut after its first checkpoint (status running), its config file and its folder."""
-    cfg = _write(tmp_path, {"kind": "toy", "seed": 2, "n_steps": 40, "n_walkers": 3, "checkpoint_every": 10, **kw})
+    cfg = _write(
+        tmp_path, {"kind": "toy-faults", "seed": 2, "n_steps": 40, "n_walkers": 3, "checkpoint_every": 10, **kw}
+    )
     out = tmp_path / "o"
-    env = {**os.environ, "PYTHONPATH": str(SRC), "SPIKEALIGN_TOY_CRASH_AFTER": "10"}
+    env = {**os.environ, "PYTHONPATH": str(SRC), toy_faults.CRASH_AFTER_ENV: "10"}
     res = subprocess.run(
-        [sys.executable, "-m", "spikealign.cli", "run", str(cfg), "--out", str(out), "--quiet"],
+        [sys.executable, str(toy_faults.CLI), "run", str(cfg), "--out", str(out), "--quiet"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert res.returncode == 17 and (out / "checkpoints" / "latest.pkl").is_file(), res.stderr
@@ -146,7 +149,8 @@ def test_checkpoint_is_validated_before_use(tmp_path, capsys):
         ("a pickle that is no mapping", lambda d: [1, 2], "not written by a spikealign run"),
         ("a pickle without the expected keys", lambda d: {"x": 1}, "does not fit this run: keys rng, step, trace"),
         ("a checkpoint of another kind", lambda d: {**d, runs.CHECKPOINT_HEADER: {**d[runs.CHECKPOINT_HEADER],
-                                                                               "kind": "ssn"}}, "'ssn' run, not 'toy'"),
+                                                                               "kind": "ssn"}},
+         "'ssn' run, not 'toy-faults'"),
         ("another config", lambda d: {**d, runs.CHECKPOINT_HEADER: {**d[runs.CHECKPOINT_HEADER], "config": "0" * 12}},
          "another config"),
         ("a key missing", lambda d: {**d, "state": {k: v for k, v in d["state"].items() if k != "x"}}, "incomplete"),

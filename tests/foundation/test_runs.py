@@ -4,13 +4,16 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+import toy_faults
 from spikealign import runs
 from spikealign.cli import main
+from user_errors import assert_user_error
 
 
 def _toy(tmp_path, **kw):
@@ -78,19 +81,20 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["data.json"]
 
 
-def test_resume_killed_run_equals_uninterrupted(tmp_path):
-    cfg = _toy(tmp_path)
+def test_resume_killed_run_equals_uninterrupted(tmp_path, capsys):
+    cfg = _toy(tmp_path, kind="toy-faults")
     full, killed = tmp_path / "full", tmp_path / "killed"
     assert main(["run", str(cfg), "--out", str(full), "--quiet"]) == 0
 
-    env = dict(os.environ, SPIKEALIGN_TOY_CRASH_AFTER="35")
-    cmd = [sys.executable, "-m", "spikealign.cli", "run", str(cfg), "--out", str(killed), "--quiet"]
+    env = dict(os.environ, **{toy_faults.CRASH_AFTER_ENV: "35"})
+    cmd = [sys.executable, str(toy_faults.CLI), "run", str(cfg), "--out", str(killed), "--quiet"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 17, proc.stderr
     assert runs.run_status(killed) == "running"
     assert not (killed / "trace.npz").exists()
     # the last checkpoint is at step 30: the run continues from there
     assert main(["run", str(cfg), "--out", str(killed), "--quiet"]) == 2  # refuses without --resume
+    assert_user_error(capsys.readouterr().err, key="--resume", category="interrupted run")
     assert main(["run", str(cfg), "--out", str(killed), "--quiet", "--resume"]) == 0
     np.testing.assert_array_equal(np.load(full / "trace.npz")["trace"], np.load(killed / "trace.npz")["trace"])
     meta = json.loads((killed / "meta.json").read_text())
@@ -101,8 +105,9 @@ def test_resume_refuses_changed_config(tmp_path, capsys):
     out = tmp_path / "r"
     cfg = _toy(tmp_path)
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
     assert main(["run", str(cfg), "--out", str(out), "--quiet", "--resume", "--set", "drift=1"]) == 2
-    assert "differs" in capsys.readouterr().err
+    assert_user_error(capsys.readouterr().err, key="drift", category="changed config")
 
 
 def test_seed_streams_are_stable_across_processes():
@@ -127,3 +132,16 @@ def test_seed_streams_are_stable_across_processes():
     assert abs(np.corrcoef(a, b)[0, 1]) < 5 / np.sqrt(20000)
     seeds = seeding.replica_seeds(5, 64, "replicas")
     assert len(set(seeds.tolist())) == 64
+
+
+def test_the_package_ships_no_fault_injection():
+    """Faults (raise, crash, kill after N steps) are the test-only kind toy-faults, not part of toy."""
+    import spikealign
+    from spikealign import families
+    from spikealign.experiments.toy import ToyConfig
+
+    assert not {"fail", "crash"} & set(ToyConfig.model_fields)
+    assert toy_faults.KIND not in families.EXPERIMENT_KINDS
+    package = Path(spikealign.__file__).parent
+    hooks = [p.relative_to(package) for p in package.rglob("*.py") if "CRASH_AFTER" in p.read_text()]
+    assert hooks == []

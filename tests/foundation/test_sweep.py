@@ -41,7 +41,7 @@ def test_dask_local_cluster_gives_the_local_table(tmp_path):
 
 
 def test_failing_run_is_reported_and_the_rest_completes(tmp_path):
-    spec = SPEC.model_copy(update={"grid": {"fail": [False, True], "drift": [0.0, 1.0]}})
+    spec = SPEC.model_copy(update={"experiment": "toy-faults", "grid": {"fail": [False, True], "drift": [0.0, 1.0]}})
     res = run_sweep(spec, tmp_path / "s", executor=make_executor("serial"), show_progress=False)
     t = res.table
     assert len(t) == 8
@@ -92,7 +92,7 @@ def test_unknown_executor_is_a_user_error():
 
 
 def test_a_crashing_worker_fails_only_its_runs(tmp_path):
-    spec = SPEC.model_copy(update={"grid": {"crash": [False, True], "drift": [0.0, 1.0]}})
+    spec = SPEC.model_copy(update={"experiment": "toy-faults", "grid": {"crash": [False, True], "drift": [0.0, 1.0]}})
     executor = make_executor("local", 2)
     try:
         res = run_sweep(spec, tmp_path / "s", executor=executor, show_progress=False)

@@ -12,7 +12,8 @@ import pytest
 
 from spikealign.config import load_yaml, validate
 from spikealign.microcircuit import experiments as E
-from spikealign.microcircuit.config import MicrocircuitConfig, detect_reference
+from spikealign.microcircuit.config import MicrocircuitConfig
+from spikealign.microcircuit.reference import detect_reference
 from spikealign.runs import execute_run
 
 from .helpers import reference_file, smoke_reference_mapping

@@ -10,8 +10,10 @@ from spikealign.cli import main
 from spikealign.config import validate
 from spikealign.errors import UserError
 from spikealign.microcircuit import experiments as E
-from spikealign.microcircuit.config import MicrocircuitConfig, from_reference, load_reference
+from spikealign.microcircuit.config import MicrocircuitConfig
+from spikealign.microcircuit.reference import from_reference, load_reference
 from spikealign.runs import execute_run
+from user_errors import assert_user_error
 
 from .helpers import reference_file, smoke_reference_mapping
 
@@ -150,7 +152,7 @@ def test_n_epochs_option_of_the_cli_applies_to_reference_files():
         E.MICROCIRCUIT.from_reference(smoke_reference_mapping(), "ref.yaml", {"section": "x"})
 
 
-def test_cli_runs_our_own_config_with_overrides(tmp_path):
+def test_cli_runs_our_own_config_with_overrides(tmp_path, capsys):
     from pathlib import Path
 
     config = Path(E.__file__).parent / "configs" / "wide_sal.yaml"
@@ -168,4 +170,6 @@ def test_cli_runs_our_own_config_with_overrides(tmp_path):
     assert main(args) == 0
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert len(m["feedback_angle"]) == 1 and len(m["validation_loss"]) == 1
+    capsys.readouterr()
     assert main(["run", str(config), "--out", str(tmp_path / "bad"), "--set", "network.dims=[4, 8]"]) == 2
+    assert_user_error(capsys.readouterr().err, key="'network.dims'", category="invalid value")

@@ -33,7 +33,7 @@ from .._optional import MissingExtraError, require
 from ..plasticity import SALParams
 from ..salnet.spec import SALNetworkRecord, SALNetworkSpec, checked_spec, steps_of
 
-require("brian2", "brian2")
+require("brian2")
 try:
     import brian2 as b2
 except AttributeError as exc:  # brian2 2.9 uses np.ndarray.ptp, which numpy 2.4 removed

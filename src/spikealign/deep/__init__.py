@@ -24,7 +24,8 @@ Modules
 :mod:`.data`         offline datasets (bundled MNIST 5k, MNIST/F-MNIST IDX, CIFAR-10, SVHN) and augmentation
 :mod:`.metrics`      alignment between W and the feedback
 :mod:`.train`        ``kind: deep`` config and training loop (metrics per epoch, checkpoints, resume)
-:mod:`.experiments`  registration of ``kind: deep``, the reference-YAML converter and Fig. 8
+:mod:`.experiments`  registration of ``kind: deep`` and Fig. 8
+:mod:`.reference`    the reference's ``exp_settings.yaml``, converted to ``kind: deep``
 :mod:`.estimators`   the spiking estimators
 """
 
@@ -33,7 +34,9 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from .. import _needs_deep  # noqa: F401  (one-line error when the [deep] extra, torch, is missing)
+from .._optional import require
+
+require("torch")  # first: a one-line error naming the [deep] extra when torch is missing
 
 _EXPORTS = {
     "convert": ".conversion",

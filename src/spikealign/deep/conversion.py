@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -35,6 +36,7 @@ _CONV_CLASSES: dict[type, type[FeedbackConv]] = {
     nn.Conv3d: FeedbackConv3d,
 }
 _LINEAR = (nn.Linear, FeedbackLinear)
+_Feedback = TypeVar("_Feedback", FeedbackLinear, FeedbackConv)
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, FeedbackConv)
 
 #: parametrised layers whose backward pass uses no weight matrix for the input gradient beyond an
@@ -93,7 +95,7 @@ def _feedback_conv_class(old: nn.Module) -> type[FeedbackConv]:
     return next(new for plain, new in _CONV_CLASSES.items() if isinstance(old, plain))
 
 
-def _conv(name: str, old: nn.Module, kind: str, copy_weights: bool) -> FeedbackConv:
+def _conv(name: str, old: nn.modules.conv._ConvNd | FeedbackConv, kind: str, copy_weights: bool) -> FeedbackConv:
     padding_mode = getattr(old, "padding_mode", "zeros")
     if isinstance(old.padding, str) or padding_mode != "zeros":
         raise UserError(
@@ -107,12 +109,14 @@ def _conv(name: str, old: nn.Module, kind: str, copy_weights: bool) -> FeedbackC
     return _finish(new, old, copy_weights)
 
 
-def _finish(new, old, copy_weights: bool):
+def _finish(
+    new: _Feedback, old: nn.Linear | nn.modules.conv._ConvNd | FeedbackLinear | FeedbackConv, copy_weights: bool
+) -> _Feedback:
     new = new.to(device=old.weight.device, dtype=old.weight.dtype)
     if copy_weights:
         with torch.no_grad():
             new.weight.copy_(old.weight)
-            if old.bias is not None:
+            if old.bias is not None and new.bias is not None:  # new has a bias exactly when old has one
                 new.bias.copy_(old.bias)
     new.train(old.training)
     return new
@@ -199,6 +203,7 @@ def convert(
         old = modules[name]
         if id(old) in replaced:
             continue
+        new: FeedbackConv | FeedbackLinear
         if isinstance(old, _CONV):
             new = _conv(name, old, method.conv_feedback, copy_weights)
         else:

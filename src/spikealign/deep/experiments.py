@@ -2,7 +2,7 @@
 
 ``spikealign run`` accepts either our config (``kind: deep``, see
 :class:`~spikealign.deep.train.DeepConfig`) or the reference's ``exp_settings.yaml``
-(:func:`detect_reference` / :func:`from_reference`, options ``section``, ``dataset``, ``n_epochs``).
+(converted by :mod:`spikealign.deep.reference`, options ``section``, ``dataset``, ``n_epochs``).
 
 Fig. 8: test accuracy and FC alignment angles against epoch for every method of the table in
 :mod:`spikealign.deep.methods` marked ``in_fig8`` (all but ``brsf``).
@@ -27,89 +27,18 @@ import numpy as np
 from ..errors import UserError
 from ..figures.style import styled
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
+from ..resources import F32, F64, MemoryEstimate, register_estimate
 from ..sweep import SweepResult, SweepSpec
+from .estimators.common import sal_state_bytes
 from .methods import get_method, method_names
+from .model import N_CHANNELS, fc_neurons
+from .reference import detect_reference, from_reference
 from .train import DeepConfig, history, run
 
 QUICK_EPOCHS = 6
 PAPER_EPOCHS = 100
 PAPER_DATASETS = ("mnist", "fmnist", "cifar10", "svhn")
 FC_LAYERS = ("fc1", "fc2", "fc3")
-_REFERENCE_FLAGS = ("use_backprop", "use_kp", "use_fa_conv_layers", "use_scfa")
-
-
-# --------------------------------------------------------------------------- reference format
-def detect_reference(raw: dict[str, Any]) -> bool:
-    """Is ``raw`` the reference's ``exp_settings.yaml`` (sections holding a ``params`` mapping)?"""
-    if "kind" in raw:
-        return False
-    sections = [v for v in raw.values() if isinstance(v, dict)]
-    return bool(sections) and any(
-        isinstance(s.get("params"), dict) and any(f in s["params"] for f in _REFERENCE_FLAGS) for s in sections
-    )
-
-
-def reference_method(section: dict[str, Any], where: str = "section") -> str:
-    """The method a reference section selects (flag logic in docs/deep.md, 'Methods')."""
-    params = section.get("params") or {}
-    sal = bool((section.get("sal_params") or {}).get("use_sal", False))
-    rdd = bool((section.get("rdd_params") or {}).get("use_rdd", False))
-    use_bp = bool(params.get("use_backprop", False))
-    if use_bp and (sal or rdd):
-        raise UserError(f"{where}: use_backprop cannot be combined with use_sal/use_rdd (as in the reference)")
-    if sal and rdd:
-        raise UserError(f"{where}: use_sal and use_rdd cannot both be true")
-    if use_bp:
-        return "bp_w_fa" if params.get("use_fa_conv_layers", False) else "bp"
-    if params.get("use_kp", False) and params.get("use_scfa", False):
-        raise UserError(f"{where}: use_kp and use_scfa cannot both be true")
-    if params.get("use_kp", False):
-        return "kp"
-    if params.get("use_scfa", False):
-        return "scfa"
-    if sal:
-        return "sal"
-    if rdd:
-        return "rdd"
-    return "fa"
-
-
-def from_reference(raw: dict[str, Any], path: Path, options: dict[str, Any]) -> dict[str, Any]:
-    """Convert one section of the reference's ``exp_settings.yaml`` into a ``kind: deep`` mapping.
-
-    ``options``: ``section`` (default: the first mapping, as the reference), ``dataset`` (default:
-    the section's ``dataset`` key, else ``mnist`` as the reference), ``n_epochs``.  Faithful mode.
-    ``weight_decay`` becomes ``kp_weight_decay`` for the KP section; the reference ignores it for
-    every other method, and so does this conversion.  ``sal_params``/``rdd_params`` (without their
-    ``use_*``/``every_epoch`` switches) become the estimator settings.
-    """
-    sections = {k: v for k, v in raw.items() if isinstance(v, dict)}
-    name = options.get("section") or next(iter(sections), None)
-    if name is None or name not in sections:
-        raise UserError(f"{path}: section {name!r} not found (sections: {', '.join(sections) or 'none'})")
-    section = sections[name]
-    params = dict(section.get("params") or {})
-    method = reference_method(section, f"{path} section {name!r}")
-    out: dict[str, Any] = {"kind": "deep", "method": method, "mode": "faithful"}
-    out["dataset"] = options.get("dataset") or section.get("dataset") or "mnist"
-    n_epochs = options.get("n_epochs") or params.get("n_epochs")
-    if n_epochs is not None:
-        out["n_epochs"] = int(n_epochs)
-    for key in ("batch_size", "lr", "momentum"):
-        if key in params:
-            out[key] = params[key]
-    if method == "kp" and "weight_decay" in params:
-        out["kp_weight_decay"] = params["weight_decay"]
-    block = {"sal": "sal_params", "rdd": "rdd_params"}.get(method)
-    if block is not None:
-        settings = {
-            k: v for k, v in (section.get(block) or {}).items() if k not in ("use_sal", "use_rdd", "every_epoch")
-        }
-        out["estimator"] = settings
-    for key in ("seed", "data_dir", "device"):
-        if options.get(key) is not None:
-            out[key] = options[key]
-    return out
 
 
 # a declarative registration like every family's (sampling/experiments.py has the same fields)
@@ -118,7 +47,6 @@ EXPERIMENT = register_experiment(
         kind="deep",
         config_model=DeepConfig,
         run=run,
-        summary="ConvNet trained with BP, FA, KP, SCFA or a spiking estimator of the feedback (Fig. 8)",
         detect_reference=detect_reference,
         from_reference=from_reference,
         draw_run="spikealign.figures.run_plots:draw_deep_run",
@@ -145,6 +73,7 @@ def _estimator_settings(method: str, profile: str) -> dict[str, Any]:
 def fig8_sweeps(profile: str) -> list[SweepSpec]:
     """One sweep per dataset over all registered methods (zipped with their estimator settings)."""
     methods = fig8_methods()
+    datasets: tuple[str, ...]
     if profile == "quick":
         datasets, n_epochs = ("mnist5k",), QUICK_EPOCHS
     elif profile == "paper":
@@ -284,7 +213,8 @@ def _conv_checks(ds: str, data: dict[str, dict[str, np.ndarray]]) -> list[Check]
 def fig8_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     """Test accuracy and fc1-3 and conv2 angles against epoch, one row per dataset, one line per method."""
     from ..figures import save_figure
-    from ..figures.style import WIDTH, figure, method_style
+    from ..figures.style import WIDTH, figure
+    from .methods import method_style
 
     names = sorted(results)
     angle_layers = (*FC_LAYERS, "conv2")
@@ -325,3 +255,49 @@ FIGURE = register_figure(
         draw=fig8_draw,
     )
 )
+
+
+# --------------------------------------------------------------------------- memory estimate
+DATASET_SIZES = {
+    "mnist5k": (5_000, 1, 28),
+    "mnist": (70_000, 1, 28),
+    "fmnist": (70_000, 1, 28),
+    "cifar10": (60_000, 3, 32),
+    "svhn": (99_289, 3, 32),
+}
+"""Images (train and test), channels and side in pixels of each deep-net dataset."""
+
+DATASET_LOAD_BYTES = {"mnist5k": 8, "mnist": 2, "fmnist": 2, "cifar10": 3, "svhn": 3}
+"""Bytes per pixel value while a dataset loads: mnist5k is parsed into an int64 table; the IDX files
+are read as bytes and copied; CIFAR-10's batches and SVHN's .mat files are also concatenated or
+transposed.  The images are then kept as uint8 and normalised batch by batch."""
+
+TRAIN_ACTIVATIONS = 3.5
+"""A training batch holds about 3.5 copies of the first conv layer's float32 output per image (the
+output, its ReLU and BatchNorm saved for backward, and the gradient); the measured peak is
+0.49-0.53 MB per 28 px image against 0.147 MB per copy."""
+
+EVAL_ACTIVATIONS = 1.0
+"""A test batch (no gradients) holds about one copy of the first conv layer's output per image."""
+
+
+@register_estimate("deep")
+def memory_estimate(config: DeepConfig) -> list[MemoryEstimate]:
+    images, channels, side = DATASET_SIZES[config.dataset]
+    pixels = channels * side * side
+    load = DATASET_LOAD_BYTES[config.dataset] * images * pixels
+    conv1 = F32 * N_CHANNELS * (side - 4) ** 2  # bytes of the first conv layer's output per image
+    activations = conv1 * max(TRAIN_ACTIVATIONS * config.batch_size, EVAL_ACTIVATIONS * config.test_batch_size)
+    out = [
+        MemoryEstimate(load, f"the {config.dataset} images while they load", ("dataset",)),
+        MemoryEstimate(activations, "the activations of a batch", ("batch_size", "test_batch_size")),
+    ]
+    est = dict(config.estimator or {})
+    if "batch_size" not in est:
+        return out
+    itemsize = F64 if est.get("dtype") == "float64" else F32
+    state = sal_state_bytes(
+        int(est["batch_size"]), fc_neurons(), int(est.get("t_ref", 1)), int(est.get("buffer_length", 1)),
+        int(est.get("chunk", 1)), itemsize,
+    )  # fmt: skip
+    return [*out, MemoryEstimate(state, "the SAL spiking state", ("estimator.batch_size", "estimator.chunk"))]

@@ -28,6 +28,32 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 
+#: (colour of :data:`spikealign.figures.style.COLORS`, line style) of every method in figures: related
+#: methods share a colour, variants differ by line (a data table: its rows look alike by design)
+PLOT_STYLES: dict[str, tuple[str, str]] = {
+    "bp": ("bp", "-"),
+    "bp_w_fa": ("neutral", "-"),
+    "fa": ("fa", "-"),
+    "dfa": ("fa", "--"),
+    "kp": ("green", "-"),
+    "scfa": ("purple", "-"),
+    "usf": ("purple", "--"),
+    "frsf": ("purple", ":"),
+    "brsf": ("purple", "-."),
+    "sal": ("sal", "-"),
+    "sal_conv": ("sal", "--"),
+    "rdd": ("sky", "-"),
+    "stdwi": ("dark_yellow", "-"),
+}
+
+
+def method_style(name: str) -> dict[str, str]:
+    """``plot`` keywords (colour, line style) of a method; grey dash-dot for unknown names."""
+    from ..figures.style import line_style
+
+    return line_style(*PLOT_STYLES.get(name.lower().replace("-", "_"), ("neutral", "-.")))
+
+
 #: feedback kinds of a layer (see :mod:`spikealign.deep.layers`)
 FEEDBACK_KINDS = ("bp", "fa", "kp", "scfa", "dfa", "usf", "brsf", "frsf")
 

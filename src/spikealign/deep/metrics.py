@@ -21,9 +21,12 @@ for SCFA and W itself for BP layers (angle 0).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import torch
+
+from .layers import FeedbackConv, FeedbackLinear
 
 
 def _vector(a) -> torch.Tensor:
@@ -90,7 +93,7 @@ def _layer_pair(layer) -> tuple[torch.Tensor, torch.Tensor]:
     return layer.weight, feedback
 
 
-def layer_alignment(layers: dict[str, torch.nn.Module]) -> dict[str, float]:
+def layer_alignment(layers: Mapping[str, FeedbackLinear | FeedbackConv]) -> dict[str, float]:
     """``{"<layer>/<metric>": value}`` for each named layer, using its effective feedback.
 
     Layers whose feedback does not have the weight's shape (hidden ``dfa`` layers: B maps the

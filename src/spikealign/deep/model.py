@@ -27,6 +27,12 @@ from .methods import Method
 
 N_CHANNELS = 64
 FC_SIZES = (384, 192)
+N_CLASSES = 10
+
+
+def fc_neurons(n_classes: int = N_CLASSES) -> int:
+    """Neurons of the FC layers a spiking estimator simulates (hidden and output; the memory estimate)."""
+    return sum(FC_SIZES) + n_classes
 
 
 def flat_features(image_size: int, n_channels: int = N_CHANNELS) -> int:
@@ -57,27 +63,48 @@ class ConvNet(nn.Module):
         image_size: int,
         method: Method,
         softmax_output: bool = True,
-        n_classes: int = 10,
+        n_classes: int = N_CLASSES,
         generator: torch.Generator | None = None,
         feedback_generator: torch.Generator | None = None,
     ):
         super().__init__()
         self.method = method
         self.softmax_output = softmax_output
-        gens = {"generator": generator, "feedback_generator": feedback_generator}
         conv_kind, fc_kind = method.conv_feedback, method.fc_feedback
-        self.conv1 = FeedbackConv2d(in_channels, N_CHANNELS, 5, bias=False, kind=conv_kind, **gens)
+        self.conv1 = FeedbackConv2d(
+            in_channels,
+            N_CHANNELS,
+            5,
+            bias=False,
+            kind=conv_kind,
+            generator=generator,
+            feedback_generator=feedback_generator,
+        )
         self.bn1 = nn.BatchNorm2d(N_CHANNELS)
-        self.conv2 = FeedbackConv2d(N_CHANNELS, N_CHANNELS, 5, bias=False, kind=conv_kind, **gens)
+        self.conv2 = FeedbackConv2d(
+            N_CHANNELS,
+            N_CHANNELS,
+            5,
+            bias=False,
+            kind=conv_kind,
+            generator=generator,
+            feedback_generator=feedback_generator,
+        )
         self.bn2 = nn.BatchNorm2d(N_CHANNELS)
         n0 = flat_features(image_size)
         sizes = (n0, *FC_SIZES, n_classes)
         self.layer_sizes = sizes
-        self.fc1 = FeedbackLinear(sizes[0], sizes[1], kind=fc_kind, **gens)
+        self.fc1 = FeedbackLinear(
+            sizes[0], sizes[1], kind=fc_kind, generator=generator, feedback_generator=feedback_generator
+        )
         self.bn3 = nn.BatchNorm1d(sizes[1])
-        self.fc2 = FeedbackLinear(sizes[1], sizes[2], kind=fc_kind, **gens)
+        self.fc2 = FeedbackLinear(
+            sizes[1], sizes[2], kind=fc_kind, generator=generator, feedback_generator=feedback_generator
+        )
         self.bn4 = nn.BatchNorm1d(sizes[2])
-        self.fc3 = FeedbackLinear(sizes[2], sizes[3], kind=fc_kind, **gens)
+        self.fc3 = FeedbackLinear(
+            sizes[2], sizes[3], kind=fc_kind, generator=generator, feedback_generator=feedback_generator
+        )
         link_dfa(self)
 
     @property

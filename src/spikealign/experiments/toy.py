@@ -1,17 +1,12 @@
 """A small diagnostic experiment for trying (and testing) the run, sweep and resume machinery.
 
 ``kind: toy`` simulates ``n_walkers`` Gaussian random walks of ``n_steps`` steps with drift
-``drift`` and step size ``sigma``.  It checkpoints every ``checkpoint_every`` steps.  Three
-knobs exist only to exercise failure handling: the config key ``fail`` raises an error,
-``crash`` ends the process at once, and the environment variable
-``SPIKEALIGN_TOY_CRASH_AFTER=N`` kills the process abruptly (as a cluster pre-emption would) once
-N steps are done; it is not part of the config, so the killed run can be resumed with the same
-config.
+``drift`` and step size ``sigma``.  It checkpoints every ``checkpoint_every`` steps.  (The tests
+inject faults into it through a kind of their own, ``tests/toy_faults.py``.)
 """
 
 from __future__ import annotations
 
-import os
 from typing import Literal
 
 import numpy as np
@@ -19,6 +14,7 @@ from pydantic import Field
 
 from ..config import RunConfig
 from ..registry import Experiment, register_experiment
+from ..resources import F64, MemoryEstimate, register_estimate
 from ..runs import RunContext, layout_problem
 
 
@@ -29,15 +25,9 @@ class ToyConfig(RunConfig):
     drift: float = 0.0
     sigma: float = Field(1.0, gt=0)
     checkpoint_every: int = Field(10, gt=0)
-    fail: bool = Field(False, description="raise an error (to test failure handling)")
-    crash: bool = Field(False, description="kill the process at once, as an out-of-memory kill would (tests)")
 
 
 def run(config: ToyConfig, ctx: RunContext) -> dict[str, float]:
-    if config.fail:
-        raise RuntimeError("toy run asked to fail")
-    if config.crash:
-        os._exit(9)
     state = ctx.load_checkpoint(check_unstamped=lambda state: _unfit(state, config))
     if state is None:
         rng = ctx.rng("walk")
@@ -48,15 +38,12 @@ def run(config: ToyConfig, ctx: RunContext) -> dict[str, float]:
         rng = np.random.Generator(np.random.PCG64())
         rng.bit_generator.state = state["rng"]
         x, trace, step = state["x"], state["trace"], state["step"]
-    crash_after = int(os.environ.get("SPIKEALIGN_TOY_CRASH_AFTER", "0"))
     for t in ctx.progress(range(step, config.n_steps), desc="toy", unit="step"):
         x = x + config.drift + config.sigma * rng.standard_normal(config.n_walkers)
         trace[t] = x
         done = t + 1
         if done % config.checkpoint_every == 0 or done == config.n_steps:
             ctx.save_checkpoint({"x": x, "trace": trace, "step": done, "rng": rng.bit_generator.state})
-        if crash_after and done >= crash_after:
-            os._exit(17)
     ctx.save_arrays("trace", trace=trace)
     ctx.save_metrics({"final_positions": x.tolist()})
     return {"mean_final": float(x.mean()), "std_final": float(x.std())}
@@ -67,7 +54,6 @@ EXPERIMENT = register_experiment(
         kind="toy",
         config_model=ToyConfig,
         run=run,
-        summary="diagnostic random walks (tests, tutorials)",
         draw_run="spikealign.figures.run_plots:draw_toy_run",
     )
 )
@@ -87,3 +73,10 @@ def _unfit(state: dict, config: ToyConfig) -> str | None:
     if problem is None and state["rng"].get("bit_generator") != "PCG64":
         problem = "'rng' is not the state of a PCG64 generator"
     return problem
+
+
+# --------------------------------------------------------------------------- memory estimate
+@register_estimate("toy")
+def memory_estimate(config: ToyConfig) -> list[MemoryEstimate]:
+    # the walk trace, its pickled copy in a checkpoint and the compressed .npz buffer
+    return [MemoryEstimate(3 * F64 * config.n_steps * config.n_walkers, "the walk trace", ("n_steps", "n_walkers"))]

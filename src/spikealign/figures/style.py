@@ -11,22 +11,29 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
+from cycler import cycler
 
 from . import save_figure
 
-#: one colour per role; colour-blind-safe (Okabe-Ito)
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+#: one colour per role, then the rest of the palette by name; colour-blind-safe (Okabe-Ito).  A family
+#: that draws more series (the deep-net methods) names its own roles in these colours.
 COLORS = {
     "sal": "#0072B2",  # blue: SAL, aligned feedback
     "no_sal": "#D55E00",  # vermilion: without SAL / misaligned
     "bp": "#000000",  # black: exact backprop / theory
     "fa": "#E69F00",  # orange: feedback alignment
-    "kp": "#009E73",  # green: Kolen-Pollack
-    "scfa": "#CC79A7",  # purple: sign-concordant
-    "rdd": "#56B4E9",  # sky blue
-    "stdwi": "#F0E442",  # yellow
     "neutral": "#7F7F7F",  # grey: references, zero lines
+    "green": "#009E73",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "dark_yellow": "#B8860B",  # the palette's yellow is too light for thin lines
 }
 #: ordered palette for series that have no role
 CYCLE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
@@ -42,7 +49,7 @@ WIDTH = {"single": 8.5 * CM, "onehalf": 12.5 * CM, "double": 17.5 * CM}
 #: keyword arguments of ``plt.subplots`` that go to ``Figure.subplots`` (all others make the figure)
 _SUBPLOTS_KEYS = ("sharex", "sharey", "squeeze", "width_ratios", "height_ratios", "subplot_kw", "gridspec_kw")
 
-RC = {
+RC: dict[RcKeyType, Any] = {
     "font.size": 8,
     "axes.titlesize": 8,
     "axes.labelsize": 8,
@@ -57,35 +64,15 @@ RC = {
     "lines.markersize": 4,
     "xtick.major.width": 0.6,
     "ytick.major.width": 0.6,
-    "axes.prop_cycle": matplotlib.cycler(color=CYCLE),
+    "axes.prop_cycle": cycler(color=CYCLE),
     "image.cmap": SEQUENTIAL,
     "savefig.dpi": 200,
 }
 
 
-#: (colour, line style) of every deep-net method: related methods share a colour, variants differ by line
-#: (a data table: its rows look alike by design)
-METHOD_STYLES = {
-    "bp": (COLORS["bp"], "-"),
-    "bp_w_fa": (COLORS["neutral"], "-"),
-    "fa": (COLORS["fa"], "-"),
-    "dfa": (COLORS["fa"], "--"),
-    "kp": (COLORS["kp"], "-"),
-    "scfa": (COLORS["scfa"], "-"),
-    "usf": (COLORS["scfa"], "--"),
-    "frsf": (COLORS["scfa"], ":"),
-    "brsf": (COLORS["scfa"], "-."),
-    "sal": (COLORS["sal"], "-"),
-    "sal_conv": (COLORS["sal"], "--"),
-    "rdd": (COLORS["rdd"], "-"),
-    "stdwi": ("#B8860B", "-"),  # dark yellow: the palette's yellow is too light for thin lines
-}
-
-
-def method_style(name: str) -> dict[str, str]:
-    """``plot`` keywords (colour, line style) of a method; grey dash-dot for unknown names."""
-    color, ls = METHOD_STYLES.get(name.lower().replace("-", "_"), (COLORS["neutral"], "-."))
-    return {"color": color, "linestyle": ls}
+def line_style(color: str, linestyle: str = "-") -> dict[str, str]:
+    """``plot`` keywords of a series: ``color`` names an entry of :data:`COLORS` (or is a colour itself)."""
+    return {"color": COLORS.get(color, color), "linestyle": linestyle}
 
 
 def method_color(name: str) -> str:

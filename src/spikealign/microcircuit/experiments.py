@@ -16,8 +16,9 @@ from typing import Any
 
 from ..errors import UserError
 from ..registry import Experiment, Figure, register_experiment, register_figure
+from ..resources import F64, NP_ARRAY_IN_LIST, PY_TUPLE2_IN_LIST, MemoryEstimate, register_estimate
 from ..sweep import SweepSpec
-from . import config as mc_config
+from . import reference as mc_reference
 from .config import MicrocircuitConfig
 from .runner import run
 
@@ -166,7 +167,7 @@ def _from_reference(raw: dict[str, Any], path: Path, options: dict[str, Any]) ->
     bad = [k for k in ("section", "dataset") if options.get(k) is not None]
     if bad:
         raise UserError(f"--{bad[0]} does not apply to microcircuit configs (only --n-epochs does)")
-    return mc_config.from_reference(raw, path, options)
+    return mc_reference.from_reference(raw, path, options)
 
 
 def _draw_fig6(results, out_dir):
@@ -187,8 +188,7 @@ MICROCIRCUIT = register_experiment(
         config_model=MicrocircuitConfig,
         run=run,
         draw_run="spikealign.figures.run_plots:draw_microcircuit_run",
-        summary="spiking dendritic microcircuit, teacher-student with SAL / FA / BP feedback (Fig. 6)",
-        detect_reference=mc_config.detect_reference,
+        detect_reference=mc_reference.detect_reference,
         from_reference=_from_reference,
     )
 )
@@ -210,3 +210,28 @@ register_figure(
         draw=_draw_wide,
     )
 )
+
+
+# --------------------------------------------------------------------------- memory estimate
+@register_estimate("microcircuit")
+def memory_estimate(config: MicrocircuitConfig) -> list[MemoryEstimate]:
+    n0, n1, n2 = config.network.dims
+    weights = F64 * 2 * (n1 * n0 + 2 * n2 * n1)  # teacher and student: W10, W21, B
+    neurons = n0 + n1 + n2
+    averages = F64 * neurons * config.network.size_moving_average
+    st = config.student
+    patterns = st.num_epochs * (st.len_epoch + st.len_validation)
+    # inputs and targets; the (symmetrisation, validation) flags are built as a list of tuples first
+    schedule = patterns * (F64 * (n0 + n2) + PY_TUPLE2_IN_LIST)
+    # after every pattern 9 arrays are appended to lists: outputs, free outputs, 3 weight matrices, 4 rates
+    history = patterns * (9 * NP_ARRAY_IN_LIST + F64 * (2 * n2 + n1 * n0 + 2 * n2 * n1))
+    pattern_keys = ("student.num_epochs", "student.len_epoch", "student.len_validation", "network.dims")
+    t_pattern = max(config.teacher.t_pattern, st.t_pattern) * config.network.t_ref
+    draws = F64 * neurons * t_pattern  # the uniform draws of one pattern
+    return [
+        MemoryEstimate(weights, "the teacher and student weight matrices", ("network.dims",)),
+        MemoryEstimate(averages, "the moving averages", ("network.dims", "network.size_moving_average")),
+        MemoryEstimate(schedule, f"the input and target schedule of {patterns:.3g} patterns", pattern_keys),
+        MemoryEstimate(history, f"the recorded outputs and weights of {patterns:.3g} patterns", pattern_keys),
+        MemoryEstimate(draws, "the random draws of one pattern", ("student.t_pattern", "teacher.t_pattern")),
+    ]

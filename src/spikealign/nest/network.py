@@ -29,7 +29,7 @@ from .build import (
 
 def import_nest(*, quiet: bool = True) -> Any:
     """``nest``, imported on demand (one-line error naming the [nest] extra when it is absent)."""
-    require("nest", "nest")
+    require("nest")
     if quiet:
         os.environ.setdefault("PYNEST_QUIET", "1")  # no banner
     import nest

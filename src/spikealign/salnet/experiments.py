@@ -37,6 +37,7 @@ from ..errors import UserError
 from ..guards import check_finite
 from ..plasticity import SALParams, asymmetry, transpose_angle_deg
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
+from ..resources import F64, MemoryEstimate, register_estimate
 from ..runs import RunContext
 from ..sweep import SweepResult, SweepSpec
 from .spec import LIFParams, SALNetworkRecord, SALNetworkSpec, checked_spec
@@ -219,7 +220,6 @@ def draw_run_dir(run_dir: Path) -> list[Path]:
 
 EXPERIMENT = register_experiment(
     Experiment(kind="sal-network", config_model=SALNetworkConfig, run=run_sal_network,
-               summary="SAL in a recurrent LIF network, simulated by spikealign, NEST, Brian2 or torch",
                draw_run=draw_run_dir)
 )  # fmt: skip
 
@@ -298,3 +298,14 @@ def engine_checks(curves: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> tup
 
 register_figure(Figure("sal-engines", "SAL network in every installed engine: asymmetry vs time (beyond the paper)",
                        engine_sweeps, draw_engines))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- memory estimate
+@register_estimate("sal-network")
+def memory_estimate(config: SALNetworkConfig) -> list[MemoryEstimate]:
+    # the recorded (N, N) weight matrices: the engine's record and the .npz buffer of the saved copy
+    n_records = round(config.duration_ms / config.record_interval_ms) + 1
+    return [
+        MemoryEstimate(2 * F64 * n_records * config.n_neurons**2, "the recorded weight matrices",
+                       ("n_neurons", "duration_ms", "record_interval_ms"))
+    ]  # fmt: skip

@@ -35,7 +35,7 @@ def one_thread() -> Iterator[None]:
 
 def simulate_sal_network(spec: SALNetworkSpec, device: str = "cpu", progress=None) -> SALNetworkRecord:
     """Simulate ``spec`` with torch tensors; returns the same record as every engine."""
-    require("torch", "deep")
+    require("torch")
     with one_thread():
         return _simulate(spec, device, progress)
 

@@ -8,6 +8,7 @@ accepted unchanged.
 
 from __future__ import annotations
 
+import functools
 import numbers
 from collections import defaultdict
 from pathlib import Path
@@ -19,10 +20,12 @@ from .. import seeding
 from ..errors import UserError
 from ..guards import check_finite
 from ..registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
+from ..resources import F64, NP_ARRAY_IN_LIST, MemoryEstimate, register_estimate
 from ..runs import RunContext, layout_problem
 from ..sweep import SweepResult, SweepSpec
 from . import presets
-from .config import SSNConfig, detect_reference, from_reference
+from .config import SSNConfig
+from .reference import detect_reference, from_reference
 from .simulator import seed_states
 from .trainer import RECORD_KEYS, Problem, Schedule, TrainState, draw_problem, records_arrays, train
 
@@ -87,8 +90,14 @@ def _initial_state(cfg: SSNConfig, problem: Problem) -> dict[str, Any]:
     }
 
 
-RECORD_SHAPES = {"iterations": 0, "dkls": 0, "all_distr": "q", "all_weights": 2, "all_biases": 1, "all_asym": 0}
+RECORD_SHAPES: dict[str, int | str] = {
+    "iterations": 0, "dkls": 0, "all_distr": "q", "all_weights": 2, "all_biases": 1, "all_asym": 0,
+}  # fmt: skip
 """Dimensions of one validation record per key: 0 a number, 1 (dim,), 2 (dim, dim), "q" (2**dim,)."""
+
+
+def _unstamped_problem_of(cfg: SSNConfig, state: dict[str, Any]) -> str | None:
+    return unstamped_problem(state, cfg)
 
 
 def unstamped_problem(state: dict[str, Any], cfg: SSNConfig) -> str | None:
@@ -146,7 +155,7 @@ def run_batch(configs: list[SSNConfig], ctxs: list[RunContext]) -> list[dict[str
     problems = [problem_of(c) for c in configs]
     states = []
     for cfg, ctx, p in zip(configs, ctxs, problems, strict=True):
-        ck = ctx.load_checkpoint(check_unstamped=lambda state, cfg=cfg: unstamped_problem(state, cfg))
+        ck = ctx.load_checkpoint(check_unstamped=functools.partial(_unstamped_problem_of, cfg))
         states.append(ck if ck is not None else _initial_state(cfg, p))
     groups: dict[tuple, list[int]] = defaultdict(list)
     for k, cfg in enumerate(configs):
@@ -218,7 +227,6 @@ register_experiment(
         config_model=SSNConfig,
         run=run,
         draw_run="spikealign.figures.run_plots:draw_ssn_run",
-        summary="spiking sampling network: wake-sleep learning of a Boltzmann target with optional SAL",
         run_batch=run_batch,
         max_batch=MAX_BATCH,
         detect_reference=detect_reference,
@@ -250,6 +258,7 @@ def _collect(result: SweepResult, noise_key: str, max_level: float | None = None
             clipped.append(bool(np.any(np.abs(rec["all_weights"]) >= max_w)))
             x = rec["iterations"]
         n = min(len(a) for a in asym)
+        assert x is not None  # every group has a run
         out[float(level)] = {"x": x[:n], "asym": np.stack([a[:n] for a in asym]), "dkl": np.stack([d[:n] for d in dkl]),
                              "clipped": np.array(clipped)}  # fmt: skip
     return out
@@ -375,3 +384,18 @@ def _noise_figure(figure_id: str, noise: str) -> Figure:
 
 register_figure(_noise_figure("fig4", "synaptic (initialisation)"))
 register_figure(_noise_figure("fig5", "plasticity"))
+
+
+# --------------------------------------------------------------------------- memory estimate
+@register_estimate("ssn")
+def memory_estimate(config: SSNConfig) -> list[MemoryEstimate]:
+    n = config.dim
+    s = config.schedule
+    records = 0 if s.val_step == 1 else -(-s.num_epochs // s.val_step)  # val_step 1: no validation
+    # per record: q (2^n), W (n^2), b, asym, D_KL; kept in the state, copied and pickled into every checkpoint
+    per_record = 3 * F64 * (2**n + n * n + n + 3) + 5 * NP_ARRAY_IN_LIST
+    keys = ("dim", "schedule.num_epochs", "schedule.val_step")
+    return [
+        MemoryEstimate(F64 * 2**n * 4, "the sampled state histogram over 2^dim states", ("dim",)),
+        MemoryEstimate(per_record * records, f"the records of {records} validations", keys),
+    ]

@@ -43,10 +43,10 @@ def _run_curves(ax, rec: dict[str, np.ndarray], title: str) -> None:
         ax[2].plot(it, W[:, j, i], color=c, lw=0.8, ls=":")
         ax[2].axhline(rec["W_target"][i, j], color=c, ls="--", lw=0.5)
     ax[2].set_ylabel("weights (dashed: target)")
-    for i in range(n):
-        c = CYCLE[i % len(CYCLE)]
-        ax[3].plot(it, rec["all_biases"][:, i], color=c)
-        ax[3].axhline(rec["b_target"][i], color=c, ls="--", lw=0.5)
+    for unit in range(n):
+        c = CYCLE[unit % len(CYCLE)]
+        ax[3].plot(it, rec["all_biases"][:, unit], color=c)
+        ax[3].axhline(rec["b_target"][unit], color=c, ls="--", lw=0.5)
     ax[3].set_ylabel("biases")
     D = W - np.swapaxes(W, -1, -2)
     for k, (i, j) in enumerate(zip(*iu, strict=True)):

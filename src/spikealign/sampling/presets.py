@@ -11,6 +11,7 @@ then init seed (6 x 5 x 4 = 120 runs).
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from ..sweep import SweepSpec
@@ -81,7 +82,7 @@ def paper_sweep(name: str, levels: list[float] | None = None) -> SweepSpec:
     base = preset(name)
     base["diagnostic_figure"] = False
     noise = levels if levels is not None else (SYN_NOISE_LEVELS if name.startswith("syn") else PLAST_NOISE_LEVELS)
-    grid = {NOISE_KEY[name]: list(noise), "target.seed": DISTR_SEEDS, "init.seed": INIT_SEEDS}
+    grid: dict[str, list[Any]] = {NOISE_KEY[name]: list(noise), "target.seed": DISTR_SEEDS, "init.seed": INIT_SEEDS}
     return SweepSpec(name=name, experiment="ssn", base=base, grid=grid)
 
 
@@ -89,17 +90,26 @@ def paper_sweep(name: str, levels: list[float] | None = None) -> SweepSpec:
 # (dur 200), there are fewer cycles, seeds and noise levels; the plast_* types use 5x larger
 # learning rates so that 8000 cycles cover what 40000 paper cycles do.  Validation phases are
 # 5e6 steps (2e5 state samples), long enough for a finite D_KL in most records.
+@dataclass(frozen=True)
+class QuickProfile:
+    """The quick profile of one group of types: its schedule, noise levels and learning-rate factor."""
+
+    schedule: dict[str, int]
+    levels: list[float]
+    lr_scale: float
+
+
 QUICK = {
-    "syn": {
-        "schedule": {"num_epochs": 4001, "val_step": 500, "val_factor": 500, "dur": 200},
-        "levels": [0.0, 0.4, 0.8],
-        "lr_scale": 1.0,
-    },
-    "plast": {
-        "schedule": {"num_epochs": 8001, "val_step": 1000, "val_factor": 500, "dur": 200},
-        "levels": [0.0, 0.025, 0.05],
-        "lr_scale": 5.0,
-    },
+    "syn": QuickProfile(
+        schedule={"num_epochs": 4001, "val_step": 500, "val_factor": 500, "dur": 200},
+        levels=[0.0, 0.4, 0.8],
+        lr_scale=1.0,
+    ),
+    "plast": QuickProfile(
+        schedule={"num_epochs": 8001, "val_step": 1000, "val_factor": 500, "dur": 200},
+        levels=[0.0, 0.025, 0.05],
+        lr_scale=5.0,
+    ),
 }
 QUICK_DISTR_SEEDS = DISTR_SEEDS[:2]
 QUICK_INIT_SEEDS = INIT_SEEDS[:2]
@@ -111,8 +121,12 @@ def quick_sweep(name: str) -> SweepSpec:
     q = QUICK[fam]
     base = preset(name)
     base["diagnostic_figure"] = False
-    base["schedule"] = dict(q["schedule"])
+    base["schedule"] = dict(q.schedule)
     for k in ("bias", "weight", "symm"):
-        base["lr"][k] = base["lr"][k] * q["lr_scale"]
-    grid = {NOISE_KEY[name]: list(q["levels"]), "target.seed": QUICK_DISTR_SEEDS, "init.seed": QUICK_INIT_SEEDS}
+        base["lr"][k] = base["lr"][k] * q.lr_scale
+    grid: dict[str, list[Any]] = {
+        NOISE_KEY[name]: list(q.levels),
+        "target.seed": QUICK_DISTR_SEEDS,
+        "init.seed": QUICK_INIT_SEEDS,
+    }
     return SweepSpec(name=name, experiment="ssn", base=base, grid=grid)

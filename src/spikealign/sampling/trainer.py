@@ -277,7 +277,7 @@ def train(
     schedule: Schedule,
     lr: np.ndarray,
     clip: np.ndarray,
-    seeds: np.ndarray,
+    seeds: np.ndarray | None,
     *,
     state: TrainState | None = None,
     on_record: Callable[[TrainState], None] | None = None,
@@ -291,7 +291,7 @@ def train(
     problems : one :class:`Problem` per run (targets, initial values, gains).
     schedule : shared phase lengths and validation schedule.
     lr : (R, 3) learning rates (bias, weight, symm); clip : (R, 2) (max_w, max_b).
-    seeds : (R,) uint64 spike-stream seeds (ignored when ``state`` is given).
+    seeds : (R,) uint64 spike-stream seeds (ignored when ``state`` is given, then may be ``None``).
     state : continue from this state (a checkpoint) instead of the initial values.
     on_record : called with the state after each validation record (for checkpoints).
     stop_after : stop once this many iterations are done in total (for tests of resuming).
@@ -311,6 +311,8 @@ def train(
     N = problems[0].W_init.shape[0]
     plasticity = Plasticity.from_arrays(lr, clip, R)
     if state is None:
+        if seeds is None:
+            raise ValueError("train: seeds are needed to start without a state")
         W0 = np.stack([p.W_init for p in problems]).astype(np.float64)
         b0 = np.stack([p.b_init for p in problems]).astype(np.float64)
         state = TrainState(W0, b0, seed_states(seeds), 0, {k: [] for k in RECORD_KEYS})

@@ -26,6 +26,7 @@ from pydantic import Field, FiniteFloat, ValidationInfo, field_validator
 
 from ..config import RunConfig, StrictModel
 from ..registry import Experiment, Figure, register_experiment, register_figure
+from ..resources import F64, MemoryEstimate, register_estimate
 from ..runs import RunContext
 from . import figures
 from .distribution import sal_batch, sal_signal, stdd
@@ -230,20 +231,39 @@ def run_spiking_sal(config: SpikingSalConfig, ctx: RunContext) -> dict[str, floa
 # --------------------------------------------------------------------------- registration
 _PLOTS = "spikealign.figures.run_plots"
 STDD = register_experiment(
-    Experiment(kind="theory-stdd", config_model=StddConfig, run=run_stdd, draw_run=f"{_PLOTS}:draw_stdd_run",
-               summary="analytic spike-timing-difference distribution of two neurons and its SAL signal")
+    Experiment(kind="theory-stdd", config_model=StddConfig, run=run_stdd, draw_run=f"{_PLOTS}:draw_stdd_run")
 )  # fmt: skip
 PHASE_PLANE = register_experiment(
     Experiment(kind="theory-phase-plane", config_model=PhasePlaneConfig, run=run_phase_plane,
                draw_run=f"{_PLOTS}:draw_phase_plane_run",
-               run_batch=run_phase_plane_batch, max_batch=32,
-               summary="SAL flow on a (W_12, W_21) grid, its zero set and deviation from the diagonal")
+               run_batch=run_phase_plane_batch, max_batch=32)
 )  # fmt: skip
 SPIKING_SAL = register_experiment(
     Experiment(kind="theory-spiking-sal", config_model=SpikingSalConfig, run=run_spiking_sal,
-               draw_run=f"{_PLOTS}:draw_spiking_sal_run",
-               summary="spiking two-neuron simulation with pair-based SAL (Fig. 2d weight evolution)")
+               draw_run=f"{_PLOTS}:draw_spiking_sal_run")
 )  # fmt: skip
 
 for _id, (_module, _summary) in figures.FIGURES.items():
     register_figure(Figure(_id, _summary, _module.sweeps, _module.draw))
+
+
+# --------------------------------------------------------------------------- memory estimates
+CHAIN_SOLVE = 2 * F64
+"""Bytes per t_max^3: the sparse linear solve of the t_max^2-state chain fills in about t_max^3 entries."""
+
+SPIKING_SAL_PER_EPOCH = 8 * F64
+"""Bytes per epoch of theory-spiking-sal: trajectory and rates (4 float64) and their saved copies."""
+
+
+@register_estimate("theory-stdd")
+@register_estimate("theory-phase-plane")
+def chain_memory_estimate(config: StddConfig | PhasePlaneConfig) -> list[MemoryEstimate]:
+    return [MemoryEstimate(CHAIN_SOLVE * config.t_max**3, "the Markov chain solve over t_max^2 states", ("t_max",))]
+
+
+@register_estimate("theory-spiking-sal")
+def spiking_sal_memory_estimate(config: SpikingSalConfig) -> list[MemoryEstimate]:
+    # per epoch: the trajectory (2 weights) and rates (2), kept, plus their copies when saved
+    return [
+        MemoryEstimate(SPIKING_SAL_PER_EPOCH * (config.n_epochs + 1), "the weight trajectory and rates", ("n_epochs",))
+    ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any, ClassVar, Protocol, cast
 
 import numpy as np
 import torch
@@ -23,6 +23,19 @@ from ..metrics import alignment_metrics
 from .settings import EstimatorSettings, validate
 
 DRIVABLE_KINDS = ("fa",)
+
+
+class DrivableLayer(Protocol):
+    """What an estimator drives (checked by :func:`select_named_layers`): a forward ``weight`` (out, in)
+    or (out, in, *kernel) and a ``feedback`` tensor of the same shape."""
+
+    @property
+    def weight(self) -> torch.Tensor: ...
+
+    @property
+    def feedback(self) -> torch.Tensor: ...
+
+
 _PLAIN_CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
@@ -50,14 +63,16 @@ def _describe(layer, where: str, conv: bool) -> str | None:
     return None
 
 
-def select_layers(model_or_layers, chain: bool, layer_types: tuple[type, ...] = (FeedbackLinear,)) -> list:
+def select_layers(
+    model_or_layers, chain: bool, layer_types: tuple[type, ...] = (FeedbackLinear,)
+) -> list[DrivableLayer]:
     """The layers an estimator drives, in forward order (see :func:`select_named_layers`)."""
     return [layer for _, layer in select_named_layers(model_or_layers, chain, layer_types)]
 
 
 def select_named_layers(
     model_or_layers, chain: bool, layer_types: tuple[type, ...] = (FeedbackLinear,)
-) -> list[tuple[str, nn.Module]]:
+) -> list[tuple[str, DrivableLayer]]:
     """``(name, layer)`` for the layers an estimator drives, in forward order.
 
     The name is the module's qualified name in a model, the position (``"0"``, ``"1"``, ...) in a list.
@@ -74,6 +89,7 @@ def select_named_layers(
     single = (nn.Linear, *_PLAIN_CONV, FeedbackLinear, FeedbackConv)
     from_model = isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, single)
     where = (lambda name: f"layer {name!r}") if from_model else (lambda name: f"layer {name}")
+    named: list[tuple[str, Any]]  # modules or user objects; checked below
     if from_model:
         named = [(n, m) for n, m in model_or_layers.named_modules() if isinstance(m, layer_types)]
         if not named:
@@ -99,7 +115,7 @@ def select_named_layers(
                 )
         if isinstance(model_or_layers, nn.Module) and not isinstance(model_or_layers, single):
             _check_data_flow(model_or_layers, named)
-    return named
+    return cast(list[tuple[str, DrivableLayer]], named)  # _describe found a weight and feedback on each
 
 
 def _check_data_flow(model: nn.Module, named: list) -> None:

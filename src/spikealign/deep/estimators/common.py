@@ -23,3 +23,9 @@ def torch_seed(seed: int, *names: str) -> int:
     """A 63-bit integer seed for a ``torch.Generator`` derived from ``seed`` and a stream name."""
     state = seeding.seed_sequence(int(seed), *names).generate_state(2, dtype=np.uint32)
     return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
+
+
+def sal_state_bytes(batch: int, neurons: int, t_ref: int, buffer_length: int, chunk: int, itemsize: int) -> float:
+    """Bytes of the spiking state of a SAL net (memory estimates): a ring buffer of ``buffer_length * t_ref``
+    ticks plus two chunk buffers, per sample of the batch and neuron."""
+    return float(itemsize) * batch * neurons * (buffer_length * t_ref + 2 * chunk)

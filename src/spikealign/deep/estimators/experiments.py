@@ -16,6 +16,7 @@ The deep-net methods ``sal``, ``rdd`` and ``stdwi`` are listed in :mod:`spikeali
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Literal
@@ -28,10 +29,11 @@ from ...config import RunConfig, StrictModel
 from ...figures.style import styled
 from ...guards import check_finite
 from ...registry import Check, Experiment, Figure, FigureOutput, register_experiment, register_figure
+from ...resources import F32, F64, PY_FLOAT_IN_LIST, MemoryEstimate, register_estimate
 from ...runs import RunContext, structure_problem
 from ...sweep import SweepResult, SweepSpec
 from ..metrics import alignment_metrics
-from .common import torch_seed
+from .common import sal_state_bytes, torch_seed
 from .connection import PAIR_DEFAULTS, estimate, random_connection
 from .sal import SALNet
 
@@ -109,7 +111,6 @@ register_experiment(
         config_model=ConnectionConfig,
         run=run_connection,
         draw_run="spikealign.figures.run_plots:draw_connection_run",
-        summary="SAL, RDD or STDWI on one connection (W, B) for a simulated duration (Fig. 7)",
     )
 )
 
@@ -138,7 +139,9 @@ class SALEvolutionConfig(RunConfig):
 def _evo_point(net: SALNet) -> tuple[list[float], list[float]]:
     angles, corrs = [], []
     for l in range(net.L - 1):
-        m = alignment_metrics(net.W[l + 1].cpu().numpy(), net.B[l].T.cpu().numpy())
+        weight = net.W[l + 1]  # W[0] is None (no weights into the input layer)
+        assert weight is not None
+        m = alignment_metrics(weight.cpu().numpy(), net.B[l].T.cpu().numpy())
         angles.append(m["angle"])
         corrs.append(m["corr"])
     return angles, corrs
@@ -197,7 +200,6 @@ register_experiment(
         config_model=SALEvolutionConfig,
         run=run_sal_evolution,
         draw_run="spikealign.figures.run_plots:draw_evolution_run",
-        summary="pure SAL in an FC-shaped spiking net: angle and correlation per layer over epochs",
     )
 )
 
@@ -228,7 +230,8 @@ def _square(ax, w, b) -> None:
 @styled
 def fig7_draw(results: dict[str, SweepResult], out_dir: Path) -> FigureOutput:
     from ...figures import save_figure
-    from ...figures.style import WIDTH, figure, method_style
+    from ...figures.style import WIDTH, figure
+    from ..methods import method_style
 
     res = results["connection"]
     table = res.completed()
@@ -362,3 +365,39 @@ register_figure(
         draw=evo_draw,
     )
 )
+
+
+# --------------------------------------------------------------------------- memory estimates
+SAL_EVOLUTION_PER_WEIGHT = 8 * F32 + 9 * F64
+
+CONNECTION_PER_WEIGHT = 15 * F64
+"""Bytes per weight of the one-connection runs: W, B, the estimator's copies and the float64 metrics."""
+
+
+@register_estimate("sal-evolution")
+def sal_evolution_memory_estimate(config: SALEvolutionConfig) -> list[MemoryEstimate]:
+    sizes = list(config.sizes)
+    # per weight: W, B, Delta, the kernels' transposed copies and work arrays (float32), and the
+    # float64 vectors of the alignment metrics after every epoch
+    weights = SAL_EVOLUTION_PER_WEIGHT * sum(a * b for a, b in itertools.pairwise(sizes))
+    state = sal_state_bytes(config.batch_size, sum(sizes), config.t_ref, 1, config.chunk, F32)
+    return [
+        MemoryEstimate(weights, "the weights, their SAL updates and alignment metrics", ("sizes",)),
+        MemoryEstimate(state, "the spiking state", ("sizes", "batch_size", "chunk")),
+    ]
+
+
+@register_estimate("estimator-connection")
+def connection_memory_estimate(config: ConnectionConfig) -> list[MemoryEstimate]:
+    records = max(1.0, config.seconds / config.record_every_s)
+    out = [
+        MemoryEstimate(4 * PY_FLOAT_IN_LIST * records, "the recorded history", ("seconds", "record_every_s")),
+        MemoryEstimate(CONNECTION_PER_WEIGHT * config.n**2, "the n x n connection and its estimators' state", ("n",)),
+    ]
+    if config.method == "sal":
+        s = config.sal
+        itemsize = F32 if getattr(s, "dtype", "float32") == "float32" else F64
+        buffer_length = getattr(s, "buffer_length", 1)
+        state = sal_state_bytes(s.batch_size, 2 * config.n, s.t_ref, buffer_length, s.chunk, itemsize)
+        out.append(MemoryEstimate(state, "the SAL spiking state", ("sal.batch_size", "sal.chunk", "n")))
+    return out

@@ -20,7 +20,8 @@ from pydantic import Field, field_validator
 
 from ...config import RunConfig
 from ...registry import Experiment, register_experiment
-from .measure import measure_sal
+from ...resources import MemoryEstimate, register_estimate
+from .measure import _chunk_size, measure_sal
 from .model import NEURONS, PARAM_SEED, T_REF, TAU_SYN, circuit_parameters, effective_weight, ei_network
 
 
@@ -167,7 +168,6 @@ register_experiment(
         config_model=DaleSALConfig,
         run=run_sal_grid,
         draw_run="spikealign.figures.run_plots:draw_dale_sal_run",
-        summary="Dale's-law E/I circuit: SAL update of the E->E synapses on a grid of raw weights",
     )
 )
 register_experiment(
@@ -176,6 +176,28 @@ register_experiment(
         config_model=DaleRateConfig,
         run=run_rate_check,
         draw_run="spikealign.figures.run_plots:draw_dale_rate_run",
-        summary="Dale's-law E/I circuit: e2's on-fraction, E-I vs direct circuit with the effective weight",
     )
 )
+
+
+# --------------------------------------------------------------------------- memory estimates
+def _no_progress(done: int) -> None:
+    """A progress callback that reports nothing: sizes the batches as a run with a progress bar does."""
+
+
+@register_estimate("dale-sal")
+def sal_memory_estimate(config: DaleSALConfig) -> list[MemoryEstimate]:
+    return _memory_estimate(config, len(config.w_e2_e1) * len(config.w_e1_e2) * config.n_replicas)
+
+
+@register_estimate("dale-rate")
+def rate_memory_estimate(config: DaleRateConfig) -> list[MemoryEstimate]:
+    return _memory_estimate(config, 2 * len(config.w_e2_e1) * config.n_replicas)  # the E-I and the direct circuit
+
+
+def _memory_estimate(config: DaleSALConfig | DaleRateConfig, simulations: int) -> list[MemoryEstimate]:
+    per_sim = 12 * 4 * (config.n_steps // (config.t_ref + 1) + 1)  # the spike buffers of one simulation
+    # the runs report progress, which cuts the batch into calls of fewer simulations
+    sims = min(simulations, _chunk_size(simulations, config.n_steps, config.t_ref, progress=_no_progress))
+    keys = ("n_steps", "n_replicas", "t_ref")
+    return [MemoryEstimate(per_sim * sims, "the spike buffers of one batch of simulations", keys)]

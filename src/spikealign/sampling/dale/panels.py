@@ -20,7 +20,7 @@ import numpy as np
 from .measure import effective_axes, zero_crossings
 
 #: colours by role (keys of spikealign.figures.style.COLORS)
-ROLE = {"zero_set": "no_sal", "effective": "bp", "raw": "neutral", "ei": "sal", "direct": "kp"}
+ROLE = {"zero_set": "no_sal", "effective": "bp", "raw": "neutral", "ei": "sal", "direct": "green"}
 ZERO_SET_LABEL = r"$\Delta W(e_2\!\leftarrow\!e_1) = 0$"
 MAX_ARROWS = 12  # arrows per axis at most; larger grids show every other point
 
