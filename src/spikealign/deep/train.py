@@ -391,8 +391,7 @@ def run(config: DeepConfig, ctx: RunContext) -> dict[str, float]:
 
 def _alignment(model: ConvNet) -> dict[str, float]:
     """Alignment metrics of every feedback layer of ``model``."""
-    layers: dict[str, torch.nn.Module] = dict(model.feedback_layers())
-    return layer_alignment(layers)
+    return layer_alignment(model.feedback_layers())
 
 
 def _epoch_record(config: DeepConfig, epoch: int, setup: TrainingRun, overall: Any) -> dict[str, float]:
