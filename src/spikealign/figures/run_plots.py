@@ -10,7 +10,7 @@ A new kind registers its own function the same way; the ones below serve the pac
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -271,32 +271,56 @@ def draw_evolution_run(run_dir: Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------- sweeps
+class _SweepSummary(NamedTuple):
+    """What the sweep summary plots: the completed runs, up to six metrics, the x key and the line groups."""
+
+    done: Any
+    metrics: list[str]
+    x_key: str | None
+    groups: list[str]
+
+
+def _varied_keys(sweep_dir: Path) -> list[str]:
+    """The keys ``sweep.yaml`` varies (its grid, then its zip), none without the file."""
+    import yaml
+
+    spec_file = sweep_dir / "sweep.yaml"
+    spec = (yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else None) or {}
+    return [*(spec.get("grid") or {}), *(spec.get("zip") or {})]
+
+
+def _sweep_summary(sweep_dir: Path) -> _SweepSummary | None:
+    """The completed runs of ``table.csv`` and how to plot them (``None`` when there is nothing to plot)."""
+    import pandas as pd
+
+    table = pd.read_csv(sweep_dir / "table.csv")
+    done = table[table["status"] == "completed"]
+    varied = _varied_keys(sweep_dir)
+    skip = {"run_id", "status", "error", "seed", "wall_time_s", *varied}
+    metrics = [c for c in done.columns if c not in skip and pd.api.types.is_numeric_dtype(done[c])][:6]
+    if done.empty or not metrics:
+        return None
+    swept = [k for k in varied if k in done.columns]
+    numeric = [k for k in swept if pd.api.types.is_numeric_dtype(done[k])]
+    x_key = (numeric or swept or [None])[0]
+    others = [k for k in swept if k != x_key]
+    groups = [k for k in [*others, "seed"] if k in done.columns and done[k].nunique() > 1]
+    return _SweepSummary(done, metrics, x_key, groups)
+
+
 @styled
 def draw_sweep_summary(sweep_dir: Path) -> list[Path]:
     """``<sweep>/figures/summary.png``: each numeric summary metric against the first swept key
     (one line per value of the other swept keys and per seed).
 
     The table is ``table.csv`` (one row per run: ``run_id``, ``status``, the swept keys, ``seed``
-    and the summary metrics).
+    and the summary metrics); the x key is the first numeric swept key (else the first swept key).
     """
-    import pandas as pd
-    import yaml
-
     sweep_dir = Path(sweep_dir)
-    table = pd.read_csv(sweep_dir / "table.csv")
-    done = table[table["status"] == "completed"]
-    spec_file = sweep_dir / "sweep.yaml"
-    spec = (yaml.safe_load(spec_file.read_text()) if spec_file.is_file() else None) or {}
-    varied = [*(spec.get("grid") or {}), *(spec.get("zip") or {})]
-    swept = [k for k in varied if k in done.columns]
-    skip = {"run_id", "status", "error", "seed", "wall_time_s", *varied}
-    metrics = [c for c in done.columns if c not in skip and pd.api.types.is_numeric_dtype(done[c])][:6]
-    if done.empty or not metrics:
+    summary = _sweep_summary(sweep_dir)
+    if summary is None:
         return []
-    numeric = [k for k in swept if pd.api.types.is_numeric_dtype(done[k])]
-    x_key = (numeric or swept or [None])[0]
-    swept = [x_key, *[k for k in swept if k != x_key]] if x_key else swept
-    groups = [k for k in [*swept[1:], "seed"] if k in done.columns and done[k].nunique() > 1]
+    done, metrics, x_key, groups = summary
     ncols = min(3, len(metrics))
     nrows = -(-len(metrics) // ncols)
     fig, grid = figure(nrows, ncols, width="double", aspect=0.7 * ncols / nrows / 3 * nrows)
