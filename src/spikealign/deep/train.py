@@ -318,9 +318,12 @@ def unstamped_problem(state: dict[str, Any], config: DeepConfig, model, optimize
         "initial": layer_alignment(model.feedback_layers()),
     }
     problem = next((p for key, want in fresh.items() if (p := structure_problem(state[key], want, key))), None)
-    if problem:
-        return problem
-    opt = state["optimizer"]
+    return problem or _optimizer_problem(state["optimizer"], optimizer)
+
+
+def _optimizer_problem(opt: Any, optimizer: torch.optim.Optimizer) -> str | None:
+    """What does not fit in a checkpoint's optimizer state ``opt`` (the param groups of ``optimizer``,
+    buffers with the shapes of its parameters), else ``None``."""
     problem = structure_problem(opt.get("param_groups") if isinstance(opt, dict) else None,
                                 optimizer.state_dict()["param_groups"], "optimizer.param_groups")  # fmt: skip
     if problem:
