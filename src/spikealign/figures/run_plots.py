@@ -302,7 +302,7 @@ def _sweep_summary(sweep_dir: Path) -> _SweepSummary | None:
         return None
     swept = [k for k in varied if k in done.columns]
     numeric = [k for k in swept if pd.api.types.is_numeric_dtype(done[k])]
-    x_key = (numeric or swept or [None])[0]
+    x_key: str | None = next(iter(numeric or swept), None)
     others = [k for k in swept if k != x_key]
     groups = [k for k in [*others, "seed"] if k in done.columns and done[k].nunique() > 1]
     return _SweepSummary(done, metrics, x_key, groups)
