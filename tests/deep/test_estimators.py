@@ -318,7 +318,8 @@ def test_fig7_and_sal_evolution_pipeline(tmp_path):
 def test_sal_method_trains_on_the_mnist_subset(tmp_path):
     import json
 
-    from spikealign.deep.train import DeepConfig, run
+    from spikealign.deep.config import DeepConfig
+    from spikealign.deep.train import run
     from spikealign.runs import RunContext
 
     est = {"n_iterations": 1, "len_epoch": 200, "batch_size": 4}
