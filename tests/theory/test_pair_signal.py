@@ -123,7 +123,8 @@ def test_the_chain_is_given_as_a_setup_or_as_its_fields():
     weights = dict(w_12=0.5, w_21=1.0, b_1=0.0, b_2=0.0)
     as_setup = simulate_pair_spike_trains(**weights, setup=SalSetup(**CHAIN), n_chains=3, n_steps=300, seed=1)
     as_fields = simulate_pair_spike_trains(**weights, **CHAIN, n_chains=3, n_steps=300, seed=1)
-    assert all(np.array_equal(a, b) for pa, pb in zip(as_setup, as_fields, strict=True) for a, b in zip(pa, pb, strict=True))
+    for pair_a, pair_b in zip(as_setup, as_fields, strict=True):
+        assert all(np.array_equal(a, b) for a, b in zip(pair_a, pair_b, strict=True))
     assert sum(len(t1) + len(t2) for t1, t2 in as_setup) > 0
     # a field given as a keyword replaces the setup's: another PSP, other spikes
     alpha = simulate_pair_spike_trains(**weights, setup=SalSetup(**CHAIN), psp="alpha", n_chains=3, n_steps=300, seed=1)
