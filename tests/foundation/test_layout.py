@@ -29,9 +29,7 @@ def family_package(module: str) -> str:
     return module.removesuffix(".experiments")
 
 
-FAMILIES = sorted(
-    {family_package(m) for m, _ in families.EXPERIMENT_KINDS.values()} - {family_package(families.TOY)}
-)
+FAMILIES = sorted({family_package(m) for m, _ in families.EXPERIMENT_KINDS.values()} - {family_package(families.TOY)})
 
 
 def _directory(package: str) -> Path:
