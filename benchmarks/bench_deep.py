@@ -21,10 +21,11 @@ from pathlib import Path
 
 import torch
 
+from spikealign.deep.config import DeepConfig
 from spikealign.deep.data import load_dataset, normalise
 from spikealign.deep.methods import get_method
 from spikealign.deep.model import ConvNet
-from spikealign.deep.train import DeepConfig, build_optimizer
+from spikealign.deep.train import build_optimizer
 
 METHODS = ("bp", "fa", "kp", "scfa", "dfa", "usf", "frsf")
 
@@ -71,7 +72,7 @@ def throughput(
 
 def quick_profile() -> dict:
     """Run Fig. 8's quick profile (all registered methods) and report wall time and accuracies."""
-    from spikealign.deep.experiments import fig8_sweeps
+    from spikealign.deep.figures import fig8_sweeps
     from spikealign.sweep import LocalExecutor, run_sweep
 
     out: dict = {}

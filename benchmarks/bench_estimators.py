@@ -294,7 +294,8 @@ def _fa_epoch_seconds(n_images: int) -> float | None:
         import tempfile
         from pathlib import Path
 
-        from spikealign.deep.train import DeepConfig, run
+        from spikealign.deep.config import DeepConfig
+        from spikealign.deep.train import run
         from spikealign.runs import RunContext
     except ImportError:
         return None

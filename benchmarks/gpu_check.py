@@ -63,9 +63,10 @@ def deep_throughput(rounds: int = 10, steps: int = 5, batch: int = 128) -> dict:
     """Training images per second on the GPU for each method (median over interleaved rounds)."""
     import torch
 
+    from spikealign.deep.config import DeepConfig
     from spikealign.deep.methods import get_method
     from spikealign.deep.model import ConvNet
-    from spikealign.deep.train import DeepConfig, build_optimizer
+    from spikealign.deep.train import build_optimizer
 
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(batch, 1, 28, 28, device="cuda"), torch.randint(0, 10, (batch,), device="cuda")

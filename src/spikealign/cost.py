@@ -92,7 +92,7 @@ def estimator_phase_cpu_s(est: str, settings: dict, estimators: dict, deep: dict
 
 
 def _fig8(deep: dict, estimators: dict) -> Projection:
-    from .deep.experiments import fig8_sweeps
+    from .deep.figures import fig8_sweeps
     from .deep.methods import get_method
 
     rates = deep["images_per_cpu_s_1_thread"]

@@ -13,11 +13,12 @@ import pytest
 import torch
 
 from spikealign.deep import convert, make_estimator
+from spikealign.deep.config import DeepConfig
 from spikealign.deep.estimators import profile_settings
-from spikealign.deep.experiments import fig8_methods
+from spikealign.deep.figures import fig8_methods
 from spikealign.deep.methods import METHODS
 from spikealign.deep.model import ConvNet
-from spikealign.deep.train import DeepConfig, run
+from spikealign.deep.train import run
 from spikealign.runs import RunContext
 
 pytestmark = [

@@ -318,7 +318,8 @@ def test_fig7_and_sal_evolution_pipeline(tmp_path):
 def test_sal_method_trains_on_the_mnist_subset(tmp_path):
     import json
 
-    from spikealign.deep.train import DeepConfig, run
+    from spikealign.deep.config import DeepConfig
+    from spikealign.deep.train import run
     from spikealign.runs import RunContext
 
     est = {"n_iterations": 1, "len_epoch": 200, "batch_size": 4}
@@ -441,7 +442,8 @@ def test_rdd_kernel_equals_plain_per_step_rdd():
 
 
 def test_sal_evolution_resume_continues_exactly(tmp_path):
-    from spikealign.deep.estimators.experiments import SALEvolutionConfig, run_sal_evolution
+    from spikealign.deep.estimators.config import SALEvolutionConfig
+    from spikealign.deep.estimators.experiments import run_sal_evolution
     from spikealign.runs import RunContext
 
     base = {"sizes": [12, 6, 3], "len_epoch": 20, "sal_lr": 0.05, "batch_size": 2}

@@ -8,9 +8,10 @@ import yaml
 
 from spikealign.config import validate
 from spikealign.deep import experiments as dx
+from spikealign.deep import figures as dfig
 from spikealign.deep import methods
+from spikealign.deep.config import DeepConfig
 from spikealign.deep.methods import Method, register_method
-from spikealign.deep.train import DeepConfig
 from spikealign.errors import UserError
 from spikealign.registry import get_experiment, get_figure
 from spikealign.sweep import SerialExecutor, SweepSpec, run_sweep
@@ -41,7 +42,7 @@ sal:
 def test_registered():
     exp = get_experiment("deep")
     assert exp.config_model is DeepConfig
-    assert get_figure("fig8").sweeps is dx.fig8_sweeps
+    assert get_figure("fig8").sweeps is dfig.fig8_sweeps
 
 
 def test_reference_format_conversion(tmp_path):
@@ -85,7 +86,7 @@ def test_reference_format_conversion(tmp_path):
 def test_fig8_sweeps_take_methods_from_the_table_at_call_time():
     register_method(Method("late_method", "fa", "fa"))
     try:
-        (spec,) = dx.fig8_sweeps("quick")
+        (spec,) = dfig.fig8_sweeps("quick")
         assert "late_method" in spec.zip["method"]
         assert set(methods.method_names()) - {"brsf"} == set(spec.zip["method"])  # brsf: in_fig8=False
         sal = spec.zip["estimator"][spec.zip["method"].index("sal")]
@@ -93,21 +94,21 @@ def test_fig8_sweeps_take_methods_from_the_table_at_call_time():
         assert spec.base["dataset"] == "mnist5k"
     finally:
         methods._METHODS.pop("late_method")
-    paper = dx.fig8_sweeps("paper")
+    paper = dfig.fig8_sweeps("paper")
     assert [s.base["dataset"] for s in paper] == ["mnist", "fmnist", "cifar10", "svhn"]
     assert all(s.base["n_epochs"] == 100 for s in paper)
     with pytest.raises(UserError, match="profile"):
-        dx.fig8_sweeps("huge")
+        dfig.fig8_sweeps("huge")
 
 
 def test_fig8_tiny_sweep_and_draw(tmp_path):
     # the quick sweep's shape with a tiny base, three baseline methods
-    (quick,) = dx.fig8_sweeps("quick")
+    (quick,) = dfig.fig8_sweeps("quick")
     base = {**quick.base, "n_epochs": 2, "max_train": 128, "max_test": 64, "batch_size": 64, "mode": "corrected"}
     spec = SweepSpec(name=quick.name, experiment="deep", base=base, zip={"method": ["bp", "fa", "kp"]}, seeds=[0])
     result = run_sweep(spec, tmp_path / "fig8" / spec.name, executor=SerialExecutor(), show_progress=False)
     assert len(result.completed()) == 3
-    out = dx.fig8_draw({spec.name: result}, tmp_path / "fig8" / "figures")
+    out = dfig.fig8_draw({spec.name: result}, tmp_path / "fig8" / "figures")
     assert {p.suffix for p in out.files} == {".png"} and all(p.is_file() for p in out.files)
     assert set(out.numbers) >= {f"mnist5k/{m}/final_test_accuracy" for m in ("bp", "fa", "kp")}
     assert out.numbers["mnist5k/bp/final_fc_angle_mean"] == 0.0
@@ -121,12 +122,12 @@ def test_fig8_tiny_sweep_and_draw(tmp_path):
 def test_fig8_checks_of_the_new_methods():
     def series(acc, fc_angle):
         s = {"test_accuracy": np.array([acc])}
-        s.update({layer: np.array([90.0, fc_angle]) for layer in dx.FC_LAYERS})
+        s.update({layer: np.array([90.0, fc_angle]) for layer in dfig.FC_LAYERS})
         return s
 
     nan = float("nan")
     data = {"bp": series(96.0, 0.0), "fa": series(88.0, 80.0), "dfa": series(12.0, nan), "usf": series(95.0, 30.0)}
-    checks = {c.description: c.met for c in dx._checks("mnist5k", data)}
+    checks = {c.description: c.met for c in dfig._checks("mnist5k", data)}
     assert checks["mnist5k: dfa learns (final test accuracy above 50 %, chance 10 %)"] is False  # 12 % is near chance
     assert checks["mnist5k: usf learns (final test accuracy above 50 %, chance 10 %)"] is True
     assert checks["mnist5k: usf's FC angles are below FA's"] is True

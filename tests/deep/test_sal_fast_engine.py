@@ -157,10 +157,10 @@ def test_user_code_gets_the_fast_engine_and_runs_the_exact_one():
 
 
 def test_runs_use_the_exact_engine_and_an_unset_engine_is_not_stored(tmp_path):
+    from spikealign.deep.config import DeepConfig
     from spikealign.deep.estimators import profile_settings, validate_settings
     from spikealign.deep.methods import get_method
     from spikealign.deep.model import ConvNet
-    from spikealign.deep.train import DeepConfig
     from spikealign.deep.train import make_estimator as make_run_estimator
     from spikealign.runs import RunContext
 

@@ -10,11 +10,12 @@ import torch
 
 from spikealign.config import validate
 from spikealign.deep import estimators, methods
+from spikealign.deep.config import DeepConfig
 from spikealign.deep.data import ImageDataset
 from spikealign.deep.layers import FeedbackLinear
 from spikealign.deep.methods import Method, get_method, method_names, register_method
 from spikealign.deep.model import ConvNet, flat_features
-from spikealign.deep.train import DeepConfig, build_optimizer, run, train_epoch
+from spikealign.deep.train import build_optimizer, run, train_epoch
 from spikealign.errors import UserError
 from spikealign.runs import RunContext
 

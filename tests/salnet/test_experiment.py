@@ -15,7 +15,9 @@ from spikealign.config import validate
 from spikealign.errors import UserError
 from spikealign.registry import get_experiment
 from spikealign.runs import execute_run
-from spikealign.salnet.experiments import SALNetworkConfig, engine_checks, engine_function
+from spikealign.salnet.config import SALNetworkConfig
+from spikealign.salnet.experiments import engine_function
+from spikealign.salnet.figures import engine_checks
 
 SHORT = {"kind": "sal-network", "n_neurons": 20, "p_connect": 0.3, "duration_ms": 2000.0, "record_interval_ms": 500.0}
 
@@ -109,7 +111,8 @@ def test_engine_checks_pass_for_agreeing_engines_and_fail_otherwise():
 
 def test_sal_engines_figure_draws_installed_engines_and_notes_the_missing(tmp_path):
     from spikealign.registry import get_figure
-    from spikealign.salnet.experiments import ENGINES, engine_unavailable
+    from spikealign.salnet.config import ENGINES
+    from spikealign.salnet.experiments import engine_unavailable
     from spikealign.sweep import SerialExecutor, run_sweep
 
     figure = get_figure("sal-engines")

@@ -114,3 +114,20 @@ def test_all_pairs_drift_and_the_theory_signal_have_the_sign_of_w21_minus_w12_on
     off = w_12 != w_21
     np.testing.assert_array_equal(np.sign(all_pairs[off]), np.sign((w_21 - w_12)[off]))
     np.testing.assert_array_equal(np.sign(theory[off]), np.sign((w_21 - w_12)[off]))
+
+
+def test_the_chain_is_given_as_a_setup_or_as_its_fields():
+    from spikealign.errors import UserError
+    from spikealign.theory import SalSetup
+
+    weights = dict(w_12=0.5, w_21=1.0, b_1=0.0, b_2=0.0)
+    as_setup = simulate_pair_spike_trains(**weights, setup=SalSetup(**CHAIN), n_chains=3, n_steps=300, seed=1)
+    as_fields = simulate_pair_spike_trains(**weights, **CHAIN, n_chains=3, n_steps=300, seed=1)
+    for pair_a, pair_b in zip(as_setup, as_fields, strict=True):
+        assert all(np.array_equal(a, b) for a, b in zip(pair_a, pair_b, strict=True))
+    assert sum(len(t1) + len(t2) for t1, t2 in as_setup) > 0
+    # a field given as a keyword replaces the setup's: another PSP, other spikes
+    alpha = simulate_pair_spike_trains(**weights, setup=SalSetup(**CHAIN), psp="alpha", n_chains=3, n_steps=300, seed=1)
+    assert any(not np.array_equal(a[0], b[0]) for a, b in zip(alpha, as_setup, strict=True))
+    with pytest.raises(UserError, match="t_ref"):
+        simulate_pair_spike_trains(**weights, n_chains=1, n_steps=10)

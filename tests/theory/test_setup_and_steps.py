@@ -11,7 +11,7 @@ from spikealign.errors import UserError
 from spikealign.spiking.stdp import exp_window
 from spikealign.theory import SalSetup, SpikingSchedule, sal_batch, sal_weight_evolution
 from spikealign.theory import spiking as S
-from spikealign.theory.experiments import PhasePlaneConfig, SpikingSalConfig
+from spikealign.theory.config import PhasePlaneConfig, SpikingSalConfig
 
 
 def test_a_setup_and_its_keywords_give_the_same_signals():

@@ -23,8 +23,10 @@ Modules
 :mod:`.model`        the reference ConvNet (2 conv + 3 FC layers)
 :mod:`.data`         offline datasets (bundled MNIST 5k, MNIST/F-MNIST IDX, CIFAR-10, SVHN) and augmentation
 :mod:`.metrics`      alignment between W and the feedback
-:mod:`.train`        ``kind: deep`` config and training loop (metrics per epoch, checkpoints, resume)
-:mod:`.experiments`  registration of ``kind: deep`` and Fig. 8
+:mod:`.config`       the ``kind: deep`` run config (:class:`~.config.DeepConfig`)
+:mod:`.train`        the training loop (metrics per epoch, checkpoints, resume)
+:mod:`.experiments`  registration of ``kind: deep`` (importing it registers Fig. 8)
+:mod:`.figures`      Fig. 8: sweeps, checks, drawing
 :mod:`.reference`    the reference's ``exp_settings.yaml``, converted to ``kind: deep``
 :mod:`.estimators`   the spiking estimators
 """

@@ -9,9 +9,10 @@ Modules:
 - :mod:`.protocol`: phase logic (:func:`~.protocol.pattern_phase`), data schedule, teacher
   (:func:`~.protocol.run_teacher`) and student (:class:`~.protocol.Student`, feedback modes
   ``sal``/``fa``/``bp``, checkpointable state);
-- :mod:`.config`: the run config (``kind: microcircuit``) and the reference-YAML converter;
-- :mod:`.runner`: one run (files, metrics); :mod:`.figures`: drawing;
-- :mod:`.experiments`: registration of the experiment and the figures ``fig6`` and ``mc-wide``.
+- :mod:`.config`: the run config (``kind: microcircuit``); :mod:`.reference`: the reference-YAML converter;
+- :mod:`.runner`: one run (files, metrics); :mod:`.figures`: checks and drawing (imported when drawn);
+- :mod:`.experiments`: registration of the experiment and of the figures ``fig6`` and ``mc-wide``
+  (their sweeps of the paper configs).
 
 With the reference's seeds the simulation reproduces the reference implementation bit for bit
 (docs/microcircuits.md, "Reference numbers").

@@ -2,10 +2,11 @@
 
 Modules: ``simulator`` (the neurons), ``boltzmann`` (targets, states, D_KL), ``stdp`` (rulers and
 windows), ``trainer`` with its compiled ``trainer_kernels``, ``config``/``presets`` (the ``ssn``
-config and the reference's experiment types), ``plots``.  Registration of the ``ssn`` experiment and
-of figures 4 and 5 lives in :mod:`spikealign.sampling.experiments`.  The Dale's-law E/I system is
-the package :mod:`spikealign.sampling.dale`; importing it registers ``dale-sal`` and ``dale-rate``
-(in ``dale.experiments``) and the figure ``dale`` (in ``dale.figures``).
+config and the reference's experiment types), ``reference`` (the reference's YAML, converted),
+``experiments`` (the ``ssn`` kind: runs and registration), ``figures`` (figures 4 and 5: sweeps,
+checks, drawing; registered when ``experiments`` is imported) with its panels in ``plots``.  The
+Dale's-law E/I system is the package :mod:`spikealign.sampling.dale`, laid out alike (``config``,
+``experiments``, ``figures``); importing it registers ``dale-sal``, ``dale-rate`` and the figure ``dale``.
 """
 
 from .boltzmann import (

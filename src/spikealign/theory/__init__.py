@@ -14,7 +14,7 @@ Modules: :mod:`.kernels` (PSP kernels, STDP window, :class:`SalSetup`), :mod:`.c
 distribution), :mod:`.distribution` (STDD, SAL signal, batched versions), :mod:`.phase_plane`
 (grids, zero sets, deviation metric, mean-flow integration), :mod:`.montecarlo` (simulation of the
 chain with the STDD's pairing), :mod:`.spiking` (spiking two-neuron SAL of Fig. 2d),
-:mod:`.experiments` / :mod:`.figures` (registered runs and paper figures).
+:mod:`.config` (run configs), :mod:`.experiments` / :mod:`.figures` (registered runs and paper figures).
 """
 
 from .chain import stationary_distribution, transition_matrix

@@ -34,6 +34,7 @@ Beyond ``t_ref`` the all-pairs correlation also counts the pairs the scan skips.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
@@ -42,7 +43,7 @@ from ..plasticity import SALParams, sal_window
 from ..seeding import replica_seeds
 from ..spiking.neuron import EscapeNoise, fires
 from .chain import stationary_distribution, transition_matrix
-from .kernels import check_finite, check_psp, check_times, kernel_table
+from .kernels import SalSetup, check_finite, check_psp, check_times, kernel_table, with_setup
 
 # the window is cut where it is below exp(-WINDOW_CUT) of its peak
 WINDOW_CUT = 50.0
@@ -148,27 +149,29 @@ def simulate_pair_spike_trains(
     w_21: float,
     b_1: float,
     b_2: float,
+    setup: SalSetup | None = None,
     *,
-    t_ref: int,
-    t_max: int,
-    psp: str = "rect",
-    t_syn: float | None = None,
     n_chains: int = 64,
     n_steps: int = 10_000,
     burn_in: int = 500,
     seed: int = 0,
+    **setting: Any,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Spike trains of ``n_chains`` independent two-neuron chains: ``[(steps_1, steps_2), ...]``.
 
+    The chain is ``setup`` (:class:`~spikealign.theory.kernels.SalSetup`: ``t_ref``, ``t_max``,
+    ``psp``, ``t_syn``; its window is not used) or its fields as keywords
+    (``simulate_pair_spike_trains(..., t_ref=10, t_max=30)``, as :func:`~spikealign.theory.sal_batch`).
     Each chain starts silent, runs ``burn_in`` steps unrecorded, then ``n_steps`` steps whose spikes
     are returned as step indices ``0 .. n_steps-1`` (the chain's update rule of :mod:`.chain`, the
     escape-noise neuron of :mod:`spikealign.spiking.neuron`). Seeds per chain derive from ``seed``.
     """
-    t_ref, t_max = check_times(t_ref, t_max)
-    ts = check_psp(psp, t_syn, t_ref)
+    setup = with_setup(setup, setting)
+    t_ref, t_max = setup.times()
+    ts = check_psp(setup.psp, setup.t_syn, t_ref)
     for name, v in (("w_12", w_12), ("w_21", w_21), ("b_1", b_1), ("b_2", b_2)):
         check_finite(name, v)
-    kappa = kernel_table(psp, t_ref, t_max, ts)
+    kappa = kernel_table(setup.psp, t_ref, t_max, ts)
     seeds = (replica_seeds(seed, n_chains, "theory-pair-spikes") % np.uint64(2**32)).astype(np.int64)
     out = np.zeros((n_chains, int(n_steps), 2), dtype=np.bool_)
     _simulate_spikes(seeds, int(burn_in), kappa, t_ref, t_max, float(w_12), float(w_21), float(b_1), float(b_2), out)

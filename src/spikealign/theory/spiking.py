@@ -140,7 +140,7 @@ def _epochs(w, b, plastic, protocol, e0, e1, traj, rates):  # pragma: no cover -
 
 @dataclass(frozen=True)
 class SpikingSchedule:
-    """How long and how fast the spiking SAL protocol learns (``SpikingSalConfig.schedule()`` builds it)."""
+    """How long and how fast the spiking SAL protocol learns (``config.SpikingSalConfig.setup()`` builds it)."""
 
     epoch_steps: int = 1500  # steps of one fresh simulation
     n_epochs: int = 1500

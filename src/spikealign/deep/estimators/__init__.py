@@ -11,8 +11,10 @@ Three ways to learn a feedback matrix ``B`` that aligns with a forward matrix ``
 
 Modules: :mod:`.settings` (validated settings), :mod:`.base` (the :class:`Estimator` base and the
 choice of driven layers), :mod:`.registry` (the table of estimators, :func:`make_estimator`),
-:mod:`.connection` (:func:`estimate` on one connection).  Importing this package registers
-nothing; the methods that use the estimators are listed in :mod:`spikealign.deep.methods`.
+:mod:`.connection` (:func:`estimate` on one connection); the experiments ``estimator-connection``
+and ``sal-evolution``: :mod:`.config` (run configs), :mod:`.experiments` (runs), :mod:`.figures`
+(``fig7``, ``sal-evolution``).  Importing this package registers nothing; the methods that use the
+estimators are listed in :mod:`spikealign.deep.methods`.
 
 Orientation: ``W`` and ``B`` are both (out, in) = (post, pre), like an FA layer's ``weight`` and
 ``feedback``; perfect alignment is ``B = W``.

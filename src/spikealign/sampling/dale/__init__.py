@@ -9,13 +9,15 @@ Modules, one per concern:
 
 * :mod:`.model`: the circuit's parameters, effective weights and weight matrices;
 * :mod:`.measure`: nearest-neighbour STDP, the batched SAL measurement, the zero set of the field;
-* :mod:`.experiments`: configs and runs of ``dale-sal`` and ``dale-rate`` (registers them);
+* :mod:`.config`: the run configs of ``dale-sal`` and ``dale-rate``;
+* :mod:`.experiments`: their runs (registers them);
 * :mod:`.figures`: the ``dale`` figure's sweeps, checks and registration; :mod:`.panels` draws it.
 
 Importing this package registers the experiments and the figure.
 """
 
-from .experiments import DaleRateConfig, DaleSALConfig, run_rate_check, run_sal_grid
+from .config import DaleRateConfig, DaleSALConfig
+from .experiments import run_rate_check, run_sal_grid
 from .figures import (
     PANELS,
     PROFILES,

@@ -12,11 +12,14 @@ figure id       module                        files under ``figures/``
 
 Each module has ``sweeps(profile)`` (the runs the figure needs) and ``draw(results, out_dir)``
 (reads their results, draws the files and returns the key numbers with the paper's qualitative
-expectations, each marked met or not met).  Shared helpers are in :mod:`.common`.
+expectations, each marked met or not met).  Shared helpers are in :mod:`.common`.  Importing this
+package registers the figures (:func:`spikealign.registry.register_figure`); the family module
+:mod:`spikealign.theory.experiments` imports it.
 """
 
 from __future__ import annotations
 
+from ...registry import Figure, register_figure
 from . import fig2c, fig2d, fig2e, proof, psp_shapes
 
 #: figure id -> (module, one-line description)
@@ -27,5 +30,8 @@ FIGURES = {
     "psp-shapes": (psp_shapes, "SAL with rect and alpha PSPs: kernels, STDDs, zero sets, deviation over biases"),
     "proof": (proof, "perturbation delta(t) and its running sum Delta(t) >= 0 (proof sketch)"),
 }
+
+for _id, (_module, _summary) in FIGURES.items():
+    register_figure(Figure(_id, _summary, _module.sweeps, _module.draw))
 
 __all__ = ["FIGURES", "fig2c", "fig2d", "fig2e", "proof", "psp_shapes"]
