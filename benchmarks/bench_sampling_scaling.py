@@ -3,8 +3,9 @@
 Side by side in one run, on one core (one replica; CPU time of this process, which other load on
 the machine distorts less than wall time): the exact event-driven kernel (``simulate_spikes``,
 the default), and the two kernels of ``simulate_spikes_fast``: the budget event kernel (one
-exponential variate per spike) and the per-step kernel (counter-based uniforms, vectorised
-decision, spikes scale ``q = t_ref e^{-u}`` by their weight column), for N = 7 (the paper's
+exponential variate per spike) and the per-step kernel (a survival product per neuron, vectorised
+float32 decision, one random number per spike; a step's spikes scale ``q = t_ref e^{-u}`` by the
+product of their weight columns), for N = 7 (the paper's
 minimal example network and a random one), 50, 200 and 1000 neurons with dense and 10 %-sparse
 weights; t_ref = tau_syn = 50.  Each point: the number of steps grows until one run uses
 ``cpu_s`` seconds (JIT compilation excluded), then the median of ``REPEATS`` runs of that length.

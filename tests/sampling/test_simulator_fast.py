@@ -20,11 +20,13 @@ from spikealign.sampling import (
 from spikealign.sampling.simulator import seed_states
 from spikealign.sampling.simulator_fast import (
     ZIGGURAT_R,
+    POTENTIAL_MAX,
+    SPARSE_MAX_FRACTION,
     StepWeights,
     _exp_variate,
     _resync,
-    _scale_column,
     _step_weights,
+    _product_of_columns,
     simulate_spikes_fast,
 )
 
@@ -129,9 +131,10 @@ def test_fast_kernels_sample_the_exact_kernels_process(N, T, kernel):
 def test_refractoriness_sparse_weights_and_reproducibility():
     rng = np.random.default_rng(1)
     N = 40
-    W = rng.normal(0, 0.5, (2, N, N)) * (rng.random((2, N, N)) < 0.1)  # sparse: the CSR path
+    W = rng.normal(0, 0.5, (2, N, N)) * (rng.random((2, N, N)) < 0.05)  # sparse: the CSR path
+    assert np.count_nonzero(W) <= SPARSE_MAX_FRACTION * W.size
     b = rng.normal(0.0, 0.3, (2, N))
-    T = 140_000  # two recomputations of q from the PSPs that are on (RESYNC_STEPS = 65536)
+    T = 140_000  # eight recomputations of q from the PSPs that are on (RESYNC_STEPS = 16384)
     a = simulate_spikes_fast(W, b, T, t_ref=10, tau_syn=10, seeds=np.array([3, 4], dtype=np.uint64), kernel="per_step")
     again = simulate_spikes_fast(W, b, T, t_ref=10, tau_syn=10, seeds=np.array([3, 4], dtype=np.uint64))
     assert np.array_equal(a.times, again.times) and np.array_equal(a.neurons, again.neurons)
@@ -149,26 +152,56 @@ def test_refractoriness_sparse_weights_and_reproducibility():
 
 @pytest.mark.parametrize("density", [1.0, 0.05])
 def test_per_step_kernel_products_stay_at_t_ref_exp_minus_u(density):
-    """``q = t_ref e^{-u}`` kept by multiplying / dividing by float32 ``e^{-W}`` columns: after 10^4 PSPs switching
-    on and off it still equals its recomputation from the PSPs that are on (relative 1e-12; one product's
-    rounding is 1.1e-16)."""
+    """``q = t_ref e^{-u}`` (float32) kept by multiplying / dividing by products of float32 ``e^{-W}`` columns
+    (dense and sparse storage give the product of the columns in the order of the spikes, bit for bit):
+    its recomputation from the PSPs that are on matches ``t_ref e^{-u}`` to float32 rounding (each factor
+    shifts a weight by at most 6e-8), and 10^4 steps of PSPs switching on and off leave it within 1e-4 of
+    where it started (the roundings are unbiased: their random walk has a spread of about 1e-5)."""
     rng = np.random.default_rng(4)
     N, t_ref = 60, 50
     W = rng.normal(0, 0.5, (1, N, N)) * (rng.random((1, N, N)) < density)
     b = rng.normal(0, 0.5, N)
     weights = _step_weights(W)
-    weights = StepWeights(*(a[0] for a in weights[:5]), weights.sparse)
+    assert weights.sparse == (density < 1)
+    weights = StepWeights(*(a[0] for a in weights[:4]), weights.sparse)
     ring = rng.integers(0, N, (3, N))
     ring_n = np.array([5, 7, 0])
-    q = np.empty(N)
-    _resync(q, b, ring, ring_n, -1, weights, t_ref)
+    q = np.empty(N, dtype=np.float32)
+    _resync(q, b, ring, ring_n, weights, t_ref)
     u = b + sum(W[0][:, ring[s, m]] for s in range(3) for m in range(ring_n[s]))
-    np.testing.assert_allclose(q, t_ref * np.exp(-u), rtol=1e-12)
-    expected = q.copy()
-    for j in rng.integers(0, N, 10_000):
-        _scale_column(q, j, weights, True)
-        _scale_column(q, j, weights, False)
-    np.testing.assert_allclose(q, expected, rtol=1e-12)
+    np.testing.assert_allclose(q, t_ref * np.exp(-u), rtol=2e-6)
+    expected = q.astype(np.float64)
+    products = np.empty((1, N), dtype=np.float32)
+    ring = np.empty((1, 8), dtype=np.int64)
+    factor = np.exp(-W[0]).astype(np.float32)  # factor[i, j] = f_ij
+    for step in range(10_000):
+        n = int(rng.integers(1, 9))
+        ring[0] = rng.integers(0, N, 8)
+        _product_of_columns(products, 0, weights.factor, weights.ptr, weights.idx, weights.sparse, ring, n)
+        if step < 20:  # the product of the columns, multiplied in the order of the spikes (float32)
+            p = np.ones(N, dtype=np.float32)
+            for j in ring[0, :n]:
+                p = p * factor[:, j]
+            np.testing.assert_array_equal(products[0], p)
+        q = q * products[0] / np.float32(1.0)  # n PSPs on (as the kernel's decision pass applies them)
+        q = q * np.float32(1.0) / products[0]  # and off again
+    np.testing.assert_allclose(q, expected, rtol=1e-4)
+    assert not np.array_equal(q, expected)  # the products did round (the tolerance is not idle)
+
+
+def test_per_step_kernel_needs_potentials_within_float32_range():
+    """``t_ref e^{-u}`` in float32: potentials beyond +-POTENTIAL_MAX are refused by ``per_step`` (the bound
+    named) and ``auto`` takes the event kernel instead (the same spikes as asking for it)."""
+    W = np.zeros((1, 12, 12))
+    W[0, 0, 1] = 2 * POTENTIAL_MAX
+    b = np.full((1, 12), -1.0)
+    seeds = np.array([9], dtype=np.uint64)
+    with pytest.raises(UserError, match=r"\|u\| = 161"):
+        simulate_spikes_fast(W, b, 1000, t_ref=10, tau_syn=10, seeds=seeds, kernel="per_step")
+    auto = simulate_spikes_fast(W, b, 20_000, t_ref=10, tau_syn=10, seeds=seeds)
+    event = simulate_spikes_fast(W, b, 20_000, t_ref=10, tau_syn=10, seeds=seeds, kernel="event")
+    assert len(auto.times) > 100 and np.array_equal(auto.times, event.times)
+    assert np.array_equal(auto.neurons, event.neurons)
 
 
 @pytest.mark.parametrize("tau_syn", [20, T_REF + 1])

@@ -26,15 +26,24 @@ active PSPs; PSP ends wait in a first-in-first-out queue (they end in the order 
 Its cost per event is O(N): the paper's N = 7 networks.
 
 **Per-step kernel (large N).**  With many spikes per step every potential changes many times per
-step, and stepping through time is cheaper:
+step, and stepping through time is cheaper.  Each neuron keeps a survival product instead of
+drawing a uniform every step:
 
-* every step, every neuron compares a counter-based uniform (:mod:`spikealign.spiking.counter_rng`,
-  a hash of ``(seed, step, neuron)``) with its probability, written without a division or an
-  exponential as ``xi (1 + q_i) < 1`` with ``q_i = t_ref e^{-u_i}`` (``P = rho_i``);
-* a spike multiplies ``q`` by its column of ``e^{-W}`` at the next step and by its column of
-  ``e^{W}`` ``tau_syn`` steps after it (float64; every ``RESYNC_STEPS`` steps ``q`` is recomputed
-  from the PSPs that are on, so the products' rounding cannot drift; weights with at most
-  ``SPARSE_MAX_FRACTION`` non-zero as CSR columns).
+* when neuron ``i`` spikes it draws ``U_i`` uniform on (0, 1] (one random number per spike) and
+  sets ``R_i = 1 / U_i``; every step it is eligible, ``R_i <- R_i (1 - rho_i)`` and it spikes at the
+  first step with ``R_i < 1``.  Given no spike so far, that happens at step ``t`` with probability
+  ``rho_i(t)`` (the product falls below ``U_i`` there), so this samples the process exactly;
+  ``1 - rho_i = q_i / (1 + q_i)`` with ``q_i = t_ref e^{-u_i}``: one division per neuron and step,
+  vectorised in float32 (a hazard below ``2^-25`` per step, ``u_i < ln t_ref - 17.3``, rounds to
+  zero);
+* the spikes of a step multiply ``q`` by the product of their columns of ``e^{-W}`` (float32, the
+  dense columns read four at a time), which is kept and divides ``q`` again ``tau_syn`` steps
+  later: one pass over the neurons per step for all PSPs switching on and off.  Every
+  ``RESYNC_STEPS`` steps ``q`` is recomputed (in float64) from the PSPs that are on, so the float32
+  rounding of the running product cannot drift.  Weights with at most ``SPARSE_MAX_FRACTION``
+  non-zero are stored as CSR columns (a scattered update costs more than a contiguous one, so
+  denser ones are faster as dense columns).  Potentials must stay within ``+-POTENTIAL_MAX``
+  (float32's range for ``q``); ``kernel="auto"`` falls back to the event kernel otherwise.
 
 ``simulate_spikes_fast`` picks the event kernel for ``N <= EVENT_MAX_N`` and the per-step kernel
 above; ``bench sampling_scaling`` measures them side by side with the exact kernel.
@@ -46,9 +55,11 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba.core import types as nbtypes
+from numba.extending import intrinsic
 
 from ..errors import UserError
-from ..spiking.counter_rng import tick_key, uniform
 from ..spiking.neuron import escape_rate
 from .simulator import (
     NEVER,
@@ -100,15 +111,13 @@ class StepWeights(NamedTuple):
     ``[ptr[j], ptr[j + 1])``, rows ``idx``.  ``w`` holds ``W_ij``, ``factor`` ``f_ij = e^{-W_ij}``
     rounded to float32 (``q_i = t_ref e^{-u_i}`` is multiplied by it when the PSP of ``j`` switches on
     and divided by it when it switches off: float32 halves the bytes a spike reads; it shifts a
-    weight by at most 6e-8).  Sparse columns also hold ``1 / f`` in float64 (``inv_factor``): a
-    scattered division costs several multiplications (dense ones divide once per step and neuron).
+    weight by at most 6e-8).
     """
 
     w: np.ndarray  # float64
     factor: np.ndarray  # float32
-    inv_factor: np.ndarray  # float64 1 / factor (sparse), else unused
     ptr: np.ndarray  # (N + 1,) int64 (sparse)
-    idx: np.ndarray  # int64 rows (sparse)
+    idx: np.ndarray  # int32 rows (sparse)
     sparse: bool
 
 
@@ -278,127 +287,178 @@ def _budget_batch(W, b, timing: Timing, rng, times, ids, nspk):
 
 
 # --------------------------------------------------------------------------- per-step kernel
-RESYNC_STEPS = 1 << 16  # q is recomputed from the active PSPs this often (bounds its rounding drift)
+RESYNC_STEPS = 1 << 14  # q is recomputed from the active PSPs this often (bounds its float32 rounding drift)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _scale_column(q, j, weights, on):
-    """The PSP of ``j`` switches on (``q_i *= f_ij``) or off (``q_i /= f_ij``), ``f = weights.factor``."""
-    f = weights.factor
-    if weights.sparse:
-        for k in range(weights.ptr[j], weights.ptr[j + 1]):
-            if on:
-                q[weights.idx[k]] *= f[k]
-            else:
-                q[weights.idx[k]] *= weights.inv_factor[k]
-    else:
-        N = q.shape[0]
-        col = f[j * N : (j + 1) * N]
-        if on:
+def _product_of_columns(products, slot, f, ptr, idx, sparse, ring, n):
+    """``products[slot, i] = prod_m f_{i, ring[slot, m]}`` over ``m < n``: the factor by which the PSPs of
+    one step's spikes scale ``q`` (``f``: the float32 ``e^{-W}``, flat by column, or CSR with ``ptr``,
+    ``idx``).  Multiplied in the order of the spikes for dense and sparse storage alike (the same
+    bits); dense columns are read up to four at a time (four streams from the cache at once), indexed
+    with unsigned offsets so that the loops compile to SIMD instructions."""
+    N = products.shape[1]
+    if sparse:
+        for i in range(N):
+            products[slot, i] = 1.0
+        for m in range(n):
+            j = ring[slot, m]
+            for k in range(ptr[j], ptr[j + 1]):
+                products[slot, idx[k]] *= f[k]
+        return
+    m = 0
+    while m < n:
+        step = min(n - m, 4)
+        o0 = np.uint64(ring[slot, m] * N)
+        o1 = np.uint64(ring[slot, m + min(1, step - 1)] * N)
+        o2 = np.uint64(ring[slot, m + min(2, step - 1)] * N)
+        o3 = np.uint64(ring[slot, m + step - 1] * N)
+        first = m == 0  # the product starts here (1 * f = f: the same bits as the sparse path)
+        if step == 1:
             for i in range(N):
-                q[i] *= col[i]
+                c = f[o0 + np.uint64(i)]
+                products[slot, i] = c if first else products[slot, i] * c
+        elif step == 2:
+            for i in range(N):
+                k = np.uint64(i)
+                c = (products[slot, i] if not first else np.float32(1.0)) * f[o0 + k]
+                products[slot, i] = c * f[o1 + k]
+        elif step == 3:
+            for i in range(N):
+                k = np.uint64(i)
+                c = (products[slot, i] if not first else np.float32(1.0)) * f[o0 + k]
+                products[slot, i] = (c * f[o1 + k]) * f[o2 + k]
         else:
             for i in range(N):
-                q[i] /= col[i]
+                k = np.uint64(i)
+                c = (products[slot, i] if not first else np.float32(1.0)) * f[o0 + k]
+                products[slot, i] = ((c * f[o1 + k]) * f[o2 + k]) * f[o3 + k]
+        m += step
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
-def _column_product(out, columns, n, factor):
-    """``out_i = prod_m f[i, columns[m]]`` over ``m < n`` (dense ``factor``, flat by column)."""
-    N = out.shape[0]
-    first = factor[columns[0] * N : (columns[0] + 1) * N]
-    for i in range(N):
-        out[i] = first[i]
-    for m in range(1, n):
-        col = factor[columns[m] * N : (columns[m] + 1) * N]
-        for i in range(N):
-            out[i] *= col[i]
+@intrinsic
+def _trailing_zeros(typingctx, word):
+    """The number of trailing zero bits of a uint64 word (LLVM's ``cttz``)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return nbtypes.uint64(nbtypes.uint64), codegen
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _resync(q, b, ring, ring_n, skip_slot, weights, t_ref):
-    """``q_i = t_ref e^{-u_i}`` with ``u_i = b_i + sum_j W_ij`` over the PSPs in ``ring`` (all slots but
-    ``skip_slot``): removes the rounding the products accumulated."""
+def _resync(q, b, ring, ring_n, weights, t_ref):
+    """``q_i = t_ref e^{-b_i} prod_j f_ij`` (float64, then rounded to float32) over the PSPs in ``ring``:
+    removes the rounding that multiplying and dividing ``q`` accumulated."""
     N = b.shape[0]
-    u = b.copy()
+    f = weights.factor
+    exact = np.empty(N)
+    for i in range(N):
+        exact[i] = t_ref * np.exp(-b[i])
     for slot in range(ring_n.shape[0]):
-        if slot == skip_slot:
-            continue
         for m in range(ring_n[slot]):
             j = ring[slot, m]
             if weights.sparse:
                 for k in range(weights.ptr[j], weights.ptr[j + 1]):
-                    u[weights.idx[k]] += weights.w[k]
+                    exact[weights.idx[k]] *= f[k]
             else:
                 for i in range(N):
-                    u[i] += weights.w[j * N + i]
+                    exact[i] *= f[j * N + i]
     for i in range(N):
-        q[i] = t_ref * np.exp(-u[i])
+        q[i] = np.float32(exact[i])
+
+
+@nb.njit(cache=True, inline="always")
+def _survival_threshold(rng: np.ndarray) -> np.float32:
+    """``1 / U`` with ``U`` uniform on (0, 1] (24 bits): a neuron spikes once its survival product falls
+    below ``U``."""
+    return np.float32(16777216.0) / np.float32((_next_u64(rng) >> np.uint64(40)) + np.uint64(1))
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _step_phase(weights: StepWeights, b, timing: Timing, key, out: SpikeBuffer):
+def _step_phase(weights: StepWeights, b, timing: Timing, rng, out: SpikeBuffer):
     """One replica, ``timing.T`` steps from silence; records spikes; returns their number.
 
-    Neuron ``i`` spikes at ``t`` iff it is eligible and ``xi (1 + q_i) < 1`` (``xi ~ U[0, 1)``, ``q_i =
-    t_ref e^{-u_i}``: ``P = rho_i``); a PSP switching on or off multiplies ``q`` by its column of
-    ``e^{-W}`` or ``e^{W}``, so the decision needs no exponential.
+    Neuron ``i`` keeps ``R_i = prod (1 - rho_i) / U_i`` over its eligible steps since its last spike
+    (``U_i`` drawn then) and spikes at the first step with ``R_i < 1``; ``1 - rho_i = q_i / (1 + q_i)``
+    with ``q_i = t_ref e^{-u_i}``.  The spikes of a step multiply ``q`` by the product of their
+    columns of ``e^{-W}``, which is kept in ``products`` and divides ``q`` again ``tau_syn`` steps
+    later; both are applied in the next step's decision pass (row ``width`` of ``products``: ones).
     """
     T, t_ref, tau_syn = timing
     N = b.shape[0]
-    q = np.empty(N)
+    q = np.empty(N, dtype=np.float32)
+    R = np.empty(N, dtype=np.float32)
+    for i in range(N):
+        R[i] = _survival_threshold(rng)
     elig = np.zeros(N, dtype=np.int32)  # first step at which i may spike (steps < 2**31)
     width = max(int(tau_syn), 1)
     ring = np.empty((width, N), dtype=np.int64)  # spikes of the last tau_syn steps: the PSPs on
     ring_n = np.zeros(width, dtype=np.int64)
-    _resync(q, b, ring, ring_n, -1, weights, t_ref)
-    sv = np.empty(N, dtype=np.int32)
-    fired = np.empty(N, dtype=np.int64)
-    den = np.empty(N)
+    products = np.ones((width + 1, N), dtype=np.float32)  # the factor of each slot's spikes; then ones
+    _resync(q, b, ring, ring_n, weights, t_ref)
+    n_words = (N + 7) // 8
+    fired = np.zeros(8 * n_words, dtype=np.uint8)
+    fired_words = fired.view(np.uint64)  # eight neurons at a time: a step without spikes is skipped fast
+    one = np.float32(1.0)
+    f, ptr, idx, sparse = weights.factor, weights.ptr, weights.idx, weights.sparse  # hoisted: no refcounts
+    times, ids = out.times, out.ids
     n_spikes = 0
+    slot = 0  # t % width: where the spikes of step t go
+    on_slot = off_slot = width  # the PSPs switching on / off before this step's decision (width: none)
     for t in range(T):
-        slot = t % width
-        if tau_syn > 1:  # the PSPs of the spikes tau_syn steps ago end now
-            n_off = ring_n[slot]
-            if n_off > 1 and not weights.sparse:  # one division per neuron for all of them
-                _column_product(den, ring[slot], n_off, weights.factor)
-                for i in range(N):
-                    q[i] /= den[i]
-            else:
-                for m in range(n_off):
-                    _scale_column(q, ring[slot, m], weights, False)
-            ring_n[slot] = 0
-            if t % RESYNC_STEPS == RESYNC_STEPS - 1:
-                _resync(q, b, ring, ring_n, slot, weights, t_ref)
-        tkey = tick_key(key, t, 0, 1)
         t32 = np.int32(t)
-        for i in range(N):  # the spike decision (vectorised)
-            sv[i] = (t32 >= elig[i]) & (uniform(tkey, i) * (1.0 + q[i]) < 1.0)
+        if on_slot == width and off_slot == width:
+            for i in range(N):  # the survival products and the spike decision (vectorised, float32)
+                qi = q[i]
+                eligible = t32 >= elig[i]
+                r = R[i] * (qi / (one + qi))
+                R[i] = r if eligible else R[i]
+                fired[i] = eligible & (r < one)
+        else:
+            for i in range(N):  # the same, after the PSPs switching on and off scale q
+                qi = q[i] * products[on_slot, i] / products[off_slot, i]
+                q[i] = qi
+                eligible = t32 >= elig[i]
+                r = R[i] * (qi / (one + qi))
+                R[i] = r if eligible else R[i]
+                fired[i] = eligible & (r < one)
         nf = 0
-        for i in range(N):  # compaction, branch-free
-            fired[nf] = i
-            nf += sv[i]
-        for m in range(nf):
-            i = fired[m]
-            elig[i] = np.int32(t + t_ref + 1)
-            out.times[n_spikes] = t
-            out.ids[n_spikes] = i
-            n_spikes += 1
-            if tau_syn > 1:  # the PSP acts from the next step on
-                ring[slot, m] = i
-                _scale_column(q, i, weights, True)
-        ring_n[slot] = nf if tau_syn > 1 else 0
+        for w in range(n_words):
+            word = fired_words[w]
+            while word != 0:  # the fired neurons among these eight, lowest first (a fired byte is 0x01)
+                i = 8 * w + np.int64(_trailing_zeros(word) >> np.uint64(3))
+                word &= word - np.uint64(1)
+                elig[i] = np.int32(t + t_ref + 1)
+                R[i] = _survival_threshold(rng)
+                times[n_spikes] = t
+                ids[n_spikes] = i
+                n_spikes += 1
+                ring[slot, nf] = i
+                nf += 1
+        on_slot = off_slot = width
+        if tau_syn > 1:  # step t + 1: the spikes of t act, those of t + 1 - tau_syn stop acting
+            nxt = slot + 1 if slot + 1 < width else 0
+            if nf > 0:
+                _product_of_columns(products, slot, f, ptr, idx, sparse, ring, nf)
+                on_slot = slot
+            if ring_n[nxt] > 0:
+                off_slot = nxt  # read in the next decision pass, before step t + 1's spikes overwrite it
+            ring_n[slot] = nf
+            ring_n[nxt] = 0
+            slot = nxt
+            if t % RESYNC_STEPS == RESYNC_STEPS - 1:  # q from the PSPs on at t + 1: nothing left to apply
+                _resync(q, b, ring, ring_n, weights, t_ref)
+                on_slot = off_slot = width
     return n_spikes
 
 
 @nb.njit(cache=True, parallel=True)
-def _step_batch(weights: StepWeights, b, timing: Timing, keys, times, ids, nspk):
+def _step_batch(weights: StepWeights, b, timing: Timing, rng, times, ids, nspk):
     """``_step_phase`` for every replica (prange); ``weights`` holds every replica's arrays stacked."""
     for r in nb.prange(b.shape[0]):
-        w = StepWeights(
-            weights.w[r], weights.factor[r], weights.inv_factor[r], weights.ptr[r], weights.idx[r], weights.sparse
-        )
-        nspk[r] = _step_phase(w, b[r], timing, keys[r], SpikeBuffer(times[r], ids[r]))
+        w = StepWeights(weights.w[r], weights.factor[r], weights.ptr[r], weights.idx[r], weights.sparse)
+        nspk[r] = _step_phase(w, b[r], timing, rng[r], SpikeBuffer(times[r], ids[r]))
 
 
 def _csr_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -408,7 +468,7 @@ def _csr_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nz = [np.nonzero(W[r].T) for r in range(R)]
     width = max(1, max(len(j) for j, _ in nz))
     ptr = np.zeros((R, N + 1), dtype=np.int64)
-    idx = np.zeros((R, width), dtype=np.int64)
+    idx = np.zeros((R, width), dtype=np.int32)
     val = np.zeros((R, width))
     for r, (j, i) in enumerate(nz):
         ptr[r, 1:] = np.cumsum(np.bincount(j, minlength=N))
@@ -417,7 +477,7 @@ def _csr_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ptr, idx, val
 
 
-SPARSE_MAX_FRACTION = 0.125  # CSR columns when at most this fraction of the weights is non-zero
+SPARSE_MAX_FRACTION = 0.0625  # CSR columns when at most this fraction of the weights is non-zero
 
 
 def _step_weights(W: np.ndarray) -> StepWeights:
@@ -428,11 +488,20 @@ def _step_weights(W: np.ndarray) -> StepWeights:
     if sparse:
         ptr, idx, w = _csr_columns(W)
     else:
-        ptr, idx = np.zeros((R, 1), np.int64), np.zeros((R, 1), np.int64)
+        ptr, idx = np.zeros((R, 1), np.int64), np.zeros((R, 1), np.int32)
         w = np.ascontiguousarray(W.transpose(0, 2, 1)).reshape(R, N * N)
     factor = np.exp(-w).astype(np.float32)
-    inv_factor = 1.0 / factor.astype(np.float64) if sparse else np.ones((R, 1))
-    return StepWeights(w, factor, inv_factor, ptr, idx, sparse)
+    return StepWeights(w, factor, ptr, idx, sparse)
+
+
+POTENTIAL_MAX = 80.0  # the per-step kernel's float32 q = t_ref e^-u stays finite and non-zero within |u| <= 80
+
+
+def potential_reach(W: np.ndarray, b: np.ndarray, t_ref: int, tau_syn: int) -> float:
+    """The largest ``|u_i|`` the network can reach: ``|b_i| + sum_j |W_ij| k`` with ``k`` the most PSPs of
+    one neuron that can be on at once (``ceil((tau_syn - 1) / (t_ref + 1))``)."""
+    k = max(0, -(-(int(tau_syn) - 1) // (int(t_ref) + 1)))
+    return float(np.max(np.abs(b) + k * np.abs(W).sum(axis=2))) if b.size else 0.0
 
 
 def simulate_spikes_fast(
@@ -449,8 +518,9 @@ def simulate_spikes_fast(
 
     Same arguments and result as :func:`spikealign.sampling.simulate_spikes`; other random numbers
     (``seeds[r]`` seeds replica ``r``), the same process.  ``kernel``: ``"event"`` (one random draw
-    per spike; best for small networks), ``"per_step"`` (counter-based uniforms every step; best
-    for large ones) or ``"auto"`` (event for ``N <= EVENT_MAX_N``).
+    per spike; best for small networks), ``"per_step"`` (a survival product per neuron and step;
+    best for large ones) or ``"auto"`` (event for ``N <= EVENT_MAX_N`` and for potentials that may
+    leave ``+-POTENTIAL_MAX``, per-step otherwise).
     """
     if kernel not in KERNELS:
         raise UserError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
@@ -463,8 +533,14 @@ def simulate_spikes_fast(
     ids = np.empty((R, cap), dtype=np.int16)
     nspk = np.zeros(R, dtype=np.int64)
     timing = Timing(np.int64(T), np.int64(t_ref), np.int64(tau_syn))
-    if kernel == "event" or (kernel == "auto" and N <= EVENT_MAX_N):
+    reach = potential_reach(W, b, t_ref, tau_syn)
+    if kernel == "per_step" and reach > POTENTIAL_MAX:
+        raise UserError(
+            f"kernel 'per_step' keeps t_ref e^-u in float32 and needs |u| <= {POTENTIAL_MAX:g}, but these "
+            f"weights and biases can reach |u| = {reach:.3g}; use kernel='event' or 'auto'"
+        )
+    if kernel == "event" or (kernel == "auto" and (N <= EVENT_MAX_N or reach > POTENTIAL_MAX)):
         _budget_batch(W, b, timing, seed_states(seeds), times, ids, nspk)
     else:
-        _step_batch(_step_weights(W), b, timing, seeds.astype(np.uint64), times, ids, nspk)
+        _step_batch(_step_weights(W), b, timing, seed_states(seeds), times, ids, nspk)
     return _collect(times, ids, nspk, N, T)
