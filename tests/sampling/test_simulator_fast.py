@@ -19,14 +19,14 @@ from spikealign.sampling import (
 )
 from spikealign.sampling.simulator import seed_states
 from spikealign.sampling.simulator_fast import (
-    ZIGGURAT_R,
     POTENTIAL_MAX,
     SPARSE_MAX_FRACTION,
+    ZIGGURAT_R,
     StepWeights,
     _exp_variate,
+    _product_of_columns,
     _resync,
     _step_weights,
-    _product_of_columns,
     simulate_spikes_fast,
 )
 

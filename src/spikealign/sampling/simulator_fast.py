@@ -427,7 +427,8 @@ def _step_phase(weights: StepWeights, b, timing: Timing, rng, out: SpikeBuffer):
         for w in range(n_words):
             word = fired_words[w]
             while word != 0:  # the fired neurons among these eight, lowest first (a fired byte is 0x01)
-                i = 8 * w + np.int64(_trailing_zeros(word) >> np.uint64(3))
+                low: np.uint64 = _trailing_zeros(word)  # type: ignore[call-arg]  # an intrinsic: numba passes the typing context
+                i = 8 * w + int(low >> np.uint64(3))
                 word &= word - np.uint64(1)
                 elig[i] = np.int32(t + t_ref + 1)
                 R[i] = _survival_threshold(rng)

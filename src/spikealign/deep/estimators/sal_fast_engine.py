@@ -34,6 +34,10 @@ the W-B angles and spike rates over seeds).
   their pair terms) into its own accumulator, and the accumulators are summed in group order at
   the end, so the bits do not depend on the thread count and a thread that shares its core with
   another process never holds the other threads up before the run ends.
+* **Little serial work per run.**  Each group task zeroes its own accumulator; the initial inputs
+  are recomputed replica by replica in parallel and the accumulators summed in parallel slices
+  (group order kept); the outgoing rows are rebuilt only when a weight tensor changed (torch's
+  version counter) and a run of zero ticks only draws its key.
 
 Why not blocks of ticks with GEMMs: the layers are coupled both ways within a tick's window
 (``u_l`` reads ``z_{l-1}`` and, through ``B_l``, ``z_{l+1}``, one tick back), so no layer can run
@@ -344,6 +348,8 @@ def _run_group(g, run, tasks, model, state, work):
     its pair terms (:func:`_sal_accumulate`) into the group's own accumulator."""
     b = state.counter.shape[0]
     K = state.ring.shape[0]
+    work.acc[g][:] = 0.0  # here rather than before the run: in parallel, one group per thread
+    work.counts[g][:] = 0
     r0 = g * run.replicas_per_group
     r1 = min(b, r0 + run.replicas_per_group)
     n_g = r1 - r0
@@ -362,6 +368,23 @@ def _run_groups(run, tasks, model, state, work):
     """All replica groups of a run, one task per group (no synchronisation until the run ends)."""
     for g in nb.prange(work.acc.shape[0]):
         _run_group(g, run, tasks, model, state, work)
+
+
+@nb.njit(cache=True, error_model="numpy", parallel=True)
+def _sum_groups(acc):
+    """``acc[0] + acc[1] + ...`` in group order (the same bits as adding them one after the other), in
+    parallel over slices of the accumulator."""
+    G, n = acc.shape
+    out = np.empty(n, dtype=acc.dtype)
+    step = 1 << 16
+    for s0 in nb.prange((n + step - 1) // step):
+        lo, hi = s0 * step, min(n, (s0 + 1) * step)
+        for k in range(lo, hi):
+            out[k] = acc[0, k]
+        for g in range(1, G):
+            for k in range(lo, hi):
+                out[k] += acc[g, k]
+    return out
 
 
 def accumulation_tasks(layout: tuple[np.ndarray, ...], tile: int = ACC_TILE) -> np.ndarray:
@@ -388,14 +411,15 @@ def accumulation_tasks(layout: tuple[np.ndarray, ...], tile: int = ACC_TILE) -> 
     return np.array(tasks, dtype=np.int64).reshape(-1, 5)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", parallel=True)
 def _initial_inputs(ring, pos, model, P, U):
-    """``P[r, (-m) mod t_ref]``: the inputs caused by the spikes ``m = 1 .. t_ref`` ticks ago; ``U`` their sum."""
+    """``P[r, (-m) mod t_ref]``: the inputs caused by the spikes ``m = 1 .. t_ref`` ticks ago; ``U`` their sum
+    (replicas in parallel: each its own rows, the same bits on any thread count)."""
     K, b, n = ring.shape
     t_ref = model.t_ref
-    P[:] = 0.0
-    U[:] = 0.0
-    for r in range(b):
+    for r in nb.prange(b):
+        P[r][:] = 0.0
+        U[r][:] = 0.0
         for m in range(1, t_ref + 1):
             old, P_r = ring[(pos - m) % K, r], P[r, (-m) % t_ref]
             for q in range(n):
@@ -420,7 +444,18 @@ def outgoing_layout(sizes: list[int]) -> tuple[np.ndarray, ...]:
 
 
 def outgoing_rows(net) -> np.ndarray:
-    """Every neuron's outgoing row (float32): its column of ``W_{l+1}``, then its column of ``B_{l-1}``."""
+    """Every neuron's outgoing row (float32): its column of ``W_{l+1}``, then its column of ``B_{l-1}``.
+
+    Kept on the net while the weight tensors are the same objects with the same contents (torch's
+    version counter counts their in-place changes)."""
+    key = tuple((id(t), t._version, t.data_ptr()) for t in [*net.W[1:], *net.B])
+    cached = getattr(net, "_fast_rows", None)
+    if cached is None or cached[0] != key:
+        net._fast_rows = (key, _outgoing_rows(net))
+    return net._fast_rows[1]
+
+
+def _outgoing_rows(net) -> np.ndarray:
     parts = []
     f32 = lambda t: t.detach().to(torch.float32).cpu().numpy()  # noqa: E731
     for l in range(net.L):
@@ -502,22 +537,18 @@ def run_fast(net, n_ticks: int) -> None:
     change during the call.  The caller sets numba's thread count; the replica groups run in
     parallel and their accumulators are summed in group order, so the bits do not depend on it.
     """
-    block = min(BLOCK_TICKS, max(1, n_ticks))
+    key = np.uint64(int(torch.randint(0, 2**62, (1,), generator=net.generator)))
+    if n_ticks <= 0:
+        return
+    block = min(BLOCK_TICKS, n_ticks)
     work, tasks, layout = _work(net, block)
     model = _model(net, layout)
-    key = np.uint64(int(torch.randint(0, 2**62, (1,), generator=net.generator)))
-    work.acc[:] = 0.0
-    work.counts[:] = 0
     state = FastState(net.counter.numpy(), net.ring.numpy(), net.trace.numpy())
     _initial_inputs(state.ring, net.pos, model, work.P, work.U)
     run = FastRun(key, np.int64(net.pos), np.int64(n_ticks), np.int64(block), np.int64(REPLICAS_PER_GROUP))
-    if n_ticks > 0:
-        _run_groups(run, tasks, model, state, work)
-    acc = work.acc[0].copy()
-    for g in range(1, work.acc.shape[0]):
-        acc += work.acc[g]
+    _run_groups(run, tasks, model, state, work)
     net.pos = (net.pos + n_ticks) % net.K
-    for l, d in enumerate(pair_terms(net, acc, layout)):
+    for l, d in enumerate(pair_terms(net, _sum_groups(work.acc), layout)):
         net.delta[l] += torch.from_numpy(d).to(net.delta[l].dtype)
     net.spike_count += torch.from_numpy(work.counts.sum(axis=0)).to(torch.float64)
     net.ticks_accumulated += n_ticks
