@@ -173,3 +173,21 @@ def test_runs_use_the_exact_engine_and_an_unset_engine_is_not_stored(tmp_path):
     config = DeepConfig(kind="deep", method="sal", dataset="mnist5k", estimator={"batch_size": 2, "engine": "fast"})
     est = make_run_estimator(config, ConvNet(1, 28, get_method("sal")), ctx, torch.device("cpu"))
     assert est.net.engine == "fast"
+
+
+def test_outgoing_rows_follow_every_change_of_the_weights():
+    """The rows are kept between runs only while the weight tensors are unchanged: an in-place update
+    (apply_update, copy_) or a new tensor is seen at the next run."""
+    from spikealign.deep.estimators.sal_fast_engine import _outgoing_rows, outgoing_rows
+
+    net = SALNet([12, 9, 6], engine="fast", batch_size=2, seed=1)
+    first = outgoing_rows(net)
+    assert outgoing_rows(net) is first  # unchanged: the same array
+    net.B[0].mul_(2.0)  # in place
+    np.testing.assert_array_equal(outgoing_rows(net), _outgoing_rows(net))
+    assert not np.array_equal(outgoing_rows(net), first)
+    net.W[1] = torch.zeros_like(net.W[1])  # a new tensor
+    np.testing.assert_array_equal(outgoing_rows(net), _outgoing_rows(net))
+    net.run(50)
+    net.apply_update()  # B += eta Delta in place
+    np.testing.assert_array_equal(outgoing_rows(net), _outgoing_rows(net))

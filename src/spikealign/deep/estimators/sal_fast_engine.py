@@ -448,11 +448,17 @@ def outgoing_rows(net) -> np.ndarray:
 
     Kept on the net while the weight tensors are the same objects with the same contents (torch's
     version counter counts their in-place changes)."""
-    key = tuple((id(t), t._version, t.data_ptr()) for t in [*net.W[1:], *net.B])
-    cached = getattr(net, "_fast_rows", None)
-    if cached is None or cached[0] != key:
-        net._fast_rows = (key, _outgoing_rows(net))
-    return net._fast_rows[1]
+    tensors = [*net.W[1:], *net.B]
+    versions = [t._version for t in tensors]
+    cached = getattr(net, "_fast_rows", None)  # (tensors, versions, rows): holding the tensors keeps their ids unique
+    if (
+        cached is None
+        or len(cached[0]) != len(tensors)
+        or any(a is not b for a, b in zip(cached[0], tensors, strict=True))
+        or cached[1] != versions
+    ):
+        net._fast_rows = (tensors, versions, _outgoing_rows(net))
+    return net._fast_rows[2]
 
 
 def _outgoing_rows(net) -> np.ndarray:
