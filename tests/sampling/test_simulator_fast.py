@@ -163,7 +163,7 @@ def test_per_step_kernel_products_stay_at_t_ref_exp_minus_u(density):
     b = rng.normal(0, 0.5, N)
     weights = _step_weights(W)
     assert weights.sparse == (density < 1)
-    weights = StepWeights(*(a[0] for a in weights[:4]), weights.sparse)
+    weights = StepWeights(*(a[0] for a in weights[:3]), weights.sparse)
     ring = rng.integers(0, N, (3, N))
     ring_n = np.array([5, 7, 0])
     q = np.empty(N, dtype=np.float32)

@@ -108,13 +108,12 @@ class StepWeights(NamedTuple):
     """One replica's weights for the per-step kernel, column by column (``j``: the presynaptic neuron).
 
     Dense: column ``j`` is ``[j N, (j + 1) N)`` of the flat arrays (rows 0 .. N-1); sparse (CSR):
-    ``[ptr[j], ptr[j + 1])``, rows ``idx``.  ``w`` holds ``W_ij``, ``factor`` ``f_ij = e^{-W_ij}``
+    ``[ptr[j], ptr[j + 1])``, rows ``idx``.  ``factor`` holds ``f_ij = e^{-W_ij}``
     rounded to float32 (``q_i = t_ref e^{-u_i}`` is multiplied by it when the PSP of ``j`` switches on
     and divided by it when it switches off: float32 halves the bytes a spike reads; it shifts a
     weight by at most 6e-8).
     """
 
-    w: np.ndarray  # float64
     factor: np.ndarray  # float32
     ptr: np.ndarray  # (N + 1,) int64 (sparse)
     idx: np.ndarray  # int32 rows (sparse)
@@ -458,7 +457,7 @@ def _step_phase(weights: StepWeights, b, timing: Timing, rng, out: SpikeBuffer):
 def _step_batch(weights: StepWeights, b, timing: Timing, rng, times, ids, nspk):
     """``_step_phase`` for every replica (prange); ``weights`` holds every replica's arrays stacked."""
     for r in nb.prange(b.shape[0]):
-        w = StepWeights(weights.w[r], weights.factor[r], weights.ptr[r], weights.idx[r], weights.sparse)
+        w = StepWeights(weights.factor[r], weights.ptr[r], weights.idx[r], weights.sparse)
         nspk[r] = _step_phase(w, b[r], timing, rng[r], SpikeBuffer(times[r], ids[r]))
 
 
@@ -492,7 +491,7 @@ def _step_weights(W: np.ndarray) -> StepWeights:
         ptr, idx = np.zeros((R, 1), np.int64), np.zeros((R, 1), np.int32)
         w = np.ascontiguousarray(W.transpose(0, 2, 1)).reshape(R, N * N)
     factor = np.exp(-w).astype(np.float32)
-    return StepWeights(w, factor, ptr, idx, sparse)
+    return StepWeights(factor, ptr, idx, sparse)
 
 
 POTENTIAL_MAX = 80.0  # the per-step kernel's float32 q = t_ref e^-u stays finite and non-zero within |u| <= 80
