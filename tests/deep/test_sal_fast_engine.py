@@ -28,18 +28,40 @@ def _spike_trains(net: SALNet, ticks: int) -> np.ndarray:
     return np.array(out)
 
 
-def test_pair_terms_and_counts_are_exact_for_the_engines_own_spikes():
-    net = SALNet([12, 9, 6], engine="fast", batch_size=3, seed=4)
-    s = _spike_trains(net, 400)
+def _assert_pair_terms_and_counts_of(net: SALNet, s: np.ndarray) -> None:
+    """``net``'s pair terms are the all-pairs sum of its spike trains ``s`` (ticks, batch, N), its
+    spike counts their sums."""
     assert s.sum() > 100
     for l in range(net.L - 1):
         lo, up = net._sl(l), net._sl(l + 1)
         ref = sal_pair_accumulation(s[:, :, lo], s[:, :, up], t_ref=net.t_ref, buffer_length=net.buffer_length)
         np.testing.assert_allclose(net.delta[l].numpy(), ref, rtol=1e-5, atol=1e-4)
     np.testing.assert_array_equal(net.spike_count.numpy(), s.sum(axis=(0, 1)))
+
+
+def test_pair_terms_and_counts_are_exact_for_the_engines_own_spikes():
+    net = SALNet([12, 9, 6], engine="fast", batch_size=3, seed=4)
+    s = _spike_trains(net, 400)
+    _assert_pair_terms_and_counts_of(net, s)
     # absolute refractoriness: never two spikes within t_ref + 1 ticks
     window = np.lib.stride_tricks.sliding_window_view(s, net.t_ref + 1, axis=0).sum(-1)
     assert window.max() == 1
+
+
+def test_pair_terms_are_exact_across_runs_of_any_length_and_a_window_longer_than_a_block():
+    # K = 60 > BLOCK_TICKS: the ticks before a block span blocks; every run fits in the spike memory
+    net = SALNet([12, 9, 6], engine="fast", batch_size=REPLICAS_PER_GROUP + 2, seed=8, t_ref=30, buffer_length=2)
+    assert net.K > BLOCK_TICKS
+    trains = []
+    for n_ticks in [1, 7, BLOCK_TICKS + 1, net.K, 13, BLOCK_TICKS - 1, 2, net.K - 1, 1, 45]:
+        net.run(n_ticks)
+        trains += [net.ring[(net.pos - n_ticks + i) % net.K].numpy().copy() for i in range(n_ticks)]
+    s = np.array(trains)
+    _assert_pair_terms_and_counts_of(net, s)
+    # the net's traces: the truncated exponential traces of its last K ticks
+    decay = np.exp(-np.arange(net.K) / net.t_ref)
+    expected = np.einsum("m,mbn->bn", decay, s[::-1][: net.K].astype(np.float64))
+    np.testing.assert_allclose(net.trace.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_same_seed_same_bits_any_thread_count_and_resume():
@@ -86,6 +108,28 @@ def test_counter_based_uniforms_are_uniform_and_independent():
     tol = 5 / math.sqrt(xi.size)
     assert abs(np.corrcoef(xi[:, :-1].ravel(), xi[:, 1:].ravel())[0, 1]) < tol
     assert abs(np.corrcoef(xi[:-1].ravel(), xi[1:].ravel())[0, 1]) < tol
+
+
+def _stream_as_documented(key: int, t: int, r: int, b: int, n: int) -> np.ndarray:
+    """The uniforms of spikealign.spiking.counter_rng's docstring, in NumPy uint64 arithmetic."""
+    m64 = (1 << 64) - 1
+
+    def splitmix64(z: int) -> int:
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m64
+        return z ^ (z >> 31)
+
+    k = splitmix64((key + (t * b + r + 1) * 0x9E3779B97F4A7C15) & m64)
+    x = (np.uint64(k) + np.arange(n, dtype=np.uint64)) & np.uint64(0xFFFFFFFF)
+    x = ((x ^ (x >> np.uint64(16))) * np.uint64(0x7FEB352D)) & np.uint64(0xFFFFFFFF)
+    x = ((x ^ (x >> np.uint64(15))) * np.uint64(0x846CA68B)) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(16)
+    return (x >> np.uint64(8)).astype(np.float32) * np.float32(2.0**-24)
+
+
+@pytest.mark.parametrize(("key", "t", "r", "b"), [(7, 0, 0, 1), (2**62 + 12345, 1999, 31, 32), (2**64 - 1, 5, 2, 3)])
+def test_counter_based_uniforms_are_the_documented_hash(key, t, r, b):
+    np.testing.assert_array_equal(uniforms(np.uint64(key), t, r, b, 1000), _stream_as_documented(key, t, r, b, 1000))
 
 
 def _angle(W: torch.Tensor, B_top_down: torch.Tensor) -> float:

@@ -55,11 +55,9 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
-from llvmlite import ir
-from numba.core import types as nbtypes
-from numba.extending import intrinsic
 
 from ..errors import UserError
+from ..spiking.bitscan import trailing_zeros
 from ..spiking.neuron import escape_rate
 from .simulator import (
     NEVER,
@@ -335,16 +333,6 @@ def _product_of_columns(products, slot, f, ptr, idx, sparse, ring, n):
         m += step
 
 
-@intrinsic
-def _trailing_zeros(typingctx, word):
-    """The number of trailing zero bits of a uint64 word (LLVM's ``cttz``)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
-
-    return nbtypes.uint64(nbtypes.uint64), codegen
-
-
 @nb.njit(cache=True, error_model="numpy")
 def _resync(q, b, ring, ring_n, weights, t_ref):
     """``q_i = t_ref e^{-b_i} prod_j f_ij`` (float64, then rounded to float32) over the PSPs in ``ring``:
@@ -426,7 +414,7 @@ def _step_phase(weights: StepWeights, b, timing: Timing, rng, out: SpikeBuffer):
         for w in range(n_words):
             word = fired_words[w]
             while word != 0:  # the fired neurons among these eight, lowest first (a fired byte is 0x01)
-                low: np.uint64 = _trailing_zeros(word)  # type: ignore[call-arg]  # an intrinsic: numba passes the typing context
+                low: np.uint64 = trailing_zeros(word)  # type: ignore[call-arg]  # an intrinsic: numba passes the typing context
                 i = 8 * w + int(low >> np.uint64(3))
                 word &= word - np.uint64(1)
                 elig[i] = np.int32(t + t_ref + 1)
