@@ -198,6 +198,7 @@ def _budget_phase(W: np.ndarray, b: np.ndarray, tables: HazardTables, timing: Ti
     T, t_ref, tau_syn = timing
     N = b.size
     use_tab = tables.lam.shape[0] > 0
+    tab_lam, tab_inv = tables.lam, tables.inv
     u = b.copy()
     WT = np.ascontiguousarray(W.T)  # WT[j] = W[:, j]: the potentials a PSP of j changes
     mask = np.int64(0)
@@ -218,13 +219,11 @@ def _budget_phase(W: np.ndarray, b: np.ndarray, tables: HazardTables, timing: Ti
     while True:
         # the hazards from step `change` on: spend the budgets up to it, re-aim (branch-free: vectorises)
         if use_tab:
-            lam_m = tables.lam[mask]
-            inv_m = tables.inv[mask]
-            for i in range(N):
+            for i in range(N):  # (indexing the tables directly: a row view would cost reference counting per event)
                 budget[i] -= lam[i] * max(change - start[i], 0.0)
                 start[i] = max(start[i], change)
-                lam[i] = lam_m[i]
-                nxt[i] = start[i] + np.floor(min(max(budget[i] * inv_m[i], 0.0), AIM_MAX))
+                lam[i] = tab_lam[mask, i]
+                nxt[i] = start[i] + np.floor(min(max(budget[i] * tab_inv[mask, i], 0.0), AIM_MAX))
         else:
             for i in range(N):
                 budget[i] -= lam[i] * max(change - start[i], 0.0)
