@@ -153,13 +153,6 @@ def _add(dst, src):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _sub(dst, src):
-    """``dst -= src`` (same length)."""
-    for k in range(dst.shape[0]):
-        dst[k] -= src[k]
-
-
-@nb.njit(cache=True, error_model="numpy", inline="always")
 def _add4(dst, a, b, c, d):
     """``dst += ((a + b) + (c + d))`` (same length): one pass over ``dst`` for four rows."""
     for k in range(dst.shape[0]):
@@ -167,24 +160,10 @@ def _add4(dst, a, b, c, d):
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def _sub4(dst, a, b, c, d):
-    """``dst -= ((a + b) + (c + d))`` (same length): one pass over ``dst`` for four rows."""
-    for k in range(dst.shape[0]):
-        dst[k] -= (a[k] + b[k]) + (c[k] + d[k])
-
-
-@nb.njit(cache=True, error_model="numpy", inline="always")
 def _add8(dst, a, b, c, d, e, f, g, h):
     """``dst += ((a + b) + (c + d)) + ((e + f) + (g + h))`` (same length): one pass for eight rows."""
     for k in range(dst.shape[0]):
         dst[k] += ((a[k] + b[k]) + (c[k] + d[k])) + ((e[k] + f[k]) + (g[k] + h[k]))
-
-
-@nb.njit(cache=True, error_model="numpy", inline="always")
-def _sub8(dst, a, b, c, d, e, f, g, h):
-    """``dst -= ((a + b) + (c + d)) + ((e + f) + (g + h))`` (same length): one pass for eight rows."""
-    for k in range(dst.shape[0]):
-        dst[k] -= ((a[k] + b[k]) + (c[k] + d[k])) + ((e[k] + f[k]) + (g[k] + h[k]))
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -460,8 +439,8 @@ def _run_group(g, run, tasks, model, state, work):
     r1 = min(b, r0 + run.replicas_per_group)
     n_g = r1 - r0
     n0, n = model.first_target, model.c.shape[0]
-    _initial_inputs(g, r0, r1, run.pos, model, state, work)
     _previous_spikes(g, r0, r1, run.pos, state, work, model)
+    _initial_inputs(g, r0, r1, K, model, work)
     first_own = K
     for t0 in range(0, run.n_ticks, run.block):
         k = min(run.block, run.n_ticks - t0)
@@ -536,22 +515,17 @@ def accumulation_tasks(layout: tuple[np.ndarray, ...], tile: int = ACC_TILE) -> 
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _initial_inputs(g, r0, r1, pos, model, state, work):
+def _initial_inputs(g, r0, r1, K, model, work):
     """For the replicas ``r0 .. r1 - 1`` of group ``g``: ``P[r, (-m) mod t_ref]``, the inputs caused by
-    the spikes ``m = 1 .. t_ref`` ticks ago (from the spike memory), and ``U[r]`` their sum."""
-    K, n, t_ref = state.ring.shape[0], model.c.shape[0], model.t_ref
-    fired_r = work.fired[g, 0]  # scratch: the window is filled after
+    the spikes ``m = 1 .. t_ref`` ticks ago (the spike lists of the window's ticks ``K - m``:
+    ``t_ref <= K``), and ``U[r]`` their sum."""
+    n_g, t_ref = r1 - r0, model.t_ref
     for r in range(r0, r1):
         work.P[r][:] = 0.0
         work.U[r][:] = 0.0
         for m in range(1, t_ref + 1):
-            old, P_r = state.ring[(pos - m) % K, r], work.P[r, (-m) % t_ref]
-            nf = 0
-            for q in range(n):
-                if old[q] != 0:
-                    fired_r[nf] = q
-                    nf += 1
-            _add_outgoing_rows(model, fired_r, nf, P_r)
+            row, P_r = (K - m) * n_g + (r - r0), work.P[r, (-m) % t_ref]
+            _add_outgoing_rows(model, work.fired[g, row], work.n_fired[g, row], P_r)
             _add(work.U[r], P_r)
 
 
