@@ -8,9 +8,9 @@ neurons stays free of state (and vectorises):
           \xi_{t,r,q} = \big\lfloor h_{32}(k_{t,r} + q) / 2^8 \big\rfloor \, 2^{-24} \in [0, 1)
 
 with SplitMix64's finaliser, ``gamma = 0x9E3779B97F4A7C15`` and ``h_32`` the ``lowbias32``
-integer hash (both bijections with full avalanche).  Used by the fast SAL engine
-(:mod:`spikealign.deep.estimators.sal_fast_engine`) and the per-step sampling kernel
-(:mod:`spikealign.sampling.simulator_fast`).
+integer hash of the low 32 bits (both bijections with full avalanche; the hash runs in 32-bit
+SIMD lanes).  Used by the fast SAL engine (:mod:`spikealign.deep.estimators.sal_fast_engine`);
+tests/deep/test_sal_fast_engine.py recomputes the stream from this definition.
 
 Two float32 exponentials without a libm call: :func:`exp32` (a table and a polynomial, relative
 error below 2e-6; its table lookup keeps a loop from vectorising) and :func:`exp32_vec` (a
